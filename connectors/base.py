@@ -1,0 +1,110 @@
+"""The connector contract and the registry that finds connector classes by ``type``.
+
+Built-in connectors register through the ``sentimon.connectors`` entry-point group, the same
+way third-party ones do, so an unknown type can list everything that is installed.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Iterator
+
+from sentimon.errors import ConfigError
+from sentimon.mention import Mention
+from sentimon.settings import Setting
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "sentimon.connectors"
+
+# Used when the package metadata is not installed (running from a source tree).
+BUILTIN = {
+    "files": "connectors.files:FilesConnector",
+    "reddit": "connectors.reddit:RedditConnector",
+    "appstore": "connectors.appstore:AppStoreConnector",
+    "googleplay": "connectors.googleplay:GooglePlayConnector",
+    "rss": "connectors.rss:RssConnector",
+    "hackernews": "connectors.hackernews:HackerNewsConnector",
+}
+
+# Settings every connector accepts, whatever its type.
+COMMON_SETTINGS: tuple[Setting, ...] = (
+    Setting("name", "str", help="Unique name of this source; stored with every mention."),
+    Setting("type", "str", help="Which connector: files, reddit, appstore, rss, ..."),
+    Setting("every", "duration", "15m", help="How often the daemon runs it."),
+    Setting("enabled", "bool", True, help="Set false to keep the section but not run it."),
+)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An item the connector could not turn into a Mention, and why (logged and counted)."""
+
+    where: str
+    reason: str
+
+
+@dataclass
+class Batch:
+    """Mentions found in one step, and the cursor to store in the same transaction as them."""
+
+    mentions: list[Mention]
+    cursor: str | None
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class Connector(abc.ABC):
+    """One configured source. Subclasses set ``type`` and ``settings`` and implement ``fetch``."""
+
+    type: ClassVar[str]
+    settings: ClassVar[tuple[Setting, ...]] = ()
+    supports_backfill: ClassVar[bool] = False
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self.name = name
+        self.options = options
+
+    @abc.abstractmethod
+    def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
+        """Yield batches of mentions newer than ``cursor``.
+
+        The pipeline stores each batch and its ``cursor`` atomically before asking for the
+        next, so a crash between batches repeats at most one batch and never skips one.
+        Raise ``ConnectorError`` for a source-level failure (down, bad credentials); report
+        single unparseable items as ``Skipped`` in the batch instead.
+        """
+
+    def close(self) -> None:
+        """Release sessions or files; called once the run is over."""
+
+
+def _entry_points() -> dict[str, str]:
+    found = dict(BUILTIN)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found[ep.name] = ep.value
+    return found
+
+
+def available_types() -> list[str]:
+    return sorted(_entry_points())
+
+
+def load_connector_class(type_name: str) -> type[Connector]:
+    """Find the Connector class for ``type_name``; ConfigError lists the available ones."""
+    target = _entry_points().get(type_name)
+    if target is None:
+        raise ConfigError(
+            f"unknown connector type {type_name!r}; available: {', '.join(available_types())}"
+        )
+    module_name, _, attr = target.partition(":")
+    try:
+        module = __import__(module_name, fromlist=[attr])
+        cls = getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"connector type {type_name!r} could not be loaded: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, Connector)):
+        raise ConfigError(f"connector type {type_name!r} ({target}) is not a Connector subclass")
+    return cls

@@ -1,0 +1,53 @@
+"""Durations as people write them in config and on the command line: ``90s``, ``5m``, ``1h``, ``7d``."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+def parse_duration(value: str) -> timedelta:
+    """Parse ``"90s"``, ``"5m"``, ``"1h"``, ``"7d"`` or ``"2w"``; raise ValueError otherwise."""
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a duration: expected a number and a unit s, m, h, d or w (e.g. 5m)"
+        )
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"{value!r} is not a positive duration")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest exact spelling of ``delta`` in the units ``parse_duration`` reads."""
+    seconds = int(delta.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds and seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
+    """A point in time: a duration back from ``now`` (``7d``) or an ISO date/datetime.
+
+    Naive ISO values are taken as UTC. Used by ``--since`` and ``--until``.
+    """
+    now = now or datetime.now(timezone.utc)
+    try:
+        return now - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a duration back from now (like 24h, 7d) "
+            "nor an ISO date (like 2026-11-01 or 2026-11-01T09:30)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

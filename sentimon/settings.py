@@ -1,0 +1,134 @@
+"""Declared settings: one table per configurable thing drives validation, defaults and docs.
+
+Connectors, notifiers, alert rules and the model each declare a tuple of ``Setting``; the
+config loader checks a TOML table against it and reports the first problem as one line that
+names the file, the key and what was expected (the Datasette habit of one settings table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Sequence
+
+from sentimon.durations import parse_duration
+
+REQUIRED: Any = object()
+
+# Kinds a setting can have, and what the error message says was expected.
+_EXPECTED = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "duration": 'a duration such as "90s", "5m", "1h" or "7d"',
+    "list[str]": "a list of strings",
+    "str|list[str]": "a string or a list of strings",
+    "dict": "a table",
+    "dict[str,str]": "a table of strings",
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of a config table: its name, kind, default and a help line for docs."""
+
+    name: str
+    kind: str = "str"
+    default: Any = REQUIRED
+    help: str = ""
+    choices: tuple[Any, ...] = ()
+    secret: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+class SettingError(ValueError):
+    """A value does not fit its Setting; ``key`` is the dotted path for the message."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def _convert(setting: Setting, value: Any, key: str) -> Any:
+    kind = setting.kind
+    expected = _EXPECTED.get(kind, kind)
+    wrong = SettingError(key, f"expected {expected}, got {type(value).__name__} {value!r}")
+    if kind == "str":
+        if not isinstance(value, str):
+            raise wrong
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong
+        value = float(value)
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise wrong
+    elif kind == "duration":
+        if not isinstance(value, str):
+            raise wrong
+        try:
+            value = parse_duration(value)
+        except ValueError as exc:
+            raise SettingError(key, str(exc)) from None
+    elif kind in ("list[str]", "str|list[str]"):
+        if kind == "str|list[str]" and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise wrong
+    elif kind in ("dict", "dict[str,str]"):
+        if not isinstance(value, dict):
+            raise wrong
+        if kind == "dict[str,str]" and not all(isinstance(v, str) for v in value.values()):
+            raise wrong
+    if setting.choices:
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item not in setting.choices:
+                choices = ", ".join(repr(c) for c in setting.choices)
+                raise SettingError(key, f"expected one of {choices}, got {item!r}")
+    return value
+
+
+def validate(table: dict[str, Any], settings: Sequence[Setting], where: str) -> dict[str, Any]:
+    """Check ``table`` against ``settings``; return it with defaults filled and values converted.
+
+    ``where`` is the dotted prefix used in messages (``connectors[0]`` or ``notifiers.slack``).
+    Raises SettingError for an unknown key, a missing required key or a wrong type.
+    """
+    known = {s.name: s for s in settings}
+    for key in table:
+        if key not in known:
+            names = ", ".join(sorted(known)) or "none"
+            raise SettingError(f"{where}.{key}", f"unknown key (known keys: {names})")
+    result: dict[str, Any] = {}
+    for setting in settings:
+        key = f"{where}.{setting.name}"
+        if setting.name in table:
+            result[setting.name] = _convert(setting, table[setting.name], key)
+        elif setting.required:
+            raise SettingError(key, f"missing; expected {_EXPECTED.get(setting.kind, setting.kind)}")
+        else:
+            result[setting.name] = setting.default
+    return result
+
+
+def describe(settings: Sequence[Setting]) -> list[dict[str, str]]:
+    """Rows for documentation and ``--help``: name, kind, default, help."""
+    rows = []
+    for s in settings:
+        if s.required:
+            default = "(required)"
+        elif isinstance(s.default, timedelta):
+            default = str(s.default)
+        else:
+            default = repr(s.default)
+        rows.append({"name": s.name, "kind": s.kind, "default": default, "help": s.help})
+    return rows

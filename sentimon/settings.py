@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Sequence
 
 from sentimon.durations import parse_duration
@@ -18,6 +19,7 @@ REQUIRED: Any = object()
 # Kinds a setting can have, and what the error message says was expected.
 _EXPECTED = {
     "str": "a string",
+    "path": "a file path (relative to the config file) or glob",
     "int": "an integer",
     "float": "a number",
     "bool": "true or false",
@@ -61,6 +63,10 @@ def _convert(setting: Setting, value: Any, key: str) -> Any:
     if kind == "str":
         if not isinstance(value, str):
             raise wrong
+    elif kind == "path":
+        if not isinstance(value, str) or not value.strip():
+            raise wrong
+        value = Path(value).expanduser()
     elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise wrong

@@ -1,0 +1,60 @@
+"""What the CLI's commands and the daemon share: the config, a store per thread, one model.
+
+The model is loaded at most once per process and only when something needs classifying,
+so `sentimon mentions` and `--help` stay instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from sentimon.config import Config, load_config
+from sentimon.logs import redactor
+from sentimon.pipeline import Classifier
+from sentimon.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    def __init__(self, config_path: str | Path, config: Config | None = None) -> None:
+        self.config_path = Path(config_path)
+        self._config = config
+        self._local = threading.local()
+        self._stores: list[Store] = []
+        self._classifier: Classifier | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+            redactor.add(self._config.secrets)
+        return self._config
+
+    def store(self) -> Store:
+        """This thread's connection (sqlite3 connections must not cross threads)."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = Store(self.config.db_path)
+            self._local.store = store
+            with self._lock:
+                self._stores.append(store)
+        return store
+
+    def classifier(self) -> Classifier:
+        with self._lock:
+            if self._classifier is None:
+                import models
+
+                log.info("loading model %s", self.config.model.get("sentiment", "bundled"))
+                self._classifier = models.load_classifier(self.config.model, self.config.topics)
+            return self._classifier
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._stores:
+                store.close()
+            self._stores.clear()

@@ -1,0 +1,295 @@
+"""The ``sentimon`` command line: thin commands over the library (the sqlite-utils habit).
+
+Each command parses options, calls one library function and prints the result. Errors that
+sentimon raises on purpose become one line on stderr and exit 1 (runtime) or 2 (config or
+usage); only real bugs show a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sentimon import __version__
+from sentimon.config import default_config_path
+from sentimon.durations import parse_moment
+from sentimon.errors import SentimonError
+from sentimon.logs import setup_logging
+from sentimon.output import FORMATS, emit, sparkline
+
+log = logging.getLogger(__name__)
+
+
+class SentimonGroup(click.Group):
+    """Turns SentimonError into one line and the error's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SentimonError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_moment(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+@click.group(cls=SentimonGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sentimon")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Config file. Default: $SENTIMON_CONFIG, else ./sentimon.toml.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
+    """Monitor reviews and social mentions, classify their sentiment and topics, and
+    alert on negative spikes.
+
+    Start with `sentimon init --demo && sentimon run --once`.
+    """
+    from sentimon.app import App
+
+    setup_logging(logging.DEBUG if verbose else logging.INFO)
+    ctx.obj = App(config_path or default_config_path())
+    ctx.call_on_close(ctx.obj.close)
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Write the offline demo config and its sample data.")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@click.pass_obj
+def init(app, demo: bool, force: bool) -> None:
+    """Write a commented starter config (or the demo) and create the database."""
+    from sentimon.setup_files import write_config
+
+    for path in write_config(app.config_path, demo=demo, force=force):
+        click.echo(f"wrote {path}")
+    store = app.store()
+    click.echo(f"database {store.path} ready (schema version {store.schema_version})")
+    if demo:
+        click.echo("next: sentimon run --once   (fetch, classify, store, check alerts)")
+
+
+def _print_run(result, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(result.__dict__))
+        return
+    status = f"error: {result.error}" if result.error else "ok"
+    click.echo(
+        f"{result.source}: fetched {result.fetched}, new {result.new}, skipped {result.skipped}, "
+        f"{result.seconds:.1f}s, {status}"
+    )
+
+
+def _show_progress(result) -> None:
+    """A one-line counter on stderr while a backfill pages through history."""
+    click.echo(f"\r{result.source}: fetched {result.fetched}, new {result.new}", nl=False, err=True)
+
+
+def fetch_all(app, names: tuple[str, ...] = (), *, backfill: bool = False, fmt: str = "table", stop=None) -> bool:
+    """Run the named (default: all enabled) connectors once; True when all succeeded."""
+    from sentimon.pipeline import run_connector
+
+    config = app.config
+    entries = [config.connector(n) for n in names] if names else [c for c in config.connectors if c.enabled]
+    if not entries:
+        click.echo("no connectors configured", err=True)
+    ok = True
+    for entry in entries:
+        result = run_connector(
+            app.store(), app.classifier, entry, backfill=backfill, stop=stop,
+            on_batch=_show_progress if backfill else None,
+        )
+        if backfill:
+            click.echo(err=True)
+        ok = ok and result.ok
+        _print_run(result, fmt)
+    return ok
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--backfill", is_flag=True, help="Also pull history, where the source allows it.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def fetch(app, names: tuple[str, ...], backfill: bool, fmt: str) -> None:
+    """Run the named connectors (default: all) once and store what is new.
+
+    Prints one line per connector: fetched, new, skipped, seconds, error.
+    """
+    if not fetch_all(app, names, backfill=backfill, fmt=fmt):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run every connector, then alerts, once, and exit.")
+@click.pass_obj
+def run(app, once: bool) -> None:
+    """Run the daemon: each connector on its schedule, alert checks and deliveries.
+
+    Stops cleanly on SIGTERM or Ctrl-C after the batch in hand.
+    """
+    from sentimon.daemon import Daemon
+
+    daemon = Daemon(app)
+    if once:
+        sys.exit(0 if daemon.run_once() else 1)
+    daemon.serve_forever()
+
+
+_MENTION_COLUMNS = ["id", "created_at", "source", "sentiment", "rating", "topics", "text"]
+
+
+def _table_row(row: dict[str, Any]) -> dict[str, Any]:
+    topics = ",".join(f"{t['name']}{'-' if t['sentiment'] == 'negative' else '+' if t['sentiment'] == 'positive' else ''}" for t in row["topics"])
+    text = f"{row['title']}: {row['text']}" if row.get("title") else row["text"]
+    return {**row, "created_at": row["created_at"].replace("T", " ")[:16], "topics": topics, "text": text}
+
+
+def _query_options(func):
+    options = [
+        click.option("--since", callback=_moment, help="Duration back from now (24h, 7d) or ISO date."),
+        click.option("--until", callback=_moment, help="Duration back from now or ISO date."),
+        click.option("--sentiment", "sentiments", multiple=True, type=click.Choice(["negative", "neutral", "positive"]), help="Repeatable."),
+        click.option("--topic", "topics", multiple=True, help="Repeatable."),
+        click.option("--source", "sources", multiple=True, help="Connector name; repeatable."),
+        click.option("--search", help="Full-text search in title and text (all words must match)."),
+        click.option("--min-rating", type=click.IntRange(1, 5)),
+        click.option("--max-rating", type=click.IntRange(1, 5)),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@_query_options
+@click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def mentions(app, fmt: str, **filters: Any) -> None:
+    """Recent mentions, newest first, with their sentiment and topics."""
+    from sentimon.store import MentionQuery
+
+    rows = app.store().mentions(MentionQuery(**filters))
+    if fmt == "table":
+        emit([_table_row(r) for r in rows], fmt, _MENTION_COLUMNS, flexible="text")
+    else:
+        for row in rows:
+            row.pop("lang", None)
+        emit(rows, fmt, _MENTION_COLUMNS)
+
+
+@cli.command()
+@click.option("--since", callback=_moment, default="7d", show_default=True, help="Duration or ISO date.")
+@click.option("--until", callback=_moment, help="Duration back from now or ISO date.")
+@click.option("--by", type=click.Choice(["day", "hour", "source", "topic"]), default="day", show_default=True)
+@click.option("--source", "sources", multiple=True, help="Connector name; repeatable.")
+@click.option("--topic", "topics", multiple=True, help="Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
+    """Counts per sentiment and the negative share, grouped by day, hour, source or topic."""
+    from sentimon.store import MentionQuery
+
+    query = MentionQuery(since=since, until=until, sources=sources, topics=topics)
+    rows = app.store().stats(query, by)
+    total = sum(r["total"] for r in rows)
+    negative = sum(r["negative"] for r in rows)
+    summary = {
+        "since": since.isoformat() if since else None,
+        "total": total,
+        "negative": negative,
+        "negative_share": round(negative / total, 4) if total else 0.0,
+        "by": by,
+        "groups": rows,
+    }
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2))
+        return
+    emit(rows, "table", [by, "total", "negative", "neutral", "positive", "negative_share"])
+    click.echo(f"\n{total} mentions, {summary['negative_share']:.0%} negative")
+    if by in ("day", "hour") and rows:
+        click.echo(f"negative share {sparkline([r['negative_share'] for r in rows])}")
+        click.echo(f"volume         {sparkline([r['total'] for r in rows])}")
+
+
+@cli.command()
+@click.argument("texts", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True)
+@click.pass_obj
+def classify(app, texts: tuple[str, ...], fmt: str) -> None:
+    """Classify texts given as arguments (or one per line on stdin, or with `-`)."""
+    if not texts or texts == ("-",):
+        texts = tuple(line.rstrip("\n") for line in sys.stdin if line.strip())
+    results = app.classifier().classify(list(texts))
+    rows = [{"text": t, **r.as_dict()} for t, r in zip(texts, results)]
+    if fmt == "table":
+        table = [
+            {**r, "topics": ", ".join(f"{t['name']} {t['sentiment']}" for t in r["topics"]),
+             "confidence": max(r["scores"].values())}
+            for r in rows
+        ]
+        emit(table, "table", ["sentiment", "confidence", "topics", "text"], flexible="text")
+    else:
+        emit(rows, fmt, [])
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def doctor(app, fmt: str) -> None:
+    """Check the config, credentials, model, database and scheduler health."""
+    from sentimon.doctor import run_checks
+
+    checks = run_checks(app)
+    if fmt == "json":
+        click.echo(json.dumps(checks, indent=2, default=str))
+    else:
+        for check in checks:
+            mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check["status"]]
+            click.echo(f"[{mark}] {check['name']}: {check['detail']}")
+    if any(c["status"] == "fail" for c in checks):
+        sys.exit(1)
+
+
+def _register_subcommands() -> None:
+    """Command groups that live in their own modules (model, alerts, serve)."""
+    import importlib
+
+    for module_name, attr in (
+        ("sentimon.cli_model", "model"),
+        ("sentimon.cli_alerts", "alerts"),
+        ("sentimon.cli_serve", "serve"),
+    ):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        cli.add_command(getattr(module, attr))
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    cli(prog_name="sentimon")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""Load and check ``sentimon.toml``: one file, secrets by ``${ENV}`` reference, checked on load.
+
+Every problem is reported as one ``ConfigError`` line naming the file, the key and what was
+expected, so a typo is found when the config is loaded, not at 3 a.m. when an alert fires.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sentimon.errors import ConfigError
+from sentimon.settings import Setting, SettingError, validate
+
+DEFAULT_PATH = "sentimon.toml"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+STORAGE_SETTINGS = (
+    Setting("path", "str", "sentimon.db", help="SQLite file; relative paths are relative to the config file."),
+    Setting("retention_days", "int", 0, help="Delete mentions older than this many days; 0 keeps them all."),
+)
+DAEMON_SETTINGS = (
+    Setting("check_every", "duration", timedelta(minutes=5), help="How often alert rules are evaluated."),
+    Setting("deliver_every", "duration", timedelta(seconds=30), help="How often pending notifications are sent."),
+    Setting("log_level", "str", "INFO", help="Logging level.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+)
+SERVER_SETTINGS = (
+    Setting("enabled", "bool", False, help="Start the push endpoint inside `sentimon run`."),
+    Setting("host", "str", "127.0.0.1", help="Address to bind; keep 127.0.0.1 behind a reverse proxy."),
+    Setting("port", "int", 8765, help="TCP port of POST /v1/mentions."),
+    Setting("token", "str", "", help='Bearer token, from the environment: "${SENTIMON_PUSH_TOKEN}".', secret=True),
+    Setting("source", "str", "webhook", help="Source name stored with pushed mentions."),
+    Setting("max_body_bytes", "int", 5_000_000, help="Largest request body accepted."),
+    Setting("max_batch", "int", 1000, help="Most mentions accepted in one request."),
+    Setting("metrics", "bool", False, help="Also serve Prometheus metrics at GET /metrics."),
+)
+_SECTIONS = ("storage", "model", "topics", "connectors", "alerts", "notifiers", "daemon", "server")
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    """One ``[[connectors]]`` entry, checked against its connector class's settings."""
+
+    name: str
+    type: str
+    every: timedelta
+    enabled: bool
+    options: dict[str, Any]
+    cls: type
+
+
+@dataclass
+class Config:
+    """A loaded, checked configuration. ``secrets`` holds every value expanded from the
+    environment so logs and ``doctor`` can mask them."""
+
+    path: Path
+    storage: dict[str, Any]
+    model: dict[str, Any]
+    topics: list[Any]
+    connectors: list[ConnectorConfig] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    notifiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    daemon: dict[str, Any] = field(default_factory=dict)
+    server: dict[str, Any] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.storage["path"])
+
+    def connector(self, name: str) -> ConnectorConfig:
+        for entry in self.connectors:
+            if entry.name == name:
+                return entry
+        known = ", ".join(c.name for c in self.connectors) or "none configured"
+        raise ConfigError(f"{self.path}: no connector named {name!r} (known: {known})")
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("SENTIMON_CONFIG") or DEFAULT_PATH)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, expand and check the TOML file at ``path``; raise ConfigError on any problem."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found; create one with `sentimon init` "
+            "or point --config / $SENTIMON_CONFIG at it"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path, environ: dict[str, str] | None = None) -> Config:
+    """Check an already-parsed TOML document (separate from reading, for tests and `init`)."""
+    secrets: set[str] = set()
+    try:
+        expanded = _expand(raw, "", os.environ if environ is None else environ, secrets)
+        return _build(expanded, path, secrets)
+    except SettingError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _expand(value: Any, key: str, environ: Any, secrets: set[str]) -> Any:
+    """Replace ``${NAME}`` in every string with the environment's value."""
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{key}.{k}" if key else k, environ, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, f"{key}[{i}]", environ, secrets) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise SettingError(key, f"environment variable {name} is not set (referenced as ${{{name}}})")
+        secret = environ[name]
+        if secret:
+            secrets.add(secret)
+        return secret
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise SettingError(name, f"expected a table [{name}], got {type(value).__name__}")
+    return value
+
+
+def _array_of_tables(raw: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    value = raw.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise SettingError(name, f"expected an array of tables [[{name}]]")
+    return value
+
+
+def _build(raw: dict[str, Any], path: Path, secrets: set[str]) -> Config:
+    import alerts
+    import models
+
+    for key in raw:
+        if key not in _SECTIONS:
+            raise SettingError(key, f"unknown section (known sections: {', '.join(_SECTIONS)})")
+
+    storage = validate(_table(raw, "storage"), STORAGE_SETTINGS, "storage")
+    db_path = Path(storage["path"]).expanduser()
+    storage["path"] = db_path if db_path.is_absolute() else (path.parent / db_path)
+
+    model = validate(_table(raw, "model"), models.MODEL_SETTINGS, "model")
+    topics = _topics(_table(raw, "topics"), models)
+
+    notifiers = {}
+    for name, table in _table(raw, "notifiers").items():
+        if not isinstance(table, dict):
+            raise SettingError(f"notifiers.{name}", "expected a table [notifiers.NAME]")
+        notifiers[name] = alerts.validate_notifier(name, table)
+
+    rules = []
+    for index, table in enumerate(_array_of_tables(raw, "alerts")):
+        rule = alerts.validate_rule(index, table)
+        for target in rule.get("notify", []):
+            if target not in notifiers:
+                known = ", ".join(sorted(notifiers)) or "none defined"
+                raise SettingError(
+                    f"alerts[{index}].notify", f"no notifier named {target!r} (defined: {known})"
+                )
+        rules.append(rule)
+
+    return Config(
+        path=path,
+        storage=storage,
+        model=model,
+        topics=topics,
+        connectors=_connectors(_array_of_tables(raw, "connectors"), path.parent),
+        alerts=rules,
+        notifiers=notifiers,
+        daemon=validate(_table(raw, "daemon"), DAEMON_SETTINGS, "daemon"),
+        server=validate(_table(raw, "server"), SERVER_SETTINGS, "server"),
+        secrets=secrets,
+    )
+
+
+def _topics(table: dict[str, Any], models: Any) -> list[Any]:
+    if not table:
+        return list(models.DEFAULT_TOPICS)
+    topics = []
+    for name, spec in table.items():
+        if not isinstance(spec, dict):
+            raise SettingError(f"topics.{name}", "expected a table [topics.NAME]")
+        values = validate(spec, models.TOPIC_SETTINGS, f"topics.{name}")
+        values["examples"] = tuple(values.get("examples") or ())
+        topics.append(models.TopicSpec(name=name, **values))
+    return topics
+
+
+def _connectors(tables: list[dict[str, Any]], base_dir: Path) -> list[ConnectorConfig]:
+    from connectors.base import COMMON_SETTINGS, load_connector_class
+
+    entries: list[ConnectorConfig] = []
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        where = f"connectors[{index}]"
+        type_name = table.get("type")
+        if not isinstance(type_name, str):
+            raise SettingError(f"{where}.type", "missing; expected a connector type such as \"files\"")
+        try:
+            cls = load_connector_class(type_name)
+        except ConfigError as exc:
+            raise SettingError(f"{where}.type", str(exc)) from None
+        values = validate(table, COMMON_SETTINGS + tuple(cls.settings), where)
+        name = values.pop("name")
+        if name in seen:
+            raise SettingError(f"{where}.name", f"duplicate connector name {name!r}; names must be unique")
+        seen.add(name)
+        for setting in cls.settings:
+            value = values.get(setting.name)
+            if setting.kind == "path" and isinstance(value, Path) and not value.is_absolute():
+                values[setting.name] = base_dir / value
+        common = {key: values.pop(key) for key in ("type", "every", "enabled")}
+        entries.append(ConnectorConfig(name=name, cls=cls, options=values, **common))
+    return entries

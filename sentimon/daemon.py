@@ -1,0 +1,209 @@
+"""The background daemon: APScheduler 3.x runs each connector, alert checks and deliveries.
+
+One job per connector (stable id, ``max_instances=1`` so runs never overlap, ``coalesce`` so
+missed runs collapse into one), plus the alert check and the delivery outbox. A lock file
+keeps two daemons off one database. SIGTERM/SIGINT set a stop flag that connector runs
+check between batches; the scheduler then waits for running jobs and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sentimon.errors import SentimonError
+from sentimon.pipeline import run_connector
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class DaemonLock:
+    """An advisory lock beside the database; released by the OS if the process dies."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = Path(f"{db_path}.lock")
+        self._file: Any = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise SentimonError(
+                f"another sentimon daemon (pid {owner}) is already running on {self.path.with_suffix('')}; "
+                "stop it first (two daemons would fetch everything twice)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def backoff_delay(every: timedelta, failures: int) -> timedelta:
+    """After repeated failures wait longer: every, 2x, 4x, ... capped at max(every, 1h)."""
+    if failures <= 1:
+        return every
+    return min(every * (2 ** (failures - 1)), max(every, MAX_BACKOFF))
+
+
+class Daemon:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.stop = threading.Event()
+        self.failures: dict[str, int] = {}
+        self.scheduler: Any = None
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    def run_connector_job(self, name: str) -> None:
+        entry = self.app.config.connector(name)
+        result = run_connector(self.app.store(), self.app.classifier, entry, stop=self.stop)
+        if result.ok:
+            self.failures.pop(name, None)
+            return
+        failures = self.failures[name] = self.failures.get(name, 0) + 1
+        delay = backoff_delay(entry.every, failures)
+        if failures > 1 and self.scheduler is not None and not self.stop.is_set():
+            next_time = datetime.now(timezone.utc) + delay
+            self.scheduler.modify_job(f"connector:{name}", next_run_time=next_time)
+            log.warning("%s: %d failures in a row; next try at %s", name, failures, next_time.isoformat(timespec="seconds"))
+
+    def check_alerts_job(self) -> None:
+        import alerts
+
+        config = self.app.config
+        if not config.alerts:
+            return
+        try:
+            alerts.check(self.app.store().db, config.alerts, now=datetime.now(timezone.utc))
+        except SentimonError as exc:
+            log.error("alert check failed: %s", exc)
+
+    def deliver_job(self) -> None:
+        import alerts
+
+        config = self.app.config
+        if not config.notifiers:
+            return
+        try:
+            notifiers = alerts.build_notifiers(config.notifiers)
+            alerts.deliver_pending(self.app.store().db, notifiers, now=datetime.now(timezone.utc))
+        except SentimonError as exc:
+            log.error("alert delivery failed: %s", exc)
+
+    # --- entry points -----------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        """Every enabled connector once, then alert checks and deliveries (cron, the demo)."""
+        lock = DaemonLock(self.app.config.db_path)
+        lock.acquire()
+        try:
+            ok = True
+            for entry in self.app.config.connectors:
+                if entry.enabled:
+                    result = run_connector(self.app.store(), self.app.classifier, entry, stop=self.stop)
+                    print(
+                        f"{result.source}: fetched {result.fetched}, new {result.new}, "
+                        f"skipped {result.skipped}, {result.seconds:.1f}s, "
+                        f"{'error: ' + result.error if result.error else 'ok'}",
+                        flush=True,
+                    )
+                    ok = ok and result.ok
+            self.check_alerts_job()
+            self.deliver_job()
+            return ok
+        finally:
+            lock.release()
+
+    def serve_forever(self) -> None:
+        from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        config = self.app.config
+        lock = DaemonLock(config.db_path)
+        lock.acquire()
+        self.scheduler = scheduler = BackgroundScheduler(
+            timezone=timezone.utc,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        )
+        scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        now = datetime.now(timezone.utc)
+        for entry in config.connectors:
+            if not entry.enabled:
+                continue
+            scheduler.add_job(
+                self.run_connector_job, "interval", args=[entry.name], id=f"connector:{entry.name}",
+                name=entry.name, seconds=entry.every.total_seconds(), next_run_time=now,
+                replace_existing=True,
+            )
+        scheduler.add_job(
+            self.check_alerts_job, "interval", id="alerts:check", name="alert check",
+            seconds=config.daemon["check_every"].total_seconds(), next_run_time=now + timedelta(seconds=5),
+            replace_existing=True,
+        )
+        scheduler.add_job(
+            self.deliver_job, "interval", id="alerts:deliver", name="deliveries",
+            seconds=config.daemon["deliver_every"].total_seconds(), next_run_time=now + timedelta(seconds=6),
+            replace_existing=True,
+        )
+        server = self._start_server()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._request_stop)
+        scheduler.start()
+        log.info("sentimon %s daemon started (pid %d) on %s", _version(), os.getpid(), config.db_path)
+        for job in scheduler.get_jobs():
+            log.info("scheduled %-24s %s", job.name, job.trigger)
+        try:
+            while not self.stop.wait(0.5):
+                pass
+        finally:
+            log.info("stopping: finishing the batch in hand")
+            if server is not None:
+                server.shutdown()
+            scheduler.shutdown(wait=True)
+            lock.release()
+            self.app.close()
+            log.info("stopped")
+
+    def _start_server(self) -> Any:
+        settings = self.app.config.server
+        if not settings.get("enabled"):
+            return None
+        from sentimon.cli_serve import start_push_server
+
+        return start_push_server(self.app)
+
+    def _request_stop(self, signum: int, _frame: Any) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        self.stop.set()
+
+    def _on_job_event(self, event: Any) -> None:
+        if getattr(event, "exception", None) is not None:
+            log.error("job %s failed: %s", event.job_id, event.exception)
+        else:
+            log.warning("job %s missed its slot (the previous run was still going)", event.job_id)
+
+
+def _version() -> str:
+    from sentimon import __version__
+
+    return __version__

@@ -1,0 +1,98 @@
+"""``sentimon doctor``: is this installation able to do its job? Each check is one row.
+
+Secrets are shown only as "set, N characters", never any of their characters.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from sentimon.errors import SentimonError
+from sentimon.logs import mask
+
+Check = dict[str, Any]
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _row(name: str, status: str, detail: str) -> Check:
+    return {"name": name, "status": status, "detail": detail}
+
+
+def check_packages() -> list[Check]:
+    """connectors/models/alerts are generic names: make sure they are ours, not a PyPI namesake."""
+    rows = []
+    for name in ("connectors", "models", "alerts"):
+        spec = importlib.util.find_spec(name)
+        origin = Path(spec.origin).resolve() if spec and spec.origin else None
+        if origin is not None and origin.parent.parent == PROJECT_ROOT:
+            rows.append(_row(f"package {name}", "ok", str(origin.parent)))
+        else:
+            rows.append(_row(
+                f"package {name}", "fail",
+                f"resolves to {origin} instead of sentimon's; install sentimon in its own virtualenv",
+            ))
+    return rows
+
+
+def check_config(app: Any) -> list[Check]:
+    config = app.config
+    rows = [_row("config", "ok", f"{config.path}: {len(config.connectors)} connectors, "
+                 f"{len(config.alerts)} alert rules, {len(config.notifiers)} notifiers")]
+    for entry in config.connectors:
+        secret_settings = [s.name for s in entry.cls.settings if s.secret]
+        shown = ", ".join(f"{n}={mask(str(entry.options.get(n) or ''))}" for n in secret_settings)
+        missing = [n for n in secret_settings if not entry.options.get(n)]
+        status = "warn" if missing else "ok"
+        detail = f"type {entry.type}, every {entry.every}" + (f"; {shown}" if shown else "")
+        if missing:
+            detail += f"; missing credentials: {', '.join(missing)}"
+        rows.append(_row(f"connector {entry.name}", status, detail))
+    if config.path.exists() and config.secrets and os.stat(config.path).st_mode & 0o004:
+        rows.append(_row("config permissions", "warn", f"{config.path} is readable by every user; chmod 600 it"))
+    return rows
+
+
+def check_database(app: Any) -> list[Check]:
+    store = app.store()
+    counts = store.counts()
+    size = store.path.stat().st_size if store.path.exists() else 0
+    version = store.schema_version
+    rows = [_row(
+        "database", "ok" if version == store.latest_schema_version else "warn",
+        f"{store.path} ({size / 1e6:.1f} MB), schema {version}/{store.latest_schema_version}, "
+        f"{counts['mentions']} mentions, {counts['pending_deliveries']} pending deliveries",
+    )]
+    if not os.access(store.path.parent, os.W_OK):
+        rows.append(_row("database writable", "fail", f"{store.path.parent} is not writable"))
+    for run in store.last_runs():
+        status = "warn" if run["last_error"] else "ok"
+        detail = f"last run {run['last_run']}, last success {run['last_success'] or 'never'}"
+        if run["last_error"]:
+            detail += f", last error: {run['last_error']}"
+        rows.append(_row(f"health {run['source']}", status, detail))
+    return rows
+
+
+def check_model(app: Any) -> list[Check]:
+    classifier = app.classifier()
+    result = classifier.classify(["The parcel arrived two weeks late."])[0]
+    return [_row("model", "ok", f"{classifier.name} loads and classifies (test text: {result.sentiment})")]
+
+
+def run_checks(app: Any) -> list[Check]:
+    """Every check in order; one that raises becomes a failed row, the rest still run."""
+    rows = check_packages()
+    steps: list[tuple[str, Callable[[Any], list[Check]]]] = [
+        ("config", check_config), ("database", check_database), ("model", check_model),
+    ]
+    for name, step in steps:
+        try:
+            rows.extend(step(app))
+        except SentimonError as exc:
+            rows.append(_row(name, "fail", str(exc)))
+            if name == "config":
+                break
+    return rows

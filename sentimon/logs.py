@@ -1,0 +1,59 @@
+"""Logging set up once, with every configured secret masked in every record."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Iterable
+
+_MASK = "***"
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces known secret values in a record's final message (and its traceback text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def add(self, secrets: Iterable[str]) -> None:
+        # Very short values would mask ordinary words; secrets are never that short.
+        self.secrets.update(s for s in secrets if len(s) >= 6)
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, _MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            record.msg = self.redact(record.getMessage())
+            record.args = ()
+            if record.exc_info and record.exc_info[1] is not None:
+                record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+        return True
+
+
+redactor = RedactSecrets()
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """One stderr handler for the whole process: ``time level logger: message``."""
+    root = logging.getLogger()
+    if any(getattr(h, "_sentimon", False) for h in root.handlers):
+        root.setLevel(level)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redactor)
+    handler._sentimon = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("urllib3", "prawcore", "apscheduler.executors.default", "filelock", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def mask(value: str) -> str:
+    """How a secret is shown by `doctor`: whether it is set, never any of its characters."""
+    return f"{_MASK} (set, {len(value)} characters)" if value else "(empty)"

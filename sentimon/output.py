@@ -1,0 +1,73 @@
+"""Printing results: tables that fit the terminal, JSON, JSON Lines and CSV from the same rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from typing import Any, Sequence
+
+import click
+
+FORMATS = ("table", "json", "jsonl", "csv")
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float]) -> str:
+    """A unicode trend line; empty input gives an empty string."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    return "".join(_SPARKS[int((v - low) / span * (len(_SPARKS) - 1))] for v in values)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return " ".join(str(value).split())  # one line per row, whatever the text holds
+
+
+def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, flexible: str | None = None) -> str:
+    """Fixed columns sized to their content; ``flexible`` takes what is left of the terminal."""
+    if not rows:
+        return "(no rows)"
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    if flexible in columns:
+        index = columns.index(flexible)
+        total = shutil.get_terminal_size((120, 24)).columns
+        others = sum(w + 2 for i, w in enumerate(widths) if i != index)
+        widths[index] = max(10, min(widths[index], total - others))
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    for row in cells:
+        parts = []
+        for value, width in zip(row, widths):
+            parts.append(value if len(value) <= width else value[: max(0, width - 1)] + "…")
+            parts[-1] = parts[-1].ljust(width)
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], *, flexible: str | None = None) -> None:
+    """Print ``rows`` in ``fmt``; json/jsonl/csv carry every field, the table only ``columns``."""
+    if fmt == "json":
+        click.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=str))
+    elif fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        fieldnames = list(rows[0]) if rows else list(columns)
+        writer = csv.DictWriter(buffer, fieldnames=fieldnames, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in row.items()})
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        click.echo(render_table(rows, columns, flexible=flexible))

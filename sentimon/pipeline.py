@@ -1,0 +1,141 @@
+"""The road a mention travels: connector -> only new mentions -> classify in batches -> store.
+
+``run_connector`` is the one function behind ``sentimon fetch``, ``sentimon run --once`` and
+every scheduled daemon job, so all three behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Protocol, Sequence
+
+from sentimon.errors import SentimonError
+from sentimon.mention import Classification, Mention
+from sentimon.store import Store
+
+log = logging.getLogger(__name__)
+
+CLASSIFY_BATCH = 64
+
+
+class Classifier(Protocol):
+    name: str
+
+    def classify(self, texts: Sequence[str]) -> list[Classification]: ...
+
+
+@dataclass
+class RunResult:
+    """What one connector run did; one line of ``sentimon fetch`` and one row of ``runs``."""
+
+    source: str
+    fetched: int = 0
+    new: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def new_mentions(store: Store, source: str, mentions: Sequence[Mention]) -> list[Mention]:
+    """Drop mentions already stored and repeats within the batch (first one wins)."""
+    unique: dict[str, Mention] = {}
+    for mention in mentions:
+        unique.setdefault(mention.external_id, mention)
+    known = store.known_ids(source, unique)
+    return [m for key, m in unique.items() if key not in known]
+
+
+def classify_all(classifier: Classifier, mentions: Sequence[Mention]) -> list[Classification]:
+    results: list[Classification] = []
+    for start in range(0, len(mentions), CLASSIFY_BATCH):
+        chunk = mentions[start : start + CLASSIFY_BATCH]
+        results.extend(classifier.classify([m.full_text for m in chunk]))
+    return results
+
+
+def ingest(
+    store: Store,
+    classifier: Classifier,
+    source: str,
+    mentions: Sequence[Mention],
+    cursor: str | None = None,
+    *,
+    advance_cursor: bool = False,
+) -> int:
+    """Classify and store the new ones among ``mentions``; return how many were new.
+
+    The cursor (when ``advance_cursor``) is written in the same transaction as the mentions,
+    even when none of them is new, so a connector moves past a page of repeats.
+    """
+    fresh = new_mentions(store, source, mentions)
+    classifications = classify_all(classifier, fresh)
+    saved = store.save_batch(source, fresh, classifications, cursor, advance_cursor=advance_cursor)
+    return saved.new
+
+
+def run_connector(
+    store: Store,
+    get_classifier: Callable[[], Classifier],
+    connector_config: object,
+    *,
+    backfill: bool = False,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[RunResult], None] | None = None,
+) -> RunResult:
+    """Run one configured connector to completion (or until ``stop`` is set between batches).
+
+    Failures are caught here, logged as one line and recorded in ``runs``: a broken source
+    never takes the caller (the daemon, or ``fetch`` of several connectors) down with it.
+    ``get_classifier`` is called only when a batch holds something new, so a run that finds
+    nothing never loads the model.
+    """
+    name = connector_config.name  # type: ignore[attr-defined]
+    result = RunResult(source=name)
+    started = datetime.now(timezone.utc)
+    clock = time.monotonic()
+    run_id = store.start_run(name, started)
+    connector = None
+    try:
+        connector = connector_config.cls(name, connector_config.options)  # type: ignore[attr-defined]
+        for batch in connector.fetch(store.get_cursor(name), backfill=backfill):
+            for skipped in batch.skipped:
+                log.warning("%s: skipped %s: %s", name, skipped.where, skipped.reason)
+            result.fetched += len(batch.mentions)
+            result.skipped += len(batch.skipped)
+            fresh = new_mentions(store, name, batch.mentions)
+            classifications = classify_all(get_classifier(), fresh) if fresh else []
+            result.new += store.save_batch(name, fresh, classifications, batch.cursor).new
+            if on_batch:
+                on_batch(result)
+            if stop is not None and stop.is_set():
+                log.info("%s: stopping after the batch in hand", name)
+                break
+    except SentimonError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # a bug in one connector must not stop the others
+        log.exception("%s: unexpected error", name)
+        result.error = f"unexpected {type(exc).__name__}: {exc}"
+    finally:
+        if connector is not None:
+            connector.close()
+        result.seconds = time.monotonic() - clock
+        store.finish_run(
+            run_id, finished=datetime.now(timezone.utc), fetched=result.fetched, new=result.new,
+            skipped=result.skipped, error=result.error,
+        )
+    if result.error:
+        log.error("%s: run failed after %.1fs: %s", name, result.seconds, result.error)
+    else:
+        log.info(
+            "%s: fetched %d, new %d, skipped %d in %.1fs",
+            name, result.fetched, result.new, result.skipped, result.seconds,
+        )
+    return result

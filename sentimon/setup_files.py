@@ -1,0 +1,168 @@
+"""What ``sentimon init`` writes: a commented starter config, or the offline demo.
+
+The demo turns the bundled sample (``sentimon/demo/mentions.jsonl``, written for this
+project, with hours-before-now offsets) into two source files timestamped relative to the
+moment of ``init``, so its most recent day is always "today" and the delivery spike is fresh.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from sentimon.errors import SentimonError
+
+_HEADER = """\
+# sentimon configuration. Every setting is documented in README.md and docs/.
+# Secrets never live here: write "${ENV_VAR}" and export the variable.
+
+[storage]
+path = "sentimon.db"          # relative to this file
+# retention_days = 365        # 0 keeps every mention
+
+[model]
+sentiment = "bundled"         # offline MiniLM-L6 model; or a Hugging Face id / local folder
+# threads = 2
+
+[daemon]
+check_every = "5m"            # how often alert rules run
+"""
+
+
+def _toml_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def _topics_toml(topics: Iterable[Any]) -> str:
+    parts = []
+    for topic in topics:
+        examples = ", ".join(_toml_string(e) for e in topic.examples)
+        parts.append(
+            f"[topics.{topic.name}]\ndescription = {_toml_string(topic.description)}\n"
+            f"examples = [{examples}]\n"
+        )
+    return "\n".join(parts)
+
+
+def starter_config() -> str:
+    """The commented config ``sentimon init`` writes: storage, model, the CX taxonomy, and
+    commented-out examples of each connector, an alert rule and notifiers."""
+    import models
+
+    return (
+        _HEADER
+        + "\n# Topics: edit descriptions and examples in your customers' words.\n"
+        + _topics_toml(models.DEFAULT_TOPICS)
+        + """
+# Sources. Each [[connectors]] runs every `every`; see docs/connectors.md.
+# [[connectors]]
+# name = "reddit-brand"
+# type = "reddit"
+# every = "5m"
+# query = '"Acme Shoes" OR acmeshoes'
+# client_id = "${REDDIT_CLIENT_ID}"
+# client_secret = "${REDDIT_CLIENT_SECRET}"
+# user_agent = "sentimon:acme-cx:1.0 (by /u/your_account)"
+
+# [[connectors]]
+# name = "helpdesk-export"
+# type = "files"
+# path = "exports/*.csv"
+# fields = { text = "Body", external_id = "Ticket ID", created_at = "Created" }
+
+# [[alerts]]
+# name = "negative spike"
+# metric = "negative_share"
+# window = "6h"
+# baseline = "7d"
+# min_mentions = 20
+# cooldown = "4h"
+# notify = ["slack"]
+
+# [notifiers.slack]
+# type = "slack"
+# webhook_url = "${SLACK_WEBHOOK_URL}"
+"""
+    )
+
+
+DEMO_CONFIG = """\
+# The offline demo: two weeks of mentions of a fictional shop, "Acme Shoes", with a burst
+# of delivery complaints in the last day. Run `sentimon run --once`, then explore with
+# `sentimon mentions`, `sentimon stats --by day` and `sentimon alerts list`.
+
+[storage]
+path = "sentimon.db"
+
+[model]
+sentiment = "bundled"
+
+[[connectors]]
+name = "shop-reviews"
+type = "files"
+path = "demo/reviews.jsonl"
+every = "1m"
+fields = { external_id = "id" }
+
+[[connectors]]
+name = "social"
+type = "files"
+path = "demo/social.jsonl"
+every = "1m"
+fields = { external_id = "id" }
+
+[[alerts]]
+name = "negative spike"
+metric = "negative_share"
+window = "12h"
+baseline = "7d"
+min_mentions = 20
+cooldown = "4h"
+notify = ["console"]
+
+[notifiers.console]
+type = "console"
+"""
+
+
+def demo_records(now: datetime) -> list[dict[str, Any]]:
+    """The bundled sample with absolute ``created_at`` times counted back from ``now``."""
+    text = resources.files("sentimon").joinpath("demo/mentions.jsonl").read_text(encoding="utf-8")
+    records = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        created = now - timedelta(hours=float(item.pop("hours_ago")))
+        item["created_at"] = created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        records.append(item)
+    records.sort(key=lambda r: r["created_at"])
+    return records
+
+
+def write_config(path: Path, *, demo: bool, force: bool, now: datetime | None = None) -> list[Path]:
+    """Write the starter or demo config (and the demo's data); return the files written."""
+    if path.exists() and not force:
+        raise SentimonError(f"{path} already exists; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = [path]
+    if demo:
+        data_dir = path.parent / "demo"
+        data_dir.mkdir(exist_ok=True)
+        records = demo_records(now or datetime.now(timezone.utc))
+        by_file = {
+            data_dir / "reviews.jsonl": [r for r in records if r.get("channel") == "shop-reviews"],
+            data_dir / "social.jsonl": [r for r in records if r.get("channel") != "shop-reviews"],
+        }
+        for target, rows in by_file.items():
+            target.write_text(
+                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+            )
+            written.append(target)
+        path.write_text(DEMO_CONFIG, encoding="utf-8")
+    else:
+        path.write_text(starter_config(), encoding="utf-8")
+    return written

@@ -1,0 +1,314 @@
+"""The SQLite store: one file in WAL mode, so the CLI reads while the daemon writes.
+
+Writes go through ``save_batch``, which stores a connector's batch and advances its cursor
+in one transaction: a crash can repeat a batch (and dedup drops the repeat) but never lose
+or double one. Every query here is parameterized; user input never becomes SQL text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlite_utils import Database
+
+from sentimon.errors import StorageError
+from sentimon.mention import Classification, Mention
+from sentimon.schema import SCHEMA_VERSION, migrations
+
+BUSY_TIMEOUT_MS = 10_000
+_ID_CHUNK = 500  # stays under SQLite's bound-parameter limit
+
+
+def to_db_time(moment: datetime) -> str:
+    """Aware datetime -> the store's sortable UTC text form."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fts_phrase(text: str) -> str:
+    """Turn free text into an FTS5 query matching all its words, with no FTS syntax from users."""
+    words = text.split()
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words) or '""'
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class MentionQuery:
+    """Filters of ``sentimon mentions``; each one narrows the result with a bound parameter."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    sentiments: Sequence[str] = ()
+    topics: Sequence[str] = ()
+    sources: Sequence[str] = ()
+    search: str | None = None
+    min_rating: int | None = None
+    max_rating: int | None = None
+    limit: int = 20
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.since:
+            clauses.append("m.created_at >= ?")
+            params.append(to_db_time(self.since))
+        if self.until:
+            clauses.append("m.created_at < ?")
+            params.append(to_db_time(self.until))
+        for column, values in (("m.sentiment", self.sentiments), ("m.source", self.sources)):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+                params.extend(values)
+        if self.topics:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM mention_topics t WHERE t.mention_id = m.id "
+                f"AND t.topic IN ({', '.join('?' for _ in self.topics)}))"
+            )
+            params.extend(self.topics)
+        if self.search:
+            clauses.append("m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)")
+            params.append(fts_phrase(self.search))
+        if self.min_rating is not None:
+            clauses.append("m.rating >= ?")
+            params.append(self.min_rating)
+        if self.max_rating is not None:
+            clauses.append("m.rating <= ?")
+            params.append(self.max_rating)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+@dataclass
+class SaveResult:
+    new: int = 0
+    duplicates: int = 0
+    ids: list[int] = field(default_factory=list)
+
+
+class Store:
+    """A connection to one sentimon database; one per thread (sqlite3 connections are not shared)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            self.db = Database(conn)
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if str(path) != ":memory:":
+                self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            migrations.apply(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"{path}: cannot open database: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return len(migrations.applied(self.db))
+
+    @property
+    def latest_schema_version(self) -> int:
+        return SCHEMA_VERSION
+
+    # --- writing -------------------------------------------------------------------------
+
+    def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
+        """Which of ``external_ids`` are already stored for ``source``."""
+        ids = list(dict.fromkeys(external_ids))
+        found: set[str] = set()
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            sql = (
+                "SELECT external_id FROM mentions WHERE source = ? AND external_id IN "
+                f"({', '.join('?' for _ in chunk)})"
+            )
+            found.update(row[0] for row in self.db.execute(sql, [source, *chunk]).fetchall())
+        return found
+
+    def save_batch(
+        self,
+        source: str,
+        mentions: Sequence[Mention],
+        classifications: Sequence[Classification],
+        cursor: str | None = None,
+        *,
+        advance_cursor: bool = True,
+        now: datetime | None = None,
+    ) -> SaveResult:
+        """Store mentions with their classifications and advance ``source``'s cursor, atomically."""
+        if len(mentions) != len(classifications):
+            raise ValueError("one classification per mention is required")
+        now_text = to_db_time(now or datetime.now(timezone.utc))
+        result = SaveResult()
+        try:
+            with self.db.atomic():
+                for mention, cls in zip(mentions, classifications):
+                    row_id = self._insert(source, mention, cls, now_text)
+                    if row_id is None:
+                        result.duplicates += 1
+                        continue
+                    result.new += 1
+                    result.ids.append(row_id)
+                    for topic in cls.topics:
+                        self.db.execute(
+                            "INSERT OR REPLACE INTO mention_topics (mention_id, topic, score, sentiment) "
+                            "VALUES (?, ?, ?, ?)",
+                            [row_id, topic.name, float(topic.score), topic.sentiment],
+                        )
+                if advance_cursor:
+                    self.db.execute(
+                        "INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT(source) DO UPDATE SET cursor = excluded.cursor, "
+                        "updated_at = excluded.updated_at",
+                        [source, cursor, now_text],
+                    )
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"{self.path}: could not store {len(mentions)} mentions: {exc}") from exc
+        return result
+
+    def _insert(self, source: str, m: Mention, cls: Classification, now_text: str) -> int | None:
+        cursor = self.db.execute(
+            """
+            INSERT INTO mentions (source, external_id, kind, url, author, title, text, rating, lang,
+                created_at, fetched_at, extra, sentiment, score_negative, score_neutral,
+                score_positive, model)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(source, external_id) DO NOTHING
+            """,
+            [
+                source, m.external_id, m.kind, m.url, m.author, m.title, m.text, m.rating,
+                m.lang or cls.lang, to_db_time(m.created_at), now_text,
+                json.dumps(m.extra, default=str) if m.extra else None, cls.sentiment,
+                float(cls.scores.get("negative", 0.0)), float(cls.scores.get("neutral", 0.0)),
+                float(cls.scores.get("positive", 0.0)), cls.model,
+            ],
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    def get_cursor(self, source: str) -> str | None:
+        row = self.db.execute("SELECT cursor FROM cursors WHERE source = ?", [source]).fetchone()
+        return row[0] if row else None
+
+    def start_run(self, source: str, started: datetime) -> int:
+        with self.db.atomic():
+            cur = self.db.execute(
+                "INSERT INTO runs (source, started_at) VALUES (?, ?)", [source, to_db_time(started)]
+            )
+        return int(cur.lastrowid)
+
+    def finish_run(
+        self, run_id: int, *, finished: datetime, fetched: int, new: int, skipped: int,
+        error: str | None,
+    ) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE runs SET finished_at = ?, fetched = ?, new = ?, skipped = ?, error = ? "
+                "WHERE id = ?",
+                [to_db_time(finished), fetched, new, skipped, error, run_id],
+            )
+
+    # --- reading -------------------------------------------------------------------------
+
+    def mentions(self, query: MentionQuery) -> list[dict[str, Any]]:
+        """Newest first, as plain dicts in the shape ``sentimon mentions --format json`` prints."""
+        where, params = query.where()
+        sql = (
+            "SELECT m.id, m.source, m.external_id, m.kind, m.url, m.author, m.title, m.text, "
+            "m.rating, m.lang, m.created_at, m.sentiment, m.score_negative, m.score_neutral, "
+            f"m.score_positive FROM mentions m{where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+        )
+        rows = [dict(r) for r in self.db.execute_returning_dicts(sql, [*params, query.limit])]
+        topics = self._topics_for([r["id"] for r in rows])
+        for row in rows:
+            row["scores"] = {
+                "negative": row.pop("score_negative"),
+                "neutral": row.pop("score_neutral"),
+                "positive": row.pop("score_positive"),
+            }
+            row["topics"] = topics.get(row["id"], [])
+        return rows
+
+    def _topics_for(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        found: dict[int, list[dict[str, Any]]] = {}
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            sql = (
+                "SELECT mention_id, topic, score, sentiment FROM mention_topics WHERE mention_id IN "
+                f"({', '.join('?' for _ in chunk)}) ORDER BY score DESC"
+            )
+            for mention_id, topic, score, sentiment in self.db.execute(sql, chunk).fetchall():
+                found.setdefault(mention_id, []).append(
+                    {"name": topic, "score": round(score, 4), "sentiment": sentiment}
+                )
+        return found
+
+    def stats(self, query: MentionQuery, by: str) -> list[dict[str, Any]]:
+        """Counts per sentiment and the negative share, grouped by day, hour, source or topic."""
+        where, params = query.where()
+        if by == "topic":
+            sql = (
+                "SELECT t.topic AS bucket, t.sentiment AS sentiment, COUNT(*) AS n "
+                f"FROM mentions m JOIN mention_topics t ON t.mention_id = m.id{where} "
+                "GROUP BY bucket, t.sentiment"
+            )
+        else:
+            bucket = {
+                "day": "substr(m.created_at, 1, 10)",
+                "hour": "substr(m.created_at, 1, 13) || ':00'",
+                "source": "m.source",
+            }[by]
+            sql = (
+                f"SELECT {bucket} AS bucket, m.sentiment AS sentiment, COUNT(*) AS n "
+                f"FROM mentions m{where} GROUP BY bucket, m.sentiment"
+            )
+        groups: dict[str, dict[str, Any]] = {}
+        for bucket_value, sentiment, n in self.db.execute(sql, params).fetchall():
+            group = groups.setdefault(
+                bucket_value, {by: bucket_value, "total": 0, "negative": 0, "neutral": 0, "positive": 0}
+            )
+            if sentiment in ("negative", "neutral", "positive"):
+                group[sentiment] += n
+            group["total"] += n
+        rows = [groups[k] for k in sorted(groups)]
+        if by in ("source", "topic"):
+            rows.sort(key=lambda g: (-g["negative"], -g["total"]))
+        for group in rows:
+            group["negative_share"] = round(group["negative"] / group["total"], 4) if group["total"] else 0.0
+        return rows
+
+    def iter_mentions(self, where_sql: str = "", params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Stream rows for exports and reports without loading the table."""
+        yield from self.db.query(f"SELECT * FROM mentions m {where_sql} ORDER BY m.id", params)
+
+    def last_runs(self) -> list[dict[str, Any]]:
+        """The latest run of each source and its latest successful one: the health record."""
+        sql = """
+            SELECT source,
+                   MAX(started_at) AS last_run,
+                   MAX(CASE WHEN error IS NULL AND finished_at IS NOT NULL THEN finished_at END)
+                       AS last_success,
+                   (SELECT error FROM runs r2 WHERE r2.source = runs.source
+                    ORDER BY started_at DESC, id DESC LIMIT 1) AS last_error,
+                   SUM(new) AS stored
+            FROM runs GROUP BY source ORDER BY source
+        """
+        return list(self.db.query(sql))
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "mentions": self.db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0],
+            "pending_deliveries": self.db.execute(
+                "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"
+            ).fetchone()[0],
+        }

@@ -249,6 +249,23 @@ def classify(app, texts: tuple[str, ...], fmt: str) -> None:
 
 
 @cli.command()
+@click.option("--since", callback=_moment, help="Duration back from now (30d) or ISO date.")
+@click.option("--until", callback=_moment, help="Duration back from now or ISO date.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl", show_default=True)
+@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout).")
+@click.pass_obj
+def export(app, since, until, fmt: str, out) -> None:
+    """Stream mentions with their classification and topics, for BI tools.
+
+    Rows are read in chunks, so exporting millions of mentions uses little memory.
+    """
+    from sentimon.export import write_export
+
+    count = write_export(app.store(), out, fmt, since=since, until=until)
+    click.echo(f"exported {count} mentions", err=True)
+
+
+@cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
 def doctor(app, fmt: str) -> None:

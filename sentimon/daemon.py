@@ -110,6 +110,16 @@ class Daemon:
         except SentimonError as exc:
             log.error("alert delivery failed: %s", exc)
 
+    def maintenance_job(self) -> None:
+        """Daily: apply ``retention_days``, then FTS and planner upkeep."""
+        store = self.app.store()
+        days = self.app.config.storage.get("retention_days") or 0
+        if days > 0:
+            cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+            deleted = store.delete_older_than(cutoff)
+            log.info("retention: deleted %d mentions older than %d days", deleted, days)
+        store.optimize()
+
     # --- entry points -----------------------------------------------------------------------
 
     def run_once(self) -> bool:
@@ -164,6 +174,10 @@ class Daemon:
             self.deliver_job, "interval", id="alerts:deliver", name="deliveries",
             seconds=config.daemon["deliver_every"].total_seconds(), next_run_time=now + timedelta(seconds=6),
             replace_existing=True,
+        )
+        scheduler.add_job(
+            self.maintenance_job, "interval", id="maintenance", name="maintenance", hours=24,
+            next_run_time=now + timedelta(minutes=10), replace_existing=True,
         )
         server = self._start_server()
         for signum in (signal.SIGTERM, signal.SIGINT):

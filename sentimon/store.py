@@ -218,6 +218,25 @@ class Store:
                 [to_db_time(finished), fetched, new, skipped, error, run_id],
             )
 
+    def delete_older_than(self, cutoff: datetime, *, batch: int = 2000) -> int:
+        """Retention: delete mentions created before ``cutoff`` in small transactions, so the
+        daemon's writers never wait long for the lock. Topics and FTS rows go with them."""
+        deleted = 0
+        while True:
+            with self.db.atomic():
+                cur = self.db.execute(
+                    "DELETE FROM mentions WHERE id IN (SELECT id FROM mentions WHERE created_at < ? LIMIT ?)",
+                    [to_db_time(cutoff), batch],
+                )
+            deleted += cur.rowcount
+            if cur.rowcount < batch:
+                return deleted
+
+    def optimize(self) -> None:
+        """Periodic upkeep: merge FTS segments and refresh the planner's statistics."""
+        self.db.execute("INSERT INTO mentions_fts(mentions_fts) VALUES ('optimize')")
+        self.db.execute("PRAGMA optimize")
+
     # --- reading -------------------------------------------------------------------------
 
     def mentions(self, query: MentionQuery) -> list[dict[str, Any]]:
@@ -229,7 +248,7 @@ class Store:
             f"m.score_positive FROM mentions m{where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
         )
         rows = [dict(r) for r in self.db.execute_returning_dicts(sql, [*params, query.limit])]
-        topics = self._topics_for([r["id"] for r in rows])
+        topics = self.topics_for([r["id"] for r in rows])
         for row in rows:
             row["scores"] = {
                 "negative": row.pop("score_negative"),
@@ -239,7 +258,7 @@ class Store:
             row["topics"] = topics.get(row["id"], [])
         return rows
 
-    def _topics_for(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    def topics_for(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
         found: dict[int, list[dict[str, Any]]] = {}
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]

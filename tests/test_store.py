@@ -109,3 +109,33 @@ def test_not_a_database_is_a_clear_error(tmp_path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageError, match="junk.db"):
         Store(path)
+
+
+def test_retention_deletes_old_mentions_with_their_topics_and_index(store):
+    ms = [mention(i, f"old leather {i}", hours_ago=24 * 40) for i in range(5)] + [mention(9, "new leather", hours_ago=1)]
+    store.save_batch("shop", ms, [verdict() for _ in ms])
+    assert store.delete_older_than(NOW - timedelta(days=30), batch=2) == 5
+    assert [m["external_id"] for m in store.mentions(MentionQuery(search="leather"))] == ["id-9"]
+    assert store.db.execute("SELECT COUNT(*) FROM mention_topics").fetchone()[0] == 1
+    store.optimize()
+
+
+def test_export_streams_every_row_in_both_formats(store, monkeypatch):
+    import csv
+    import io
+    import json
+
+    from sentimon import export
+
+    ms = [mention(i, f"text {i}", hours_ago=i) for i in range(7)]
+    store.save_batch("shop", ms, [verdict() for _ in ms])
+    monkeypatch.setattr(export, "_CHUNK", 3)  # force several pages
+    buffer = io.StringIO()
+    assert export.write_export(store, buffer, "jsonl") == 7
+    rows = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert [r["external_id"] for r in rows] == [f"id-{i}" for i in range(7)]
+    assert rows[0]["topics"] == [{"name": "delivery", "score": 0.9, "sentiment": "negative"}]
+    buffer = io.StringIO()
+    assert export.write_export(store, buffer, "csv", since=NOW - timedelta(hours=2.5)) == 3
+    parsed = list(csv.DictReader(io.StringIO(buffer.getvalue())))
+    assert parsed[0]["topics"] == "delivery:negative" and len(parsed) == 3

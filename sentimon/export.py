@@ -1,0 +1,52 @@
+"""``sentimon export``: every mention with its classification, streamed as CSV or JSON Lines."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from typing import Any, Iterator, TextIO
+
+from sentimon.store import Store, to_db_time
+
+COLUMNS = [
+    "id", "source", "external_id", "kind", "url", "author", "title", "text", "rating", "lang",
+    "created_at", "sentiment", "score_negative", "score_neutral", "score_positive", "model", "topics",
+]
+_CHUNK = 1000
+
+
+def export_rows(store: Store, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """Mentions in id order with a ``topics`` list, fetched by keyset pages of _CHUNK rows."""
+    last_id = 0
+    while True:
+        clauses, params = ["id > ?"], [last_id]
+        if since:
+            clauses.append("created_at >= ?")
+            params.append(to_db_time(since))
+        if until:
+            clauses.append("created_at < ?")
+            params.append(to_db_time(until))
+        sql = f"SELECT {', '.join(COLUMNS[:-1])} FROM mentions WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"
+        rows = list(store.db.execute_returning_dicts(sql, [*params, _CHUNK]))
+        if not rows:
+            return
+        topics = store.topics_for([r["id"] for r in rows])
+        for row in rows:
+            row["topics"] = topics.get(row["id"], [])
+            yield row
+        last_id = rows[-1]["id"]
+
+
+def write_export(store: Store, out: TextIO, fmt: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+    count = 0
+    writer = csv.DictWriter(out, fieldnames=COLUMNS) if fmt == "csv" else None
+    if writer:
+        writer.writeheader()
+    for row in export_rows(store, since, until):
+        if writer:
+            writer.writerow({**row, "topics": ";".join(f"{t['name']}:{t['sentiment']}" for t in row["topics"])})
+        else:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        count += 1
+    return count

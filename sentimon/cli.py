@@ -266,6 +266,21 @@ def export(app, since, until, fmt: str, out) -> None:
 
 
 @cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("metadata.json"), show_default=True)
+@click.pass_obj
+def datasette(app, out: Path) -> None:
+    """Write Datasette metadata (titles, column help, facets, canned queries) for the database.
+
+    Then open it with: datasette sentimon.db -m metadata.json
+    """
+    from sentimon.datasette_meta import metadata
+
+    db_path = app.config.db_path
+    out.write_text(json.dumps(metadata(db_path), indent=2), encoding="utf-8")
+    click.echo(f"wrote {out}; open with: datasette {db_path} -m {out}")
+
+
+@cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
 def doctor(app, fmt: str) -> None:

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.slow
 
 
 def test_every_mention_stored_exactly_once_across_sigkills(tmp_path):
-    result = run_scenario(tmp_path, mentions=6000, kills=10)
+    result = run_scenario(tmp_path, mentions=8000, kills=10)
     assert result["kills"] == 10
     # kills landed while work was under way, not all before or after it
-    assert 0 < result["stored_at_kills"][0] and result["stored_at_kills"][-1] < 6000
-    assert result["stored"] == result["distinct"] == 6000
+    assert 0 < result["stored_at_kills"][0] and result["stored_at_kills"][-1] < 8000
+    assert result["stored"] == result["distinct"] == 8000
     assert result["unclassified"] == 0
-    assert result["cursor_offset"] == result["file_size"] and result["cursor_line"] == 6000
+    assert result["cursor_offset"] == result["file_size"] and result["cursor_line"] == 8000
     assert result["exit_code"] == 0

@@ -266,6 +266,29 @@ def export(app, since, until, fmt: str, out) -> None:
 
 
 @cli.command()
+@click.option("--since", default="7d", show_default=True, help="Period to cover, as a duration (24h, 7d, 4w).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True)
+@click.pass_obj
+def report(app, since: str, out: Path, fmt: str) -> None:
+    """Write a self-contained HTML report: trend against the previous period, topics,
+    sources, alerts and the most negative mentions (or print its data as JSON)."""
+    from sentimon.durations import parse_duration
+    from sentimon.report import gather, render_html
+
+    try:
+        period = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    data = gather(app.store(), period)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    out.write_text(render_html(data), encoding="utf-8")
+    click.echo(f"wrote {out} ({data['total']} mentions, {data['negative_share']:.0%} negative)")
+
+
+@cli.command()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("metadata.json"), show_default=True)
 @click.pass_obj
 def datasette(app, out: Path) -> None:

@@ -1,0 +1,38 @@
+"""The generic top-level names must resolve to this project, and the metadata must be whole."""
+
+from __future__ import annotations
+
+import configparser
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", ["sentimon", "connectors", "models", "alerts"])
+def test_top_level_names_import_from_this_project(name):
+    module = importlib.import_module(name)
+    assert Path(module.__file__).resolve().parent == ROOT / name
+
+
+def test_setup_cfg_lists_packages_and_console_script():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    packages = cfg["options"]["packages"].split()
+    assert packages == ["sentimon", "connectors", "models", "alerts"]
+    assert "sentimon = sentimon.cli:main" in cfg["options.entry_points"]["console_scripts"]
+    requires = cfg["options"]["install_requires"]
+    for dependency in ("transformers", "torch", "praw", "apscheduler", "sqlite-utils", "click"):
+        assert dependency in requires
+
+
+def test_builtin_connectors_are_registered_by_entry_point():
+    from connectors.base import BUILTIN, available_types
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    declared = {line.split("=")[0].strip() for line in cfg["options.entry_points"]["sentimon.connectors"].strip().splitlines()}
+    assert declared == set(BUILTIN)
+    assert set(available_types()) >= declared

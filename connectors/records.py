@@ -25,12 +25,18 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 RECORD_FIELDS = ("external_id", "text", "title", "created_at", "author", "url", "rating", "kind", "lang")
 # Column names looked for when ``fields`` does not map a mention field.
 _DEFAULT_COLUMNS = {"external_id": ("external_id", "id")}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0/C1 controls (not tab/newline), and bidi overrides/isolates that can disguise text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_INVISIBLE = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]+")
 
 
 def clean_text(value: str) -> str:
-    """NFC-normalised text without NUL/control characters, with line breaks kept."""
-    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+    """NFC-normalised text without NUL, control or bidi-override characters and with unpaired
+    surrogates (invalid UTF-16 from JSON) replaced; only-invisible text becomes empty."""
+    text = _SURROGATE.sub("\ufffd", value)
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+    return "" if not _INVISIBLE.sub("", text) else text
 
 
 def _pick(record: Mapping[str, Any], field: str, fields: Mapping[str, str]) -> Any:
@@ -61,7 +67,7 @@ def parse_rating(value: Any) -> int | None:
         raise ValueError(f"rating: expected a number 1-5, got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"rating: expected a number 1-5, got {value!r}") from None
     if not number.is_integer() or not 1 <= number <= 5:
         raise ValueError(f"rating: expected a whole number 1-5, got {value!r}")
@@ -89,7 +95,10 @@ def parse_time(value: Any, *, now: datetime) -> datetime:
             moment = moment.replace(tzinfo=timezone.utc)
     else:
         raise ValueError(f"created_at: expected an ISO date or epoch seconds, got {type(value).__name__}")
-    moment = moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"created_at: {value!r} is out of range") from None
     if moment > now + FUTURE_SLACK:
         raise ValueError(f"created_at: {moment.isoformat()} is in the future")
     if moment < EARLIEST:

@@ -18,6 +18,15 @@ from sentimon.store import Store
 log = logging.getLogger(__name__)
 
 
+def exposes_secrets(config: Config) -> bool:
+    """True when the config references secrets and every user on the machine can read it:
+    the values live in the environment, but the file still says where they are used."""
+    try:
+        return bool(config.secrets) and bool(config.path.stat().st_mode & 0o004)
+    except OSError:
+        return False
+
+
 class App:
     def __init__(self, config_path: str | Path, config: Config | None = None) -> None:
         self.config_path = Path(config_path)
@@ -32,6 +41,9 @@ class App:
         if self._config is None:
             self._config = load_config(self.config_path)
             redactor.add(self._config.secrets)
+            if exposes_secrets(self._config):
+                log.warning("%s references secrets and is readable by every user; chmod 600 it",
+                            self.config_path)
         return self._config
 
     def store(self) -> Store:

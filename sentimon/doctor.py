@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from sentimon.app import exposes_secrets
 from sentimon.errors import SentimonError
 from sentimon.logs import mask
 
@@ -50,7 +51,7 @@ def check_config(app: Any) -> list[Check]:
         if missing:
             detail += f"; missing credentials: {', '.join(missing)}"
         rows.append(_row(f"connector {entry.name}", status, detail))
-    if config.path.exists() and config.secrets and os.stat(config.path).st_mode & 0o004:
+    if exposes_secrets(config):
         rows.append(_row("config permissions", "warn", f"{config.path} is readable by every user; chmod 600 it"))
     return rows
 

@@ -1,0 +1,563 @@
+"""The push endpoint: ``POST /v1/mentions`` for helpdesks, survey tools and shop apps that push.
+
+Standard library only (``ThreadingHTTPServer``): the endpoint is small and a framework would be
+a dependency for every install. It is meant to sit on 127.0.0.1 (the default) behind a reverse
+proxy that terminates TLS. Every request is checked in the cheapest order, before the body is
+read: route, per-client rate (token bucket), bearer token (constant time), content type and
+declared length. The body is then read up to ``max_body_bytes``, parsed into ``Mention``s by
+``connectors.records.mention_from_record`` (the files connector's fields and checks), and
+classified and stored through ``pipeline.ingest`` *before* the 2xx goes out, so a sender that
+saw ``200`` never needs to resend, and one that did not may resend safely (dedup by id).
+
+Writes go through one Store under a lock: the server starts a thread per request, and a
+per-thread store (``App.store()``) would open, and keep, one SQLite connection per request.
+The token and request bodies are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import socket
+import socketserver
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from connectors.records import RECORD_FIELDS, mention_from_record
+from sentimon.errors import ConfigError, SentimonError
+from sentimon.mention import Mention
+from sentimon.pipeline import ingest
+from sentimon.store import Store
+
+log = logging.getLogger(__name__)
+
+MENTIONS_PATH = "/v1/mentions"
+PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+RATE_PER_SECOND = 10.0     # sustained requests per client address
+RATE_BURST = 60            # requests a client may send at once before 429
+MIN_TOKEN_CHARS = 16       # shorter tokens are guessable (and too short for log masking)
+SOCKET_TIMEOUT = 15.0      # a client that stalls mid-request is dropped after this long
+DRAIN_SECONDS = 1.0        # after an early error, read what the client is still sending
+SHUTDOWN_WAIT = 30.0       # how long shutdown waits for requests that are storing
+MAX_CONNECTIONS = 64       # connections handled at once (a thread each); more get a 503
+_MAX_CLIENTS = 10_000      # rate-limit buckets kept; idle (full) ones are dropped first
+_TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+class RequestError(Exception):
+    """A request refused with ``status``; ``field``/``index`` point at the bad mention."""
+
+    def __init__(
+        self, status: int, message: str, *, field: str | None = None, index: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.index = index
+        self.headers = headers or {}
+
+    def payload(self) -> dict[str, Any]:
+        if self.status == 400:
+            return {"error": self.message, "field": self.field, "index": self.index}
+        return {"error": self.message}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _field_of(message: str) -> str | None:
+    """``mention_from_record`` messages start with the field: ``"rating: expected ..."``."""
+    head = message.partition(":")[0].strip()
+    return head if head in RECORD_FIELDS else None
+
+
+def parse_body(
+    body: bytes, source: str, *, max_batch: int, now: datetime | None = None
+) -> list[Mention]:
+    """One JSON object or a list of them -> Mentions; RequestError for anything else.
+
+    The whole batch is refused when one item is bad (the reply names its index and field),
+    so a sender fixes and resends one thing instead of working out which half was stored.
+    """
+    try:
+        document = json.loads(body.decode("utf-8-sig"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise RequestError(400, f"body is not valid UTF-8 (byte {exc.start})") from None
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers over 4300 digits
+        raise RequestError(400, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RequestError(400, "body is not valid JSON: nested too deeply") from None
+    if isinstance(document, dict):
+        items = [document]
+    elif isinstance(document, list):
+        items = document
+    else:
+        kind = type(document).__name__
+        raise RequestError(400, f"expected a JSON object or a list of objects, got {kind}")
+    if len(items) > max_batch:
+        raise RequestError(
+            413, f"{len(items)} mentions in one request; at most {max_batch} (split the batch)"
+        )
+    now = now or datetime.now(timezone.utc)
+    mentions = []
+    for index, item in enumerate(items):
+        _check_unicode(item, index)
+        try:
+            mention = mention_from_record(item, source, now=now)
+        except (ValueError, ArithmeticError) as exc:  # Overflow: see tests/test_fuzz_records.py
+            message = str(exc)
+            raise RequestError(400, message, field=_field_of(message), index=index) from None
+        mentions.append(mention)
+    return mentions
+
+
+def _check_unicode(item: Any, index: int) -> None:
+    """JSON escapes can produce lone surrogates (``"\\ud800"``): not Unicode text, and SQLite
+    cannot store them. Refuse them up front, naming the field, instead of failing at insert."""
+    if not isinstance(item, dict):
+        return
+    for key, value in item.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                field = "external_id" if key == "id" else key[:100]
+                raise RequestError(
+                    400, f"{field}: contains an unpaired surrogate (not valid Unicode)",
+                    field=field, index=index,
+                ) from None
+
+
+class RateLimiter:
+    """A token bucket per client address: ``burst`` at once, then ``rate`` per second."""
+
+    def __init__(
+        self, rate: float = RATE_PER_SECOND, burst: int = RATE_BURST, clock=time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Spend one token; return 0 when allowed, else the seconds until one is available."""
+        with self._lock:
+            now = self.clock()
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                if len(self._buckets) > _MAX_CLIENTS:
+                    self._forget_idle(now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate if self.rate > 0 else 3600.0
+
+    def _forget_idle(self, now: float) -> None:
+        full = self.burst / self.rate if self.rate > 0 else math.inf
+        for key, (_, last) in list(self._buckets.items()):
+            if now - last >= full:
+                del self._buckets[key]
+        while len(self._buckets) > _MAX_CLIENTS:  # all busy: drop the oldest
+            del self._buckets[min(self._buckets, key=lambda k: self._buckets[k][1])]
+
+
+_BUSY_BODY = b'{"error": "server busy; retry later"}'
+_BUSY_REPLY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+    b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY)
+)
+
+
+def _digest(value: str) -> bytes:
+    # Comparing fixed-length digests keeps even the token's length out of the timing.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
+class PushServer(ThreadingHTTPServer):
+    """The HTTP server, holding what handlers share: settings, limiter, store, counters."""
+
+    daemon_threads = True       # idle connections must not hold up shutdown ...
+    block_on_close = False      # ... requests that are storing are waited for in shutdown()
+
+    def __init__(
+        self, app: Any, host: str, port: int, *, rate: float = RATE_PER_SECOND,
+        burst: int = RATE_BURST, max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        from sentimon.metrics import Counters
+
+        settings = app.config.server
+        token = settings.get("token") or ""
+        if not token:
+            raise ConfigError(
+                f"{app.config.path}: server.token is empty; the push endpoint always needs a "
+                'bearer token: set token = "${SENTIMON_PUSH_TOKEN}" in [server] and export a long '
+                f"random value, e.g. from: {_TOKEN_HINT}"
+            )
+        if len(token) < MIN_TOKEN_CHARS:
+            raise ConfigError(
+                f"{app.config.path}: server.token is {len(token)} characters; use at least "
+                f"{MIN_TOKEN_CHARS} ({_TOKEN_HINT})"
+            )
+        if not settings.get("source"):
+            raise ConfigError(
+                f'{app.config.path}: server.source is empty; expected a name such as "webhook"'
+            )
+        self.app = app
+        self.source: str = settings["source"]
+        self.max_body: int = settings["max_body_bytes"]
+        self.max_batch: int = settings["max_batch"]
+        self.metrics_enabled: bool = bool(settings.get("metrics"))
+        self.token_digest = _digest(token)
+        self.limiter = RateLimiter(rate, burst)
+        self.counters = Counters()
+        self.store_lock = threading.Lock()
+        self._store: Store | None = None
+        self._busy = 0
+        self._closed = False
+        self._idle = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._slots = threading.BoundedSemaphore(max_connections)
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        try:
+            super().__init__((host, port), PushHandler)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise SentimonError(f"push endpoint: cannot listen on {host}:{port}: {reason}") from exc
+        try:
+            self._store = Store(app.config.db_path)  # now, so a bad database fails at start
+        except SentimonError:
+            self.server_close()
+            raise
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host up in DNS (getfqdn); nothing here needs that.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread per connection, but only so many at once: stalled clients cannot pile up."""
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.sendall(_BUSY_REPLY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up is routine; anything else is a bug worth a traceback in the
+        log (the base class prints it to stderr, past the log's secret masking)."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            log.debug("connection from %s: %s", client_address[0], type(exc).__name__)
+        else:
+            log.error("push endpoint: error handling a request from %s", client_address[0],
+                      exc_info=exc)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        host = f"[{host}]" if ":" in str(host) else host
+        return f"http://{host}:{port}"
+
+    def store(self) -> Store:
+        """The server's one connection; call with ``store_lock`` held."""
+        if self._closed:
+            raise SentimonError("the push endpoint is shutting down")
+        if self._store is None:
+            self._store = Store(self.app.config.db_path)
+        return self._store
+
+    def ingest(self, mentions: list[Mention]) -> int:
+        classifier = self.app.classifier()
+        started = time.monotonic()
+        with self.store_lock:
+            new = ingest(self.store(), classifier, self.source, mentions)
+        self.counters.classified(len(mentions), new, time.monotonic() - started)
+        return new
+
+    def busy(self, delta: int) -> None:
+        with self._idle:
+            self._busy += delta
+            if self._busy == 0:
+                self._idle.notify_all()
+
+    def start(self) -> PushServer:
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(0.1,), name="push-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def shutdown(self) -> None:
+        """Stop accepting, let batches being stored finish (their senders get their 2xx), close."""
+        if self._thread is not None:
+            super().shutdown()
+            self._thread.join()
+            self._thread = None
+        with self._idle:
+            self._idle.wait_for(lambda: self._busy == 0, timeout=SHUTDOWN_WAIT)
+        self.server_close()
+        with self.store_lock:
+            self._closed = True
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+class PushHandler(BaseHTTPRequestHandler):
+    server: PushServer
+    protocol_version = "HTTP/1.1"  # chunked bodies are legal; still one request per connection
+    server_version = "sentimon"
+    sys_version = ""
+    timeout = SOCKET_TIMEOUT
+
+    # --- routing ----------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/healthz":
+            self._reply(200, {"status": "ok"})
+        elif path == "/metrics" and self.server.metrics_enabled:
+            self._guarded(self._metrics)
+        elif path == MENTIONS_PATH:
+            self._fail(RequestError(405, "use POST", headers={"Allow": "POST"}))
+        else:
+            self._fail(RequestError(404, "not found"))
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == MENTIONS_PATH:
+            self._guarded(self._push)
+        elif path == "/healthz" or (path == "/metrics" and self.server.metrics_enabled):
+            self._fail(RequestError(405, "use GET", headers={"Allow": "GET"}))
+        else:
+            self._fail(RequestError(404, "not found"))
+
+    def _other_method(self) -> None:
+        self._fail(RequestError(405, f"method {self.command} not allowed"))
+
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _other_method
+
+    def handle_expect_100(self) -> bool:
+        """``Expect: 100-continue`` (curl, for bodies over 1 KB): refuse before the upload."""
+        if self.command != "POST" or self.path.split("?", 1)[0] != MENTIONS_PATH:
+            return super().handle_expect_100()
+        try:
+            self._precheck()
+        except RequestError as exc:
+            self._fail(exc)
+            return False
+        return super().handle_expect_100()
+
+    # --- the checks -------------------------------------------------------------------------
+
+    def _guarded(self, action) -> None:
+        try:
+            self._precheck()
+            action()
+        except RequestError as exc:
+            self._fail(exc)
+
+    def _precheck(self) -> None:
+        """Cheap checks before any of the body is read; run once per request."""
+        if getattr(self, "_checked", False):
+            return
+        self._checked = True
+        path = self.path.split("?", 1)[0]
+        wait = self.server.limiter.take(self.client_address[0])
+        if wait:
+            retry = {"Retry-After": str(math.ceil(wait))}
+            raise RequestError(429, "too many requests; slow down", headers=retry)
+        self._authorize()
+        if path == MENTIONS_PATH and self.command == "POST":
+            self._check_content_type()
+            self._declared_length()
+
+    def _authorize(self) -> None:
+        values = self.headers.get_all("Authorization") or []
+        scheme, _, presented = (values[0] if len(values) == 1 else "").strip().partition(" ")
+        # The digest comparison runs for every request, token or not, so timing tells nothing.
+        good = hmac.compare_digest(_digest(presented.strip()), self.server.token_digest)
+        if not good or scheme.lower() != "bearer":
+            raise RequestError(
+                401, "missing or wrong bearer token (Authorization: Bearer <token>)",
+                headers={"WWW-Authenticate": 'Bearer realm="sentimon"'},
+            )
+
+    def _check_content_type(self) -> None:
+        media, _, params = (self.headers.get("Content-Type") or "").partition(";")
+        media = media.strip().lower()
+        charset = next((p.split("=", 1)[1].strip().strip('"').lower() for p in params.split(";")
+                        if p.strip().lower().startswith("charset=")), "utf-8")
+        json_like = media.startswith("application/") and media.endswith("+json")
+        if media != "application/json" and not json_like:
+            raise RequestError(415, "expected Content-Type: application/json")
+        if charset not in ("utf-8", "utf8"):
+            raise RequestError(415, "expected UTF-8 JSON (charset=utf-8)")
+
+    def _declared_length(self) -> int | None:
+        """The Content-Length, checked against the cap; None for a chunked body."""
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(set(lengths)) > 1:
+            raise RequestError(400, "conflicting Content-Length headers")
+        length = lengths[0] if lengths else None
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if chunked and length is not None:
+            raise RequestError(400, "both Content-Length and Transfer-Encoding sent")
+        if chunked:
+            return None
+        if length is None:
+            raise RequestError(411, "Content-Length required")
+        if not length.strip().isdigit():
+            raise RequestError(400, "Content-Length is not a number")
+        if int(length) > self.server.max_body:
+            raise RequestError(413, f"body of {int(length)} bytes; at most {self.server.max_body}")
+        return int(length)
+
+    def _read_body(self) -> bytes:
+        length = self._declared_length()
+        try:
+            if length is None:
+                return self._read_chunked()
+            body = self.rfile.read(length)
+        except TimeoutError:
+            self._body_read = True  # nothing more is coming; do not wait to drain it
+            raise RequestError(408, f"body not received within {SOCKET_TIMEOUT:.0f}s") from None
+        if len(body) != length:
+            raise RequestError(400, "body shorter than its Content-Length")
+        self._body_read = True
+        return body
+
+    def _read_chunked(self) -> bytes:
+        limit, parts, total = self.server.max_body, [], 0
+        while True:
+            line = self.rfile.readline(1026)
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise RequestError(400, "malformed chunked body") from None
+            if size == 0:
+                break
+            total += size
+            if total > limit:
+                raise RequestError(413, f"body over {limit} bytes")
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self.rfile.readline(3).strip():
+                raise RequestError(400, "malformed chunked body")
+            parts.append(chunk)
+        for _ in range(100):  # trailer lines, up to the blank one
+            if self.rfile.readline(8192).strip() == b"":
+                break
+        self._body_read = True
+        return b"".join(parts)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def _push(self) -> None:
+        body = self._read_body()
+        mentions = parse_body(body, self.server.source, max_batch=self.server.max_batch)
+        client = self.client_address[0]
+        self.server.busy(+1)
+        try:
+            new = self.server.ingest(mentions)
+        except SentimonError as exc:
+            log.error("push from %s: could not store %d mentions: %s", client, len(mentions), exc)
+            raise RequestError(
+                503, "could not store the mentions; retry later", headers={"Retry-After": "30"}
+            ) from None
+        except Exception:
+            log.exception("push from %s: unexpected error storing %d mentions", client,
+                          len(mentions))
+            raise RequestError(500, "internal error; the mentions were not stored") from None
+        finally:
+            self.server.busy(-1)
+        log.info("push from %s: accepted %d, new %d", client, len(mentions), new)
+        self._reply(200, {"accepted": len(mentions), "new": new})
+
+    def _metrics(self) -> None:
+        from sentimon.metrics import render
+
+        try:
+            with self.server.store_lock:
+                text = render(self.server.store(), self.server.counters)
+        except SentimonError as exc:
+            log.error("metrics: %s", exc)
+            raise RequestError(503, "database unavailable") from None
+        self._reply(200, text.encode("utf-8"), content_type=PROMETHEUS_TYPE)
+
+    # --- responses --------------------------------------------------------------------------
+
+    def _fail(self, exc: RequestError) -> None:
+        level = {401: logging.WARNING, 429: logging.DEBUG}.get(exc.status, logging.INFO)
+        where = f" (item {exc.index}, field {exc.field})" if exc.index is not None else ""
+        path = self.path.split("?", 1)[0][:100]
+        log.log(level, "%s %s from %s refused: %d%s", self.command, path, self.client_address[0],
+                exc.status, where)
+        self._reply(exc.status, exc.payload(), headers=exc.headers)
+
+    def _reply(
+        self, status: int, payload: Any, *, content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
+        if getattr(self, "path", "").split("?", 1)[0] == MENTIONS_PATH:
+            self.server.counters.request(status)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+        self.close_connection = True
+        if status >= 400 and self.command == "POST" and not getattr(self, "_body_read", False):
+            self._drain()
+
+    def _drain(self) -> None:
+        """Read (and drop) what a refused client is still uploading for a moment, so it sees
+        the reply instead of a connection reset."""
+        try:
+            self.connection.settimeout(0.2)
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while time.monotonic() < deadline and self.connection.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own errors (bad request line, 501), as JSON too."""
+        self.close_connection = True
+        try:
+            self._reply(code, {"error": message or self.responses.get(code, ("error",))[0]})
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The base class writes every request line to stderr; sentimon's own lines say enough.
+        log.debug("%s %s", self.client_address[0], format % args)

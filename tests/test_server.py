@@ -1,0 +1,508 @@
+"""The push endpoint over real HTTP: a PushServer on 127.0.0.1, port 0, in this process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import tomllib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+from sentimon.app import App
+from sentimon.cli_serve import start_push_server
+from sentimon.config import SERVER_SETTINGS, STORAGE_SETTINGS, Config, load_config
+from sentimon.errors import ConfigError
+from sentimon.mention import Classification
+from sentimon.settings import validate
+
+TOKEN = "test-push-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class KeywordClassifier:
+    """The model is replaced because these tests are about HTTP, not classification: any
+    object with ``.name`` and ``.classify(texts)`` is a Classifier to the pipeline."""
+
+    name = "test-keywords"
+
+    def classify(self, texts):
+        results = []
+        for text in texts:
+            negative = "late" in text.lower()
+            scores = {
+                "negative": 0.9 if negative else 0.05,
+                "neutral": 0.05,
+                "positive": 0.05 if negative else 0.9,
+            }
+            results.append(
+                Classification("negative" if negative else "positive", scores, model=self.name)
+            )
+        return results
+
+
+def _models_present() -> bool:
+    try:
+        import alerts  # noqa: F401
+        import models  # noqa: F401
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
+def load(path: Path) -> Config:
+    """``load_config`` once models/ and alerts/ exist (its import needs them); until then the
+    same ``[storage]``/``[server]`` checks by hand, with ${ENV} expanded the same way."""
+    if _models_present():
+        return load_config(path)
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    server = {
+        k: re.sub(r"\$\{(\w+)\}", lambda m: os.environ[m.group(1)], v) if isinstance(v, str) else v
+        for k, v in raw.get("server", {}).items()
+    }
+    storage = validate(raw.get("storage", {}), STORAGE_SETTINGS, "storage")
+    storage["path"] = path.parent / storage["path"]
+    return Config(
+        path=path,
+        storage=storage,
+        model={},
+        topics=[],
+        server=validate(server, SERVER_SETTINGS, "server"),
+        secrets={server.get("token", "")},
+    )
+
+
+@pytest.fixture
+def start(tmp_path, monkeypatch, write_config):
+    """start(**[server] settings, rate=, burst=, max_connections=) -> (base URL, app), stopped
+    after the test; ``start.servers`` holds the PushServers."""
+    monkeypatch.setenv("SENTIMON_PUSH_TOKEN", TOKEN)
+    running = []
+
+    def start_server(
+        rate: float = 1000.0, burst: int = 1000, max_connections: int = 64, **settings
+    ):
+        table = {"token": "${SENTIMON_PUSH_TOKEN}", "port": 0, **settings}
+        lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in table.items())
+        app = App(
+            tmp_path / "sentimon.toml",
+            load(write_config(f'[storage]\npath = "s.db"\n[server]\n{lines}\n')),
+        )
+        app._classifier = KeywordClassifier()
+        server = start_push_server(app, rate=rate, burst=burst, max_connections=max_connections)
+        running.append((server, app))
+        start_server.servers.append(server)
+        return server.url, app
+
+    start_server.servers = []
+    yield start_server
+    for server, app in running:
+        server.shutdown()
+        app.close()
+
+
+def rows(
+    app: App,
+    sql: str = "SELECT external_id, title, text, sentiment, source FROM mentions ORDER BY id",
+):
+    with sqlite3.connect(app.config.db_path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def push(url: str, body, headers=AUTH, **kwargs) -> requests.Response:
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return requests.post(
+        f"{url}/v1/mentions",
+        data=data,
+        timeout=10,
+        headers={"Content-Type": "application/json", **headers},
+        **kwargs,
+    )
+
+
+BATCH = [
+    {
+        "id": "t-1",
+        "text": "The parcel was late again",
+        "title": "Late",
+        "rating": 2,
+        "channel": "zendesk",
+    },
+    {"id": "t-2", "text": "Lovely shoes, fast delivery", "created_at": "2026-11-20T10:00:00Z"},
+    {"id": "t-1", "text": "a second copy of t-1 in the same batch", "title": "Copy"},
+]
+
+
+def test_good_batch_is_stored_before_the_reply_and_deduplicated_on_resend(start):
+    url, app = start()
+    reply = push(url, BATCH)
+    assert reply.status_code == 200 and reply.json() == {"accepted": 3, "new": 2}
+    assert rows(app) == [  # read right after the reply: stored before the 2xx; first t-1 wins
+        ("t-1", "Late", "The parcel was late again", "negative", "webhook"),
+        ("t-2", None, "Lovely shoes, fast delivery", "positive", "webhook"),
+    ]
+    assert rows(app, "SELECT extra FROM mentions WHERE external_id = 't-1'") == [
+        ('{"channel": "zendesk"}',)
+    ]
+    assert push(url, BATCH).json() == {"accepted": 3, "new": 0}
+    assert len(rows(app)) == 2
+
+
+def test_one_object_and_the_configured_source_name(start):
+    url, app = start(source="zendesk")
+    reply = push(url, {"external_id": "z-9", "text": "Refund took a month"})
+    assert reply.json() == {"accepted": 1, "new": 1}
+    assert rows(app, "SELECT source, external_id, kind FROM mentions") == [
+        ("zendesk", "z-9", "review")
+    ]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789abcdef"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+        {"Authorization": "Bearer"},
+    ],
+    ids=["missing", "wrong", "wrong-scheme", "longer", "empty"],
+)
+def test_missing_or_wrong_token_is_401_and_stores_nothing(start, headers):
+    url, app = start()
+    reply = push(url, BATCH, headers=headers)
+    assert reply.status_code == 401
+    assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "token" in reply.json()["error"] and TOKEN not in reply.text
+    assert rows(app) == []
+
+
+def test_oversized_body_is_413(start):
+    url, app = start(max_body_bytes=2000)
+    reply = push(url, [{"text": "x" * 1000, "id": str(i)} for i in range(3)])
+    assert reply.status_code == 413 and "2000" in reply.json()["error"]
+    assert rows(app) == []
+
+
+def raw_request(
+    url: str, head: str, body: bytes = b"", wait: float = 10
+) -> tuple[int, dict, bytes]:
+    """Send bytes as they are (a lying Content-Length, chunks, Expect) and read the reply."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    header_text, _, payload = rest.partition(b"\r\n\r\n")
+    headers = dict(
+        line.split(": ", 1) for line in header_text.decode().split("\r\n") if ": " in line
+    )
+    return int(status_line.split()[1]), headers, payload
+
+
+def test_declared_length_over_the_cap_is_refused_before_reading_the_body(start):
+    url, _ = start(max_body_bytes=1000)
+    head = (
+        f"POST /v1/mentions HTTP/1.1\nHost: x\nAuthorization: Bearer {TOKEN}\n"
+        "Content-Type: application/json\nContent-Length: 1000000000\n"
+    )
+    started = time.monotonic()
+    status, _, payload = raw_request(
+        url, head
+    )  # no body sent at all: the server must not wait for it
+    assert status == 413 and "at most 1000" in json.loads(payload)["error"]
+    assert time.monotonic() - started < 5
+
+
+def test_chunked_body_is_accepted_and_capped(start):
+    url, app = start(max_body_bytes=3000)
+    head = (
+        f"POST /v1/mentions HTTP/1.1\nHost: x\nAuthorization: Bearer {TOKEN}\n"
+        "Content-Type: application/json\nTransfer-Encoding: chunked\n"
+    )
+    body = json.dumps({"id": "c-1", "text": "chunked and late"}).encode()
+    chunks = (
+        b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:]))
+        + b"0\r\n\r\n"
+    )
+    status, _, payload = raw_request(url, head, chunks)
+    assert status == 200 and json.loads(payload) == {"accepted": 1, "new": 1}
+    big = b"".join(b"400\r\n" + b" " * 1024 + b"\r\n" for _ in range(4)) + b"0\r\n\r\n"
+    assert raw_request(url, head, big)[0] == 413
+    assert raw_request(url, head.replace("chunked", "gzip"))[0] == 411
+    assert len(rows(app)) == 1
+
+
+def test_expect_100_continue_is_refused_before_the_upload(start):
+    url, _ = start()
+    head = (
+        "POST /v1/mentions HTTP/1.1\nHost: x\nAuthorization: Bearer nope-nope-nope-nope\n"
+        "Content-Type: application/json\nContent-Length: 500\nExpect: 100-continue\n"
+    )
+    status, _, payload = raw_request(url, head)
+    assert status == 401 and b"100 Continue" not in payload
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b'{"text": "unfinished"', "not valid JSON"),
+        (b"", "not valid JSON"),
+        (b'{"text": "a", "rating": NaN}', "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+        ('{"text": "caf\u00e9"}'.encode("latin-1"), "not valid UTF-8"),
+        (b'"just a string"', "expected a JSON object or a list"),
+        (b"[1]", "expected a JSON object"),
+    ],
+    ids=["truncated", "empty", "nan", "deep", "latin-1", "string", "list-of-numbers"],
+)
+def test_malformed_json_is_400(start, body, message):
+    url, app = start()
+    reply = push(url, body)
+    assert reply.status_code == 400 and message in reply.json()["error"]
+    assert rows(app) == []
+
+
+@pytest.mark.parametrize(
+    "item, field",
+    [
+        ({"id": "b", "text": "fine", "rating": "five"}, "rating"),
+        ({"id": "b", "text": "fine", "rating": 9}, "rating"),
+        ({"id": "b", "title": "no text"}, "text"),
+        ({"id": "b", "text": 42}, "text"),
+        ({"id": "b", "text": "fine", "created_at": "next tuesday"}, "created_at"),
+        ({"id": "b", "text": "fine", "created_at": "2999-01-01T00:00:00Z"}, "created_at"),
+        ({"id": "b", "text": "fine", "author": {"name": "x"}}, "author"),
+        ({"id": ["b"], "text": "fine"}, "external_id"),
+        ({"id": "b", "text": "unpaired \ud800 surrogate"}, "text"),
+        ({"text": "unpaired \ud800 surrogate, no id"}, "text"),
+        ({"id": "b\udfff", "text": "fine"}, "external_id"),
+    ],
+)
+def test_wrong_types_are_400_naming_the_field_and_index(start, item, field):
+    url, app = start()
+    reply = push(url, json.dumps([{"id": "ok", "text": "a fine one"}, item]))
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["field"] == field and reply.json()["index"] == 1
+    assert reply.json()["error"].startswith(field)
+    assert rows(app) == []  # the whole batch is refused, not half of it
+
+
+def test_too_many_items_is_413(start):
+    url, _ = start(max_batch=3)
+    assert push(url, [{"text": f"n{i}"} for i in range(3)]).status_code == 200
+    reply = push(url, [{"text": f"n{i}"} for i in range(4)])
+    assert reply.status_code == 413 and "at most 3" in reply.json()["error"]
+
+
+def test_non_json_content_type_is_415(start):
+    url, _ = start()
+    reply = push(url, BATCH, headers={**AUTH, "Content-Type": "text/plain"})
+    assert reply.status_code == 415
+    assert (
+        push(
+            url, BATCH, headers={**AUTH, "Content-Type": "application/json; charset=latin-1"}
+        ).status_code
+        == 415
+    )
+    assert (
+        push(
+            url, BATCH, headers={**AUTH, "Content-Type": "application/json; charset=UTF-8"}
+        ).status_code
+        == 200
+    )
+
+
+def test_rate_limit_is_429_with_retry_after_per_client(start):
+    url, app = start(rate=0.01, burst=3)
+    codes = [push(url, {"text": f"n{i}"}).status_code for i in range(3)]
+    reply = push(url, {"text": "one too many"})
+    assert codes == [200, 200, 200] and reply.status_code == 429
+    assert int(reply.headers["Retry-After"]) >= 1
+    assert (
+        push(url, {"text": "wrong token too"}, headers={"Authorization": "Bearer x"}).status_code
+        == 429
+    )
+    assert len(rows(app)) == 3
+
+
+def test_stalled_connections_are_capped(start):
+    url, _ = start(max_connections=2)
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    stalled = [socket.create_connection((host, int(port)), timeout=5) for _ in range(2)]
+    try:
+        time.sleep(0.3)  # both accepted and waiting for a request line
+        reply = requests.get(f"{url}/healthz", timeout=5)
+        assert reply.status_code == 503 and reply.headers["Retry-After"] == "5"
+    finally:
+        for sock in stalled:
+            sock.close()
+    deadline = time.monotonic() + 5
+    while requests.get(f"{url}/healthz", timeout=5).status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_other_routes_and_methods(start):
+    url, _ = start()
+    assert requests.get(f"{url}/healthz", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{url}/nope", timeout=5).status_code == 404
+    assert requests.get(f"{url}/metrics", timeout=5).status_code == 404  # off by default
+    reply = requests.get(f"{url}/v1/mentions", timeout=5)
+    assert reply.status_code == 405 and reply.headers["Allow"] == "POST"
+    assert requests.put(f"{url}/v1/mentions", timeout=5).status_code == 405
+    assert requests.post(f"{url}/healthz", timeout=5).status_code == 405
+
+
+_SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\\n]|\\.)*",?)*\})? -?[0-9.e+]+$')
+
+
+def test_metrics_in_prometheus_text_format(start):
+    url, app = start(metrics=True)
+    push(url, BATCH)
+    push(url, BATCH, headers={"Authorization": "Bearer wrong"})
+    store = app.store()
+    now = datetime.now(timezone.utc)
+    ok_run = store.start_run("reddit-brand", now - timedelta(seconds=10))
+    store.finish_run(
+        ok_run, finished=now - timedelta(seconds=7), fetched=12, new=5, skipped=1, error=None
+    )
+    bad_run = store.start_run("reddit-brand", now - timedelta(seconds=4))
+    store.finish_run(
+        bad_run, finished=now, fetched=0, new=0, skipped=0, error="401 bad credentials"
+    )
+    store.db.execute(
+        "INSERT INTO deliveries (key, notifier, kind, payload, status, attempts, "
+        "next_attempt_at, created_at) VALUES ('k1', 'slack', 'opened', '{}', 'pending', 2, "
+        "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+    )
+    store.db.conn.commit()
+
+    assert requests.get(f"{url}/metrics", timeout=5).status_code == 401  # the same token as pushes
+    reply = requests.get(f"{url}/metrics", headers=AUTH, timeout=5)
+    assert reply.status_code == 200 and reply.headers["Content-Type"].startswith(
+        "text/plain; version=0.0.4"
+    )
+    lines = reply.text.splitlines()
+    families = {}
+    for line in lines:
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert kind in ("gauge", "counter") and name not in families
+            families[name] = kind
+        elif not line.startswith("# HELP "):
+            assert _SAMPLE.match(line), line
+            assert re.match(r"[a-z_]+", line).group(0) in families
+    samples = set(lines)
+    assert 'sentimon_mentions_stored{source="webhook",sentiment="negative"} 1' in samples
+    assert 'sentimon_mentions_stored{source="webhook",sentiment="positive"} 1' in samples
+    assert 'sentimon_connector_last_run_success{connector="reddit-brand"} 0' in samples
+    assert (
+        'sentimon_connector_last_success_timestamp_seconds{connector="reddit-brand"} '
+        f"{int((now - timedelta(seconds=7)).timestamp())}" in samples
+    )
+    assert 'sentimon_connector_runs_total{connector="reddit-brand",result="error"} 1' in samples
+    assert 'sentimon_connector_last_run_duration_seconds{connector="reddit-brand"} 4' in samples
+    assert 'sentimon_deliveries{status="pending"} 1' in samples
+    assert "sentimon_deliveries_failing 1" in samples
+    assert 'sentimon_push_requests_total{result="accepted",code="200"} 1' in samples
+    assert 'sentimon_push_requests_total{result="rejected",code="401"} 1' in samples
+    assert 'sentimon_push_mentions_total{result="new"} 2' in samples
+
+
+@pytest.mark.parametrize(
+    "token, problem", [("", "server.token is empty"), ("short", "at least 16")]
+)
+def test_refuses_to_start_without_a_real_token(tmp_path, monkeypatch, write_config, token, problem):
+    monkeypatch.setenv("SENTIMON_PUSH_TOKEN", token)
+    config = load(write_config('[server]\ntoken = "${SENTIMON_PUSH_TOKEN}"\nport = 0\n'))
+    with pytest.raises(ConfigError, match=problem):
+        start_push_server(App(tmp_path / "sentimon.toml", config))
+
+
+def test_binds_to_loopback_by_default(start):
+    url, app = start()
+    assert app.config.server["host"] == "127.0.0.1" and url.startswith("http://127.0.0.1:")
+
+
+def test_the_token_and_bodies_never_reach_the_log(start, caplog):
+    caplog.set_level(logging.DEBUG)
+    url, _ = start()
+    push(url, [{"id": "s-1", "text": "SECRET-BODY-MARKER is late"}])
+    push(url, [{"id": "s-2", "text": "SECRET-BODY-MARKER", "rating": "bad"}])
+    push(url, [{"text": "SECRET-BODY-MARKER"}], headers={"Authorization": f"Bearer {TOKEN[:-1]}"})
+    assert "accepted 1, new 1" in caplog.text and "refused: 400" in caplog.text
+    assert TOKEN not in caplog.text and TOKEN[:-1] not in caplog.text
+    assert "SECRET-BODY-MARKER" not in caplog.text
+
+
+def test_shutdown_stops_listening_and_is_idempotent(start):
+    url, _ = start()
+    assert push(url, {"text": "before shutdown"}).status_code == 200
+    server = start.servers[-1]
+    server.shutdown()
+    server.shutdown()
+    with pytest.raises(requests.ConnectionError):
+        push(url, {"text": "after shutdown"})
+
+
+@pytest.mark.skipif(
+    not _models_present(), reason="sentimon serve loads the config, which needs models/ and alerts/"
+)
+def test_serve_command_logs_the_url_and_stops_on_sigterm(tmp_path, write_config):
+    config = write_config('[server]\ntoken = "${SENTIMON_PUSH_TOKEN}"\n')
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sentimon.cli",
+            "--config",
+            str(config),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env={**os.environ, "SENTIMON_PUSH_TOKEN": TOKEN},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert f"listening on http://127.0.0.1:{port}/v1/mentions" in stderr and TOKEN not in stderr
+
+
+def test_serve_command_is_registered_with_help():
+    from click.testing import CliRunner
+
+    from sentimon.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert (
+        result.exit_code == 0 and "--port" in result.output and "POST /v1/mentions" in result.output
+    )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 from connectors.base import Batch, Connector, Skipped
+from connectors.incremental import load_cursor
 from connectors.records import mention_from_record
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
@@ -63,7 +64,7 @@ class FilesConnector(Connector):
         return "csv" if path.suffix.lower() in (".csv", ".tsv") else "jsonl"
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
-        positions: dict[str, dict[str, int]] = json.loads(cursor) if cursor else {}
+        positions: dict[str, dict[str, int]] = load_cursor(cursor, self.name)
         for path in self._files():
             key = str(path.resolve())
             stat = path.stat()

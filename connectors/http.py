@@ -1,0 +1,265 @@
+"""The one HTTP session every web connector uses: timeouts, a User-Agent, retries, one-line errors.
+
+Sources rate-limit and fail in the same few ways (429, 5xx, resets, slow servers), so the
+handling lives here once instead of in each connector: exponential backoff with jitter,
+``Retry-After`` honoured (seconds or an HTTP date), and every final failure turned into a
+``ConnectorError`` whose message is one line naming the connector, the URL and what happened.
+The pipeline records that line in ``runs`` and the daemon retries at the next slot.
+
+``sleep`` and ``rng`` are injected so tests never wait for a real backoff.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import random
+import re
+import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from typing import Any, Callable, ClassVar, Mapping
+
+import requests
+
+import sentimon
+from connectors.base import Connector
+from sentimon.errors import ConnectorError
+from sentimon.settings import Setting
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"sentimon/{sentimon.__version__} (+https://github.com/sentimon/sentimon)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
+MAX_WAIT = 120.0  # a Retry-After longer than this ends the run; the next slot tries again
+
+# Settings every HTTP connector accepts (appended to its own).
+HTTP_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "timeout", "float", 20.0, help="Seconds to wait for the server to connect or send data."
+    ),
+    Setting(
+        "retries",
+        "int",
+        3,
+        help="Retries on 429, 5xx and connection errors, with exponential backoff.",
+    ),
+)
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header: a number, or an HTTP date; None when absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def _short(url: str) -> str:
+    """The URL without its query string: queries can be long and hold search terms or keys."""
+    return url.split("?", 1)[0]
+
+
+class HttpClient:
+    """A ``requests.Session`` with sentimon's retry policy; one per connector instance."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        timeout: float = 20.0,
+        retries: int = 3,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        max_wait: float = MAX_WAIT,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_wait = max_wait
+        self.sleep = sleep
+        self.rng = rng
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds before retry number ``attempt`` (1-based): Retry-After if given, else
+        backoff * 2^(attempt-1), capped, and jittered between half and all of that, so many
+        clients that failed together do not all retry in the same second."""
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return ceiling / 2 + self.rng() * ceiling / 2
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (),
+    ) -> requests.Response:
+        """Send with retries; return a 2xx response (or one whose status is in ``ok``, such
+        as 304). Anything else ends as ConnectorError, with ``retry_after`` set on 429."""
+        where = f"{self.name}: {method} {_short(url)}"
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            status: int | None = None
+            try:
+                response = self.session.request(
+                    method, url, params=params, headers=dict(headers or {}), timeout=self.timeout
+                )
+            except requests.Timeout:
+                problem = f"no answer within {self.timeout:g}s"
+            except requests.ConnectionError as exc:
+                problem = f"cannot connect ({request_error_reason(exc)})"
+            except requests.RequestException as exc:
+                raise ConnectorError(f"{where} failed: {request_error_reason(exc)}") from None
+            else:
+                status = response.status_code
+                if 200 <= status < 300 or status in ok:
+                    return response
+                problem = f"HTTP {status} {response.reason or ''}".strip()
+                if status not in RETRY_STATUSES:
+                    raise ConnectorError(f"{where} failed: {problem}{_hint(status)}")
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            if attempt > self.retries:
+                suffix = f" after {attempt} attempts" if attempt > 1 else ""
+                if status == 429 and retry_after is None:  # rate limited: always say when
+                    retry_after = self.delay(attempt, None)
+                raise ConnectorError(f"{where} failed: {problem}{suffix}", retry_after=retry_after)
+            wait = self.delay(attempt, retry_after)
+            if wait > self.max_wait:
+                raise ConnectorError(
+                    f"{where} failed: {problem}; the server asks to wait {wait:.0f}s",
+                    retry_after=wait,
+                )
+            log.info("%s: %s; retry %d/%d in %.1fs", where, problem, attempt, self.retries, wait)
+            self.sleep(wait)
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def get_json(self, url: str, **kwargs: Any) -> Any:
+        """GET and decode JSON; a body that is not JSON is a source-level error."""
+        response = self.get(url, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise ConnectorError(
+                f"{self.name}: GET {_short(url)} answered HTTP {response.status_code} "
+                f"but the body is not JSON ({response.headers.get('Content-Type', 'no content type')})"
+            ) from None
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def request_error_reason(exc: Exception) -> str:
+    """The cause of a requests error on one short line. requests wraps urllib3's
+    MaxRetryError, whose ``reason`` is the real problem ("Connection refused", "Failed to
+    resolve ..."); the wrappers' text repeats the URL with its query, which may hold keys."""
+    inner: object = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    inner = getattr(inner, "reason", None) or inner
+    text = str(inner).splitlines()[0] if str(inner) else type(inner).__name__
+    text = re.sub(r"^(\w+\()?(<[^>]*>|HTTPS?Connection(Pool)?\([^)]*\)): ", "", text)
+    return text[:200]
+
+
+def _hint(status: int) -> str:
+    return {
+        401: " (check the credentials)",
+        403: " (access denied: check the credentials or the resource is private)",
+        404: " (check the id, URL or name in the config)",
+    }.get(status, "")
+
+
+class HttpConnector(Connector):
+    """Base for connectors that speak HTTP: builds the shared client from ``timeout``/``retries``.
+
+    Tests pass ``http=HttpClient(..., sleep=fake)``; in production the client is built here.
+    """
+
+    settings: ClassVar[tuple[Setting, ...]] = HTTP_SETTINGS
+
+    def __init__(
+        self, name: str, options: dict[str, Any], *, http: HttpClient | None = None
+    ) -> None:
+        super().__init__(name, options)
+        self.http = http or HttpClient(
+            name,
+            timeout=float(options.get("timeout", 20.0)),
+            retries=int(options.get("retries", 3)),
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class _TextExtractor(HTMLParser):
+    """Collects text, turning block elements into line breaks and dropping scripts/styles."""
+
+    BLOCK = frozenset(
+        {"p", "br", "div", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "blockquote", "pre"}
+    )
+    HIDDEN = frozenset({"script", "style", "template"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str | None) -> str:
+    """Plain text from an HTML fragment (feed summaries, HN comments): tags gone, entities
+    decoded, paragraphs kept as line breaks, runs of spaces collapsed. Models and reports
+    want words, and markup from outside must never reach a Slack message as markup."""
+    if not markup:
+        return ""
+    if "<" not in markup and "&" not in markup:
+        text = markup
+    else:
+        parser = _TextExtractor()
+        try:
+            parser.feed(markup)
+            parser.close()
+            text = "".join(parser.parts)
+        except Exception:  # HTMLParser is lenient; this is a last resort for odd input
+            text = html.unescape(re.sub(r"<[^>]*>", " ", markup))
+    lines = (re.sub(r"[ \t\r\f\v\u00a0]+", " ", line).strip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

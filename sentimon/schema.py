@@ -123,4 +123,14 @@ def _core(db: Database) -> None:
     db["mentions"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
 
 
+@migrations(name="0002_one_open_alert")
+def _one_open_alert(db: Database) -> None:
+    # At most one open event per rule and scope, so two concurrent `alerts check` runs (the
+    # daemon and a person at the CLI) cannot both open the same alert.
+    db.execute(
+        "CREATE UNIQUE INDEX idx_alert_events_one_open ON alert_events (rule, scope) "
+        "WHERE status = 'open'"
+    )
+
+
 SCHEMA_VERSION = len(migrations._migrations)

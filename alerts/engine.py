@@ -1,0 +1,195 @@
+"""The alert lifecycle: evaluate rules, open / update / resolve events, queue notifications.
+
+An alert fires once, stays open while its condition holds (re-notifying only when it is
+clearly worse), resolves when it clears, and then respects the rule's cooldown. An event
+and the notifications it queues are written in one transaction, and a partial unique index
+allows one open event per (rule, scope), so a crash or two concurrent checks can neither
+lose an alert nor open it twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Sequence
+
+from sqlite_utils import Database
+
+from alerts import message, outbox, query
+from alerts.explain import explain
+from alerts.rules import Decision, evaluate, family, resolved
+from sentimon.errors import StorageError
+from sentimon.store import from_db_time, to_db_time
+
+log = logging.getLogger(__name__)
+
+MIN_WORSE_GAP = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one check did for one rule and scope (``action``: opened, worse, open, resolved,
+    cooldown, quiet, warming_up, too_few); printed by ``sentimon alerts check``."""
+
+    rule: str
+    scope: str
+    action: str
+    observed: float
+    expected: float
+    p_value: float
+    event_id: int | None = None
+    reasons: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check(db: Database, rules: Sequence[dict[str, Any]], now: datetime | None = None, *,
+          dry_run: bool = False) -> list[Outcome]:
+    """Evaluate every enabled rule at ``now``; with ``dry_run`` nothing is written."""
+    now = now or datetime.now(timezone.utc)
+    outcomes: list[Outcome] = []
+    for rule in rules:
+        if not rule.get("enabled", True):
+            continue
+        try:
+            outcomes.extend(_check_rule(db, rule, now, dry_run))
+        except sqlite3.Error as exc:
+            raise StorageError(f"alert rule {rule['name']!r}: database error: {exc}") from exc
+    return outcomes
+
+
+def _check_rule(db: Database, rule: dict[str, Any], now: datetime, dry_run: bool) -> list[Outcome]:
+    scopes = query.scopes(db, rule, now)
+    decisions = [evaluate(rule, s.window, s.baseline) for s in scopes]
+    fires = family(rule, decisions) if rule.get("per_topic") else [d.fire for d in decisions]
+    open_events = {
+        row["scope"]: row for row in db.query(
+            "SELECT * FROM alert_events WHERE rule = ? AND status = 'open'", [rule["name"]])
+    }
+    outcomes = []
+    for scope, decision, fire in zip(scopes, decisions, fires):
+        event = open_events.pop(scope.name, None)
+        if event is not None:
+            outcomes.append(_update(db, rule, scope, decision, fire, event, now, dry_run))
+        elif fire:
+            outcomes.append(_open(db, rule, scope, decision, now, dry_run))
+        else:
+            action = "quiet" if decision.state == "tested" else decision.state
+            outcomes.append(_outcome(rule, scope.name, action, decision))
+    for scope_name, event in open_events.items():  # its topic left the window entirely
+        gone = Decision("too_few", 0.0, event["baseline"] or 0.0, reasons=("no mentions in the window",))
+        outcomes.append(_resolve(db, rule, scope_name, gone, event, now, dry_run))
+    return outcomes
+
+
+def _outcome(rule: dict[str, Any], scope: str, action: str, d: Decision, event_id: int | None = None) -> Outcome:
+    return Outcome(rule["name"], scope, action, round(d.observed, 4), round(d.expected, 4),
+                   float(f"{d.p_value:.3g}"), event_id, d.reasons)
+
+
+def _in_cooldown(db: Database, rule: dict[str, Any], scope: str, now: datetime) -> bool:
+    row = db.execute(
+        "SELECT MAX(resolved_at) FROM alert_events WHERE rule = ? AND scope = ? AND status = 'resolved'",
+        [rule["name"], scope]).fetchone()
+    return bool(row and row[0]) and from_db_time(row[0]) + rule["cooldown"] > now
+
+
+def _open(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Decision, now: datetime,
+          dry_run: bool) -> Outcome:
+    if _in_cooldown(db, rule, scope.name, now):
+        return _outcome(rule, scope.name, "cooldown", decision)
+    if dry_run:
+        return _outcome(rule, scope.name, "opened", decision)
+    details = explain(db, rule, scope, decision, now)
+    details["notified"] = {"excess": decision.excess, "at": to_db_time(now), "count": 1}
+    stamp = to_db_time(now)
+    try:
+        with db.atomic():
+            cur = db.execute(
+                "INSERT INTO alert_events (rule, scope, status, opened_at, updated_at, metric, observed, "
+                "baseline, p_value, details) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
+                [rule["name"], scope.name, stamp, stamp, rule["metric"], decision.observed,
+                 decision.expected, decision.p_value, json.dumps(details, ensure_ascii=False)],
+            )
+            event = {"id": cur.lastrowid, "status": "open", "opened_at": stamp}
+            payload = message.build("opened", event, details)
+            for name in rule.get("notify", []):
+                outbox.enqueue(db, event_id=event["id"], notifier=name, kind="opened", payload=payload, now=now)
+    except sqlite3.IntegrityError:
+        return _outcome(rule, scope.name, "open", decision)  # a concurrent check opened it first
+    log.warning("alert opened: %s", payload["title"])
+    return _outcome(rule, scope.name, "opened", decision, event["id"])
+
+
+def _update(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Decision, fire: bool,
+            event: dict[str, Any], now: datetime, dry_run: bool) -> Outcome:
+    if not fire and resolved(rule, decision):
+        return _resolve(db, rule, scope.name, decision, event, now, dry_run)
+    details = json.loads(event["details"] or "{}")
+    notified = details.get("notified", {"excess": 0.0, "at": event["opened_at"], "count": 1})
+    worse = (
+        fire and decision.excess > 0
+        and decision.excess >= rule.get("worse_factor", 1.5) * max(notified["excess"], 1e-9)
+        and from_db_time(notified["at"]) + MIN_WORSE_GAP <= now
+    )
+    if dry_run:
+        return _outcome(rule, scope.name, "worse" if worse else "open", decision, event["id"])
+    with db.atomic():
+        if worse:
+            fresh = explain(db, rule, scope, decision, now)
+            count = notified["count"] + 1
+            fresh["notified"] = {"excess": decision.excess, "at": to_db_time(now), "count": count}
+            details = {**fresh, "first": details.get("numbers")}
+            payload = message.build("worse", event, fresh)
+            for name in rule.get("notify", []):
+                outbox.enqueue(db, event_id=event["id"], notifier=name, kind=f"worse-{count}",
+                               payload=payload, now=now)
+        db.execute(
+            "UPDATE alert_events SET updated_at = ?, observed = ?, baseline = ?, p_value = ?, details = ? "
+            "WHERE id = ?",
+            [to_db_time(now), decision.observed, decision.expected, decision.p_value,
+             json.dumps(details, ensure_ascii=False), event["id"]],
+        )
+    return _outcome(rule, scope.name, "worse" if worse else "open", decision, event["id"])
+
+
+def _resolve(db: Database, rule: dict[str, Any], scope: str, decision: Decision, event: dict[str, Any],
+             now: datetime, dry_run: bool) -> Outcome:
+    if dry_run:
+        return _outcome(rule, scope, "resolved", decision, event["id"])
+    stamp = to_db_time(now)
+    with db.atomic():
+        db.execute(
+            "UPDATE alert_events SET status = 'resolved', resolved_at = ?, updated_at = ? WHERE id = ?",
+            [stamp, stamp, event["id"]])
+        if rule.get("notify_resolved"):
+            details = json.loads(event["details"] or "{}")
+            details["numbers"] = {**details.get("numbers", {}), "observed": decision.observed,
+                                  "expected": decision.expected}
+            details["examples"], details["phrases"], details["drivers"] = [], [], []
+            payload = message.build("resolved", {**event, "status": "resolved"}, details)
+            for name in rule.get("notify", []):
+                outbox.enqueue(db, event_id=event["id"], notifier=name, kind="resolved", payload=payload, now=now)
+    log.info("alert resolved: %s %s", rule["name"], scope)
+    return _outcome(rule, scope, "resolved", decision, event["id"])
+
+
+def events(db: Database, since: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Alert history for ``sentimon alerts list``: newest first, with a one-line title."""
+    where, params = ("WHERE opened_at >= ?", [to_db_time(since)]) if since else ("", [])
+    rows = list(db.query(
+        f"SELECT id, rule, scope, status, opened_at, updated_at, resolved_at, metric, observed, baseline, "
+        f"p_value, details FROM alert_events {where} ORDER BY opened_at DESC, id DESC LIMIT ?",
+        [*params, limit]))
+    for row in rows:
+        details = json.loads(row.pop("details") or "{}")
+        row["title"] = message.title("opened", details) if "numbers" in details else row["rule"]
+        row["deliveries"] = {
+            status: count for status, count in db.execute(
+                "SELECT status, COUNT(*) FROM deliveries WHERE event_id = ? GROUP BY status", [row["id"]])
+        }
+    return rows

@@ -1,0 +1,204 @@
+"""Why an alert fired: the numbers, the topics driving it, unusual phrases and examples.
+
+An alert that says only "negative share 41%" sends someone digging through the store at
+3 a.m.; one that says "delivery: 18 of 22 complaints, 'tracking never updated' in 9 of
+them, here are the five worst with links" can be acted on from the notification itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from sqlite_utils import Database
+
+from alerts import query, stats
+from alerts.query import Scope
+from alerts.rules import Decision
+
+_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+STOPWORDS = frozenset(
+    """a about after again all also am an and any are as at be because been before being but by
+    can could did do does doing don't for from get got had has have having he her here him his
+    how i i'm i've if in into is it it's its just me more most my no not now of on once only or
+    other our out over own really same she so some still such than that the their them then there
+    these they this those through to too up us very was we were what when where which while who
+    why will with would you your yours im ive dont cant didnt isnt wasnt one even ever""".split()
+)
+EXAMPLES = 5
+TEXT_LIMIT = 500
+
+
+def tokens(text: str) -> list[str]:
+    return [w.strip("'’-").lower() for w in _WORD.findall(text or "") if len(w) > 1]
+
+
+def _terms(text: str) -> set[str]:
+    """Content words and the 2- and 3-word phrases among them (a phrase never spans a stopword)."""
+    words = tokens(text)
+    content = [w not in STOPWORDS for w in words]
+    terms = {w for w, ok in zip(words, content) if ok and len(w) > 2}
+    for size in (2, 3):
+        for i in range(len(words) - size + 1):
+            if all(content[i:i + size]):
+                terms.add(" ".join(words[i:i + size]))
+    return terms
+
+
+def unusual_phrases(window: Sequence[str], baseline: Sequence[str], limit: int = 5,
+                    min_count: int = 3) -> list[dict[str, Any]]:
+    """Phrases in many more window texts than their baseline frequency predicts.
+
+    Scored by the smoothed log ratio of document frequencies, weighted by how many window
+    texts use the phrase, so a word in 12 complaints beats a typo in 3. A phrase sharing a word
+    with one already chosen is a variant of it: merged when they chain with nearly the same
+    count, dropped otherwise ("tracking never updated", not also "tracking never", "never
+    updated" and "tracking").
+    """
+    if not window:
+        return []
+    w_df: Counter[str] = Counter()
+    for text in window:
+        w_df.update(_terms(text))
+    b_df: Counter[str] = Counter()
+    for text in baseline:
+        b_df.update(_terms(text))
+    size_w, size_b = len(window), max(len(baseline), 1)
+    need = max(min_count, math.ceil(0.1 * size_w))
+    scored = []
+    for term, count in w_df.items():
+        if count < need:
+            continue
+        share_b = (b_df[term] + 0.5) / (size_b + 1)
+        ratio = (count / size_w) / share_b
+        if ratio < 2.0:
+            continue
+        scored.append((round(math.log(ratio) * math.sqrt(count), 6), len(term.split()), term, count))
+    scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
+    chosen: list[tuple[str, int]] = []
+    for _score, _size, term, count in scored:
+        words = set(term.split())
+        overlapping = [i for i, (c, _n) in enumerate(chosen) if words & set(c.split())]
+        if overlapping:  # a variant of a phrase already shown: extend it if it chains, else skip
+            i = overlapping[0]
+            merged = _merge(chosen[i][0], term)
+            if merged and min(count, chosen[i][1]) >= 0.8 * max(count, chosen[i][1]):
+                chosen[i] = (merged, min(count, chosen[i][1]))
+            continue
+        chosen.append((term, count))
+        if len(chosen) >= limit:
+            break
+    return [
+        {"phrase": term, "window": count, "window_share": round(count / size_w, 3),
+         "baseline_share": round(b_df.get(term, 0) / size_b, 3) if baseline else 0.0}
+        for term, count in chosen
+    ]
+
+
+def _merge(a: str, b: str, longest: int = 5) -> str | None:
+    """Join two overlapping phrases ("never updated channel" + "tracking never updated" ->
+    "tracking never updated channel"), up to ``longest`` words; None if they do not chain."""
+    x, y = a.split(), b.split()
+    for first, second in ((x, y), (y, x)):
+        for k in range(min(len(first), len(second)) - 1, 0, -1):
+            if first[-k:] == second[:k] and len(first) + len(second) - k <= longest:
+                return " ".join(first + second[k:])
+    return None
+
+
+def drivers(window_total: int, window_topics: dict[str, int], baseline_total: int,
+            baseline_topics: dict[str, int], limit: int = 3) -> list[dict[str, Any]]:
+    """Topics with the most negative mentions above what the baseline rate predicts for a
+    window of this size: the topics that account for the spike, not merely the common ones."""
+    rows = []
+    for topic, count in window_topics.items():
+        rate = baseline_topics.get(topic, 0) / baseline_total if baseline_total else 0.0
+        expected = rate * window_total
+        excess = count - expected
+        if excess > 0:
+            rows.append({"topic": topic, "negative": count, "expected": round(expected, 1),
+                         "excess": round(excess, 1)})
+    rows.sort(key=lambda r: (-r["excess"], r["topic"]))
+    return rows[:limit]
+
+
+def examples(rows: Iterable[dict[str, Any]], limit: int = EXAMPLES) -> list[dict[str, Any]]:
+    """The most negative mentions, one per distinct text, with http(s) links only."""
+    chosen, seen = [], set()
+    for row in rows:
+        key = " ".join((row.get("text") or "").lower().split())[:200]
+        if key in seen:
+            continue
+        seen.add(key)
+        url = row.get("url") or ""
+        text = row.get("text") or ""
+        chosen.append({
+            "id": row["id"], "source": row["source"], "kind": row.get("kind"),
+            "url": url if url.lower().startswith(("https://", "http://")) else None,
+            "author": row.get("author"), "title": row.get("title"),
+            "text": text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…",
+            "rating": row.get("rating"), "created_at": row["created_at"],
+            "score_negative": round(float(row.get("score_negative") or 0.0), 3),
+        })
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def numbers(rule: dict[str, Any], scope: Scope, decision: Decision) -> dict[str, Any]:
+    """The figures every notifier shows, already rounded for people."""
+    window, baseline = scope.window, scope.baseline
+    low, high = stats.wilson_interval(window.k, window.n)
+    return {
+        "metric": rule["metric"], "window": _span(rule["window"].total_seconds()),
+        "baseline": rule["baseline"], "mentions": window.n, "negative": window.k,
+        "negative_share": round(window.k / window.n, 4) if window.n else 0.0,
+        "share_interval": [round(low, 4), round(high, 4)],
+        "baseline_mentions": baseline.n,
+        "baseline_share": round(baseline.k / baseline.n, 4) if baseline.n else 0.0,
+        "observed": round(decision.observed, 4), "expected": round(decision.expected, 4),
+        "ratio": round(decision.ratio, 2), "p_value": float(f"{decision.p_value:.3g}"),
+        "dispersion": round(decision.dispersion, 2), "alpha": rule.get("alpha"),
+        "threshold": rule.get("threshold"),
+    }
+
+
+def _span(seconds: float) -> str:
+    from datetime import timedelta
+
+    from sentimon.durations import format_duration
+
+    return format_duration(timedelta(seconds=seconds))
+
+
+def explain(db: Database, rule: dict[str, Any], scope: Scope, decision: Decision,
+            now: datetime) -> dict[str, Any]:
+    """Everything an alert carries, as one JSON-ready dict (stored in ``alert_events.details``)."""
+    w_start, w_end = query.window_range(rule, now)
+    b_ranges = query.baseline_ranges(rule, now)
+    w_total, w_topics = query.topic_negatives(db, rule, scope.topic, w_start, w_end)
+    b_total, b_topics = 0, Counter()
+    for start, end in b_ranges:
+        total, found = query.topic_negatives(db, rule, scope.topic, start, end)
+        b_total += total
+        b_topics.update(found)
+    worst = list(query.negative_mentions(db, rule, scope.topic, w_start, w_end, limit=2000))
+    window_texts = [f"{r.get('title') or ''} {r.get('text') or ''}" for r in worst]
+    baseline_texts: list[str] = []
+    for start, end in b_ranges:
+        baseline_texts += query.recent_texts(db, rule, scope.topic, start, end, negative_only=True, limit=5000)
+    if len(baseline_texts) < 20:
+        for start, end in b_ranges:
+            baseline_texts += query.recent_texts(db, rule, scope.topic, start, end, negative_only=False, limit=5000)
+    return {
+        "rule": rule["name"], "scope": scope.name, "topic": scope.topic,
+        "numbers": numbers(rule, scope, decision),
+        "drivers": drivers(w_total, w_topics, b_total, dict(b_topics)),
+        "phrases": unusual_phrases(window_texts, baseline_texts),
+        "examples": examples(worst),
+        "series": query.series(db, rule, scope.topic, now),
+        "reasons": list(decision.reasons),
+    }

@@ -1,0 +1,94 @@
+"""What every notifier is: declared settings and one ``send`` method (the APScheduler habit of a
+tiny abstract base), plus the shared HTTP POST that maps status codes to retry decisions."""
+
+from __future__ import annotations
+
+import email.utils
+from abc import ABC, abstractmethod
+from datetime import datetime, timezone
+from typing import Any, ClassVar, Mapping
+
+from sentimon.errors import NotifyError
+from sentimon.settings import Setting
+
+HTTP_TIMEOUT = 15.0
+
+
+class Notifier(ABC):
+    """Sends one message payload (see ``alerts.message.build``) somewhere.
+
+    ``send`` raises ``NotifyError``; ``retry_after`` when the service said when to come back,
+    ``permanent`` when retrying cannot help. It never retries itself: the outbox does.
+    """
+
+    type: ClassVar[str]
+    settings: ClassVar[tuple[Setting, ...]] = ()
+    schemes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        self.name = name
+        self.options = dict(options)
+
+    @classmethod
+    def check(cls, options: dict[str, Any], where: str) -> dict[str, Any]:
+        """Extra checks after the settings table (raise SettingError); return the options."""
+        return options
+
+    @classmethod
+    def from_url(cls, url: str, where: str) -> dict[str, Any]:
+        """Options from an apprise-style URL (``slack://...``); override where schemes are set."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def send(self, payload: dict[str, Any], *, key: str = "") -> None: ...
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """A Retry-After header: delta seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def post(url: str, body: bytes, headers: Mapping[str, str], what: str) -> str:
+    """POST and classify the answer: 2xx ok; 429 and 5xx retry (Retry-After honoured);
+    other 4xx permanent (a revoked webhook will not start working by itself)."""
+    import requests
+
+    try:
+        response = requests.post(url, data=body, headers=dict(headers), timeout=HTTP_TIMEOUT,
+                                 allow_redirects=False)
+    except requests.RequestException as exc:
+        raise NotifyError(f"{what}: {type(exc).__name__}: {_strip_url(str(exc), url)}") from None
+    if 200 <= response.status_code < 300:
+        return response.text
+    detail = response.text.strip()[:200]
+    retry = retry_after_seconds(response.headers.get("Retry-After"))
+    if response.status_code == 429 or response.status_code >= 500:
+        raise NotifyError(f"{what}: HTTP {response.status_code} {detail}", retry_after=retry)
+    raise NotifyError(f"{what}: HTTP {response.status_code} {detail}", permanent=True)
+
+
+def _strip_url(text: str, url: str) -> str:
+    """Webhook URLs are secrets (anyone holding a Slack one can post): keep them out of errors."""
+    return text.replace(url, "<url>")
+
+
+def mask_url(url: str) -> str:
+    """``https://hooks.slack.com/***`` : enough to recognise the target, nothing to reuse."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}/***" if host else "***"

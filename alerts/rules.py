@@ -1,0 +1,259 @@
+"""Alert rules: their settings, and the decision as a pure function of window statistics.
+
+``evaluate`` sees only counts (the window, the baseline and its window-sized bins) and
+returns a ``Decision``; it reads no clock and no database, so the statistics are tested
+with property tests and replayed by the benchmark exactly as the daemon runs them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Sequence
+
+from alerts import stats
+from sentimon.settings import Setting, SettingError, validate
+
+METRICS = ("negative_share", "negative_count", "volume")
+SENSITIVITIES = tuple(stats.SENSITIVITY_ALPHA)
+
+RULE_SETTINGS: tuple[Setting, ...] = (
+    Setting("name", "str", help="Shown in every notification and identifies the rule's alerts: keep it unique and stable."),
+    Setting("metric", "str", "negative_share", choices=METRICS,
+            help="negative_share (binomial test), negative_count or volume (Poisson test)."),
+    Setting("window", "duration", timedelta(hours=1), help="Recent period compared with the baseline."),
+    Setting("baseline", "str", "7d",
+            help='Trailing period before the window ("7d"), or "same_hour_of_week" (the same '
+                 "window in each of the previous 4 weeks) for seasonal sources."),
+    Setting("sensitivity", "str", "", help="low | medium | high, or a significance level such as "
+            '"0.001". Default medium (or none when `threshold` is set).'),
+    Setting("threshold", "float", -1.0, help="A plain fixed limit on the observed value (a share "
+            "0-1, or a count per window). Alone it replaces the test; with `sensitivity` both must hold."),
+    Setting("min_mentions", "int", 20, help="No alert on a window with fewer mentions."),
+    Setting("min_negative", "int", 5, help="No negative_share/negative_count alert with fewer negatives."),
+    Setting("min_baseline", "int", 50, help="Warm-up: no alert until the baseline holds this many mentions."),
+    Setting("min_ratio", "float", 1.25, help="Effect size guard: observed must be at least this "
+            "multiple of the baseline, so huge volumes do not alert on trivial shifts."),
+    Setting("cooldown", "duration", timedelta(hours=4),
+            help="After an alert resolves, the same rule and scope stay quiet this long."),
+    Setting("worse_factor", "float", 1.5, help="Re-notify an open alert only when its excess "
+            "over the baseline has grown by this factor since the last notice."),
+    Setting("notify_resolved", "bool", False, help="Also send a notice when the alert clears."),
+    Setting("per_topic", "bool", False, help="Evaluate every topic separately (Holm-corrected)."),
+    Setting("topics", "list[str]", [], help="Only mentions with one of these topics."),
+    Setting("sources", "list[str]", [], help="Only mentions from these connectors."),
+    Setting("kinds", "list[str]", [], help="Only these kinds (review, post, comment, ...)."),
+    Setting("min_rating", "int", 0, help="Only mentions rated at least this (1-5); 0 for any."),
+    Setting("max_rating", "int", 0, help="Only mentions rated at most this (1-5); 0 for any."),
+    Setting("notify", "list[str]", [], help="Notifier names from [notifiers.NAME]."),
+    Setting("enabled", "bool", True, help="false keeps the rule in the file but never checks it."),
+)
+
+
+def validate_rule(index: int, table: dict[str, Any]) -> dict[str, Any]:
+    """Check one ``[[alerts]]`` table; return it with defaults filled and ``alpha`` resolved."""
+    where = f"alerts[{index}]"
+    rule = validate(table, RULE_SETTINGS, where)
+    if not rule["name"].strip():
+        raise SettingError(f"{where}.name", "expected a non-empty name")
+    if rule["baseline"] != "same_hour_of_week":
+        from sentimon.durations import parse_duration
+
+        try:
+            rule["baseline_period"] = parse_duration(rule["baseline"])
+        except ValueError as exc:
+            raise SettingError(f"{where}.baseline", f'{exc}; or "same_hour_of_week"') from None
+        if rule["baseline_period"] < rule["window"]:
+            raise SettingError(f"{where}.baseline", "expected a baseline at least as long as the window")
+    else:
+        rule["baseline_period"] = None
+    rule["alpha"] = _alpha(rule, where)
+    if rule["threshold"] < 0:
+        rule["threshold"] = None
+    elif rule["metric"] == "negative_share" and rule["threshold"] > 1:
+        raise SettingError(f"{where}.threshold", "expected a share between 0 and 1 for negative_share")
+    if rule["alpha"] is None and rule["threshold"] is None:
+        rule["alpha"] = stats.SENSITIVITY_ALPHA["medium"]
+    for key in ("min_rating", "max_rating"):
+        if rule[key] and not 1 <= rule[key] <= 5:
+            raise SettingError(f"{where}.{key}", "expected a rating 1-5 (or 0 for any)")
+    for key in ("min_ratio", "worse_factor"):
+        if rule[key] < 1.0:
+            raise SettingError(f"{where}.{key}", "expected a number of at least 1.0")
+    return rule
+
+
+def _alpha(rule: dict[str, Any], where: str) -> float | None:
+    value = rule["sensitivity"].strip().lower()
+    if not value:
+        return None
+    if value in stats.SENSITIVITY_ALPHA:
+        return stats.SENSITIVITY_ALPHA[value]
+    try:
+        alpha = float(value)
+    except ValueError:
+        alpha = -1.0
+    if not 0.0 < alpha < 0.5:
+        raise SettingError(
+            f"{where}.sensitivity",
+            f"expected low, medium, high or a significance level between 0 and 0.5, got {value!r}",
+        )
+    return alpha
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the window, or the baseline, holds: mentions and negatives, and for the baseline
+    its length in windows, the per-window ``bins`` used to estimate overdispersion, and
+    ``same_time``: the pooled (mentions, negatives, windows) of the baseline bins at the
+    window's time of day, so that a rhythm (grumpier nights, busier evenings) is expected."""
+
+    n: int
+    k: int = 0
+    windows: float = 1.0
+    bins: tuple[tuple[int, int], ...] = ()
+    same_time: tuple[int, int, float] | None = None
+
+
+SEASONAL_PRIOR = 2.0
+"""Weight, in windows, that pulls the time-of-day estimate toward the whole baseline; a week
+holds only seven same-time windows, so the raw estimate alone would be noisy."""
+
+
+def seasonal_expected(metric: str, baseline: Counts, overall: float) -> float:
+    """The baseline value for this time of day (shrunk toward ``overall``), never below it.
+
+    Taking the larger of the two only ever makes a test more conservative: the hours that are
+    usually worse stop raising false alarms, and no hour becomes easier to alert on.
+    """
+    if baseline.same_time is None:
+        return overall
+    n, k, windows = baseline.same_time
+    if windows <= 0:
+        return overall
+    if metric == "negative_share":
+        prior = SEASONAL_PRIOR * n / windows
+        seasonal = (k + prior * overall) / (n + prior) if n + prior > 0 else overall
+    else:
+        total = n if metric == "volume" else k
+        seasonal = (total + SEASONAL_PRIOR * overall) / (windows + SEASONAL_PRIOR)
+    return max(overall, seasonal)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one test. ``fire`` is before multiple-testing correction; ``state`` says
+    why a rule did not run a test (``warming_up``, ``too_few``) or ``tested``."""
+
+    state: str
+    observed: float
+    expected: float
+    p_value: float = 1.0
+    ratio: float = 0.0
+    dispersion: float = 1.0
+    fire: bool = False
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def excess(self) -> float:
+        return self.observed - self.expected
+
+
+def observed_value(metric: str, window: Counts) -> float:
+    if metric == "negative_share":
+        return window.k / window.n if window.n else 0.0
+    return float(window.k if metric == "negative_count" else window.n)
+
+
+def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: float | None = None) -> Decision:
+    """Test ``window`` against ``baseline`` for ``rule``; ``alpha`` overrides the rule's own
+    (the per-topic path passes the family's level and applies Holm afterwards)."""
+    metric = rule["metric"]
+    alpha = rule.get("alpha") if alpha is None else alpha
+    observed = observed_value(metric, window)
+    fixed_only = alpha is None and rule.get("threshold") is not None
+    if not fixed_only and (baseline.n < rule.get("min_baseline", 0) or baseline.windows <= 0):
+        return Decision("warming_up", observed, 0.0, reasons=(f"baseline holds {baseline.n} mentions",))
+    if metric == "negative_share":
+        overall = baseline.k / baseline.n if baseline.n else 0.0
+    else:
+        total = baseline.k if metric == "negative_count" else baseline.n
+        overall = total / baseline.windows if baseline.windows > 0 else 0.0
+    expected = seasonal_expected(metric, baseline, overall)
+    guards = []
+    if window.n < rule.get("min_mentions", 0):
+        guards.append(f"{window.n} mentions < min_mentions {rule['min_mentions']}")
+    if metric != "volume" and window.k < rule.get("min_negative", 0):
+        guards.append(f"{window.k} negative < min_negative {rule['min_negative']}")
+    if guards:
+        return Decision("too_few", observed, expected, reasons=tuple(guards))
+
+    threshold = rule.get("threshold")
+    if fixed_only:
+        fire = observed >= threshold and observed > 0
+        reason = f"observed {observed:.4g} vs threshold {threshold:g}"
+        return Decision("tested", observed, expected, 1.0, 0.0, 1.0, fire, (reason,))
+    p_value, phi = test(metric, window, baseline, expected, overall)
+    # A share of 0 in the baseline would make any negative "infinitely" worse; floor it at
+    # half a mention so the ratio stays meaningful.
+    floor = 0.5 / max(baseline.n, 1) if metric == "negative_share" else 0.5 / max(baseline.windows, 1e-9)
+    ratio = observed / max(expected, floor)
+    fire = observed > expected and ratio >= rule.get("min_ratio", 1.0)
+    fire = fire and p_value <= alpha
+    reasons = [f"p={p_value:.2g} vs alpha {alpha:g}"]
+    if threshold is not None:
+        fire = fire and observed >= threshold
+        reasons.append(f"observed {observed:.4g} vs threshold {threshold:g}")
+    return Decision("tested", observed, expected, p_value, ratio, phi, fire, tuple(reasons))
+
+
+def test(metric: str, window: Counts, baseline: Counts, expected: float,
+         overall: float | None = None) -> tuple[float, float]:
+    """The one-sided p-value that the window is above the baseline, and the dispersion used.
+
+    negative_share: binomial test of k of n against the expected share. Counts: Poisson test
+    of the window's count against the expected count per window. Both divide by the
+    overdispersion of the baseline bins around the ``overall`` baseline value
+    (quasi-binomial / quasi-Poisson).
+    """
+    if metric == "negative_share":
+        share = min(max(expected, 0.5 / max(baseline.n, 1)), 1 - 1e-9)
+        around = overall if overall is not None else expected
+        phi = stats.dispersion(baseline.bins, min(max(around, 0.5 / max(baseline.n, 1)), 1 - 1e-9))
+        n, k = window.n / phi, window.k / phi
+        return stats.binom_sf(math.ceil(k - 1e-9), max(1, math.floor(n + 1e-9)), share), phi
+    bins = [(n if metric == "volume" else k, 0) for n, k in baseline.bins]
+    phi = stats.dispersion(bins, None)
+    x = window.n if metric == "volume" else window.k
+    mu = max(expected, 0.5 / max(baseline.windows, 1.0))
+    return stats.poisson_sf(x / phi, mu / phi), phi
+
+
+def family(rule: dict[str, Any], decisions: Sequence[Decision]) -> list[bool]:
+    """Which decisions of one per-topic rule fire after Holm's correction across the topics
+    that were actually tested, so ten topics do not mean ten times the false alarms."""
+    tested = [i for i, d in enumerate(decisions) if d.state == "tested"]
+    alpha = rule.get("alpha")
+    if alpha is None:
+        return [d.fire for d in decisions]
+    keep = stats.holm([decisions[i].p_value for i in tested], alpha)
+    result = [False] * len(decisions)
+    for i, ok in zip(tested, keep):
+        result[i] = ok and decisions[i].fire
+    return result
+
+
+def resolved(rule: dict[str, Any], decision: Decision) -> bool:
+    """Whether an open alert has cleared. Hysteresis (the p-value must rise well above alpha,
+    or the value fall back to the baseline) stops an alert flapping open/resolved/open."""
+    threshold = rule.get("threshold")
+    if rule.get("alpha") is None:
+        return threshold is not None and decision.observed < threshold * 0.9
+    if decision.state == "warming_up":
+        return False
+    if decision.observed <= decision.expected:
+        return True
+    if decision.state == "too_few":
+        return True
+    return decision.p_value > math.sqrt(rule["alpha"])

@@ -1,0 +1,121 @@
+"""Helpers shared by the alert and notifier tests: seeded stores, a fake Slack/webhook HTTP
+server on 127.0.0.1, and a rule builder. (No tests here; the name keeps it in our files.)"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from sentimon.mention import Classification, Mention, TopicScore
+from sentimon.store import Store
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+TOPICS = ("delivery", "quality", "price", "support")
+QUIET_TEXTS = (
+    "shoes fit well and look great", "decent price for the quality", "support answered quickly",
+    "the colour is a bit different from the photo", "comfortable for long walks", "ordered a second pair",
+    "sizing runs small but exchange was easy", "nice box and packaging", "the laces broke after a month",
+    "customer service was friendly", "price went up again", "happy with my purchase",
+)
+SPIKE_TEXTS = (
+    "parcel arrived two weeks late and tracking never updated",
+    "still waiting for my parcel, tracking never updated since monday",
+    "courier lost my parcel, tracking never updated, nobody answers",
+    "third week waiting for delivery, tracking never updated",
+    "delivery late again <!channel> <@U123> tracking never updated",
+    "where is my parcel?? tracking never updated <http://evil.example|click here>",
+)
+
+
+def verdict(sentiment: str, topic: str, score: float | None = None) -> Classification:
+    neg = score if score is not None else (0.9 if sentiment == "negative" else 0.05)
+    scores = {"negative": neg, "neutral": 0.05, "positive": max(0.0, 0.95 - neg)}
+    return Classification(sentiment, scores, (TopicScore(topic, 0.9, sentiment),), "test@1")
+
+
+def seed_quiet(store: Store, *, now: datetime = NOW, days: float = 14, per_day: int = 20,
+               share: float = 0.15, source: str = "reviews", seed: int = 7, start_hours: float = 0) -> int:
+    """A quiet stream: ``per_day`` mentions a day for ``days`` days before ``now`` (skipping the
+    last ``start_hours``), ``share`` of them negative, topics spread evenly."""
+    rng = random.Random(seed)
+    count = int(days * per_day)
+    mentions, verdicts = [], []
+    for i in range(count):
+        hours = rng.uniform(start_hours, days * 24)
+        negative = rng.random() < share
+        topic = TOPICS[i % len(TOPICS)]
+        mentions.append(Mention(source, f"q{seed}-{i}", rng.choice(QUIET_TEXTS), now - timedelta(hours=hours),
+                                kind="review", url=f"https://shop.example/r/{i}", rating=2 if negative else 5))
+        verdicts.append(verdict("negative" if negative else "positive", topic))
+    store.save_batch(source, mentions, verdicts)
+    return count
+
+
+def seed_spike(store: Store, *, now: datetime = NOW, n: int = 30, negative: int = 24, hours: float = 6,
+               topic: str = "delivery", source: str = "social", prefix: str = "s") -> None:
+    """A burst of ``negative`` delivery complaints among ``n`` mentions in the last ``hours``."""
+    rng = random.Random(n * 31 + negative)
+    mentions, verdicts = [], []
+    for i in range(n):
+        bad = i < negative
+        text = SPIKE_TEXTS[i % len(SPIKE_TEXTS)] + ("" if i < len(SPIKE_TEXTS) else f" (order {1000 + i})") \
+            if bad else rng.choice(QUIET_TEXTS)
+        mentions.append(Mention(source, f"{prefix}{i}", text, now - timedelta(hours=rng.uniform(0.05, hours)),
+                                kind="post", url=f"https://social.example/p/{prefix}{i}"))
+        verdicts.append(verdict("negative" if bad else "positive", topic if bad else "quality",
+                                score=0.6 + 0.39 * (i / max(n, 1)) if bad else None))
+    store.save_batch(source, mentions, verdicts)
+
+
+def rule(**overrides: Any) -> dict[str, Any]:
+    import alerts
+
+    table = {"name": "negative spike", "metric": "negative_share", "window": "12h", "baseline": "7d",
+             "min_mentions": 20, "cooldown": "4h", "notify": ["chat"]}
+    table.update(overrides)
+    return alerts.validate_rule(0, table)
+
+
+class Recorder:
+    """A stand-in HTTP endpoint: records each request; ``script`` decides each answer."""
+
+    def __init__(self, script: Callable[[int], tuple[int, dict[str, str], str]] | None = None) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script = script or (lambda i: (200, {}, "ok"))
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                index = len(recorder.requests)
+                recorder.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                status, headers, text = recorder.script(index)
+                data = text.encode()
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T1/B2/XYZ"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    def __enter__(self) -> "Recorder":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def json(self, index: int = -1) -> dict[str, Any]:
+        return json.loads(self.requests[index]["body"])

@@ -156,7 +156,9 @@ _MENTION_COLUMNS = ["id", "created_at", "source", "sentiment", "rating", "topics
 def _table_row(row: dict[str, Any]) -> dict[str, Any]:
     topics = ",".join(f"{t['name']}{'-' if t['sentiment'] == 'negative' else '+' if t['sentiment'] == 'positive' else ''}" for t in row["topics"])
     text = f"{row['title']}: {row['text']}" if row.get("title") else row["text"]
-    return {**row, "created_at": row["created_at"].replace("T", " ")[:16], "topics": topics, "text": text}
+    sentiment = f"{row['sentiment']}*" if row.get("corrected") else row["sentiment"]  # * = set by a person
+    return {**row, "created_at": row["created_at"].replace("T", " ")[:16], "topics": topics, "text": text,
+            "sentiment": sentiment}
 
 
 def _query_options(func):
@@ -329,6 +331,7 @@ def _register_subcommands() -> None:
         ("sentimon.cli_model", "model"),
         ("sentimon.cli_alerts", "alerts"),
         ("sentimon.cli_serve", "serve"),
+        ("sentimon.cli_label", "label"),
     ):
         try:
             module = importlib.import_module(module_name)

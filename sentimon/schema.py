@@ -133,4 +133,28 @@ def _one_open_alert(db: Database) -> None:
     )
 
 
+@migrations(name="0003_corrections")
+def _corrections(db: Database) -> None:
+    # Human corrections are applied to the mention (so filters, stats and alerts see them and
+    # keep their indexes) and logged here with the model's output they replaced.
+    db.execute("ALTER TABLE mentions ADD COLUMN corrected_by TEXT")
+    db.execute("ALTER TABLE mentions ADD COLUMN corrected_at TEXT")
+    db.execute(
+        """
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL REFERENCES mentions(id) ON DELETE CASCADE,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sentiment TEXT,                -- the corrected sentiment, or NULL if unchanged
+            topics TEXT NOT NULL,          -- JSON: the topics after the correction
+            before_sentiment TEXT,         -- what the mention said before this correction
+            before_topics TEXT NOT NULL,   -- JSON, likewise
+            note TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_corrections_mention ON corrections (mention_id, id)")
+
+
 SCHEMA_VERSION = len(migrations._migrations)

@@ -1,0 +1,120 @@
+"""Human corrections: CX staff know better than the model when it is wrong.
+
+A correction is applied to the mention itself, so every filter, stat, report and alert sees
+the human's judgement through the same indexes, and it is logged in ``corrections`` with
+who, when, and the values it replaced: the model's own output is the first entry's
+``before_*`` and is never lost. ``training_rows`` turns the corrected mentions into the
+JSONL rows ``sentimon model train`` reads, so a team's vocabulary becomes the model's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterator, Sequence
+
+from sentimon.errors import SentimonError
+from sentimon.mention import SENTIMENTS
+from sentimon.store import Store, to_db_time
+
+HUMAN_SCORE = 1.0  # a person's topic label is certain
+
+
+class CorrectionError(SentimonError):
+    """The correction names an unknown mention, topic or sentiment."""
+
+    exit_code = 2
+
+
+@dataclass
+class Correction:
+    """What a person says about one mention; empty fields leave the model's value alone."""
+
+    sentiment: str | None = None
+    set_topics: Sequence[tuple[str, str | None]] = ()   # (topic, its sentiment or None)
+    remove_topics: Sequence[str] = ()
+    note: str | None = None
+    known_topics: Sequence[str] = field(default_factory=tuple)
+
+    def check(self) -> None:
+        for value in [self.sentiment, *(s for _, s in self.set_topics)]:
+            if value is not None and value not in SENTIMENTS:
+                raise CorrectionError(f"sentiment {value!r}: expected one of {', '.join(SENTIMENTS)}")
+        if self.known_topics:
+            for name in [*(t for t, _ in self.set_topics), *self.remove_topics]:
+                if name not in self.known_topics:
+                    raise CorrectionError(
+                        f"topic {name!r} is not in the config's taxonomy ({', '.join(self.known_topics)})"
+                    )
+        if self.sentiment is None and not self.set_topics and not self.remove_topics:
+            raise CorrectionError("nothing to correct: give --sentiment, --topic or --remove-topic")
+
+
+def parse_topic(value: str) -> tuple[str, str | None]:
+    """``delivery`` or ``delivery:negative`` -> (name, sentiment or None)."""
+    name, _, sentiment = value.partition(":")
+    return name.strip(), (sentiment.strip() or None)
+
+
+def _topics(store: Store, mention_id: int) -> list[dict[str, Any]]:
+    return store.topics_for([mention_id]).get(mention_id, [])
+
+
+def apply_correction(
+    store: Store, mention_id: int, correction: Correction, *, author: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """Apply ``correction`` to mention ``mention_id`` in one transaction; return the log entry."""
+    correction.check()
+    row = store.db.execute("SELECT sentiment FROM mentions WHERE id = ?", [mention_id]).fetchone()
+    if row is None:
+        raise CorrectionError(f"no mention with id {mention_id} (see `sentimon mentions`)")
+    before_sentiment = row[0]
+    before = _topics(store, mention_id)
+    sentiment = correction.sentiment or before_sentiment
+    topics = {t["name"]: {"name": t["name"], "score": t["score"], "sentiment": t["sentiment"]} for t in before}
+    for name in correction.remove_topics:
+        topics.pop(name, None)
+    for name, topic_sentiment in correction.set_topics:
+        topics[name] = {"name": name, "score": HUMAN_SCORE, "sentiment": topic_sentiment or sentiment}
+    when = to_db_time(now or datetime.now(timezone.utc))
+    with store.db.atomic():
+        cursor = store.db.execute(
+            "INSERT INTO corrections (mention_id, author, created_at, sentiment, topics, "
+            "before_sentiment, before_topics, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [mention_id, author, when, correction.sentiment, json.dumps(list(topics.values())),
+             before_sentiment, json.dumps(before), correction.note],
+        )
+        store.db.execute(
+            "UPDATE mentions SET sentiment = ?, corrected_by = ?, corrected_at = ? WHERE id = ?",
+            [sentiment, author, when, mention_id],
+        )
+        store.db.execute("DELETE FROM mention_topics WHERE mention_id = ?", [mention_id])
+        for topic in topics.values():
+            store.db.execute(
+                "INSERT INTO mention_topics (mention_id, topic, score, sentiment) VALUES (?, ?, ?, ?)",
+                [mention_id, topic["name"], topic["score"], topic["sentiment"]],
+            )
+    return {"id": int(cursor.lastrowid), "mention_id": mention_id, "author": author, "created_at": when,
+            "sentiment": sentiment, "topics": list(topics.values()),
+            "before": {"sentiment": before_sentiment, "topics": before}}
+
+
+def model_output(store: Store, mention_id: int) -> dict[str, Any] | None:
+    """What the model said before anyone corrected the mention (None if never corrected)."""
+    row = store.db.execute(
+        "SELECT before_sentiment, before_topics FROM corrections WHERE mention_id = ? ORDER BY id LIMIT 1",
+        [mention_id],
+    ).fetchone()
+    return None if row is None else {"sentiment": row[0], "topics": json.loads(row[1])}
+
+
+def training_rows(store: Store) -> Iterator[dict[str, Any]]:
+    """Every corrected mention as a row of both training formats: ``{text, label, aspects}``."""
+    sql = (
+        "SELECT id, title, text, sentiment FROM mentions WHERE corrected_at IS NOT NULL ORDER BY id"
+    )
+    for mention_id, title, text, sentiment in store.db.execute(sql).fetchall():
+        full = f"{title.strip()}. {text}" if title and title.strip() and title.strip() not in text else text
+        aspects = [{"category": t["name"], "polarity": t["sentiment"]} for t in _topics(store, mention_id)]
+        yield {"text": full, "label": sentiment, "aspects": aspects}

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Iterator
 from connectors.base import Batch, Skipped
 from connectors.http import HTTP_SETTINGS, HttpConnector
 from connectors.incremental import ITEM_ERRORS, dump_cursor, isolated, load_cursor
-from connectors.records import clean_text, parse_rating, parse_time, safe_url
+from connectors.records import MAX_TEXT_CHARS, clean_text, clip, parse_rating, parse_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting
@@ -129,28 +129,32 @@ class AppStoreConnector(HttpConnector):
     def _mention(
         self, entry: dict[str, Any], review_id: str, country: str, now: datetime
     ) -> Mention:
-        text = _label(entry, "content")
-        if not isinstance(text, str) or not clean_text(text):
+        external_id = clip(review_id, 500)
+        if not external_id:
+            raise ValueError("id: empty once control characters are removed")
+        raw_text = _label(entry, "content")
+        text = clean_text(raw_text[:MAX_TEXT_CHARS]) if isinstance(raw_text, str) else ""
+        if not text:
             raise ValueError("content: missing or empty")
-        author: dict[str, Any] = entry.get("author") or {}
+        author: Any = entry.get("author") or {}
         link = entry.get("link")
         href = link.get("attributes", {}).get("href") if isinstance(link, dict) else None
         version = _label(entry, "im:version")
         return Mention(
             source=self.name,
-            external_id=review_id.strip(),
+            external_id=external_id,
             kind="review",
-            text=clean_text(text),
-            title=clean_text(_label(entry, "title") or "") or None,
-            author=clean_text(_label(author, "name") or "") or None,
+            text=text,
+            title=clip(_label(entry, "title")),
+            author=clip(_label(author, "name")),
             rating=parse_rating(_label(entry, "im:rating")),
             url=safe_url(href)
             or f"https://apps.apple.com/{country}/app/id{self.app_id}?see-all=reviews",
             created_at=parse_time(_label(entry, "updated"), now=now),
             extra={
                 "country": country,
-                "version": version if isinstance(version, str) else None,
+                "version": clip(version, 100),
                 "app_id": self.app_id,
-                "votes": _label(entry, "im:voteCount"),
+                "votes": clip(_label(entry, "im:voteCount"), 20),
             },
         )

@@ -10,14 +10,14 @@ the oldest one received. No key is needed; Algolia asks for at most 10,000 reque
 
 from __future__ import annotations
 
+import math
 import time
-from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterator
 
 from connectors.base import Batch, Skipped
 from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
 from connectors.incremental import ITEM_ERRORS, Watermark, dump_cursor, load_cursor, seconds
-from connectors.records import MAX_TEXT_CHARS, clean_text, safe_url
+from connectors.records import MAX_TEXT_CHARS, clean_text, clip, epoch_time, safe_url
 from sentimon.mention import Mention
 from sentimon.settings import Setting
 
@@ -129,9 +129,9 @@ class HackerNewsConnector(HttpConnector):
     def _mention(self, hit: dict[str, Any], item_id: str, created: float) -> Mention:
         tags = hit.get("_tags") or []
         is_comment = "comment" in tags or hit.get("comment_text") is not None
-        title = None if is_comment else clean_text(hit.get("title") or "") or None
+        title = None if is_comment else clip(hit.get("title"))
         body = hit.get("comment_text") if is_comment else hit.get("story_text")
-        text = clean_text(html_to_text(body)[:MAX_TEXT_CHARS]) if body else ""
+        text = clean_text(html_to_text(body[: MAX_TEXT_CHARS * 4])[:MAX_TEXT_CHARS]) if isinstance(body, str) else ""
         text = text or (title or "")
         if not text:
             raise ValueError("no text or title")
@@ -148,9 +148,9 @@ class HackerNewsConnector(HttpConnector):
             kind="comment" if is_comment else "story",
             text=text,
             title=title,
-            author=clean_text(hit.get("author") or "") or None,
-            url=f"https://news.ycombinator.com/item?id={item_id}",
-            created_at=datetime.fromtimestamp(created, tz=timezone.utc),
+            author=clip(hit.get("author"), 100),
+            url=safe_url(f"https://news.ycombinator.com/item?id={item_id}"),
+            created_at=epoch_time(created),
             extra={k: v for k, v in extra.items() if v is not None},
         )
 
@@ -165,6 +165,7 @@ def _ident(hit: Any) -> tuple[str | None, float | None]:
         and str(item_id).strip()
         and isinstance(created, (int, float))
         and not isinstance(created, bool)
+        and math.isfinite(created)
     ):
-        return str(item_id), float(created)
+        return clip(str(item_id), 500), float(created)
     return None, None

@@ -66,9 +66,13 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
-def _short(url: str) -> str:
-    """The URL without its query string: queries can be long and hold search terms or keys."""
-    return url.split("?", 1)[0]
+def display_url(url: str) -> str:
+    """The URL without its query string or ``user:password@``: queries can be long and hold
+    search terms or keys, and credentials in a URL must never reach a log line or ``runs``."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@]*@", r"\1", url.split("?", 1)[0].split("#", 1)[0])
+
+
+_short = display_url
 
 
 class HttpClient:
@@ -182,6 +186,9 @@ def request_error_reason(exc: Exception) -> str:
     inner = getattr(inner, "reason", None) or inner
     text = str(inner).splitlines()[0] if str(inner) else type(inner).__name__
     text = re.sub(r"^(\w+\()?(<[^>]*>|HTTPS?Connection(Pool)?\([^)]*\)): ", "", text)
+    # Any URL left in the text loses its credentials and its query (keys live there).
+    text = re.sub(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@'\"]*@", r"\1", text)
+    text = re.sub(r"(://[^\s?'\"]*)\?[^\s'\"]*", r"\1", text)
     return text[:200]
 
 

@@ -9,6 +9,7 @@ with a reason naming the field, which the caller reports (skipped line, HTTP 400
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
@@ -37,6 +38,36 @@ def clean_text(value: str) -> str:
     text = _SURROGATE.sub("\ufffd", value)
     text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
     return "" if not _INVISIBLE.sub("", text) else text
+
+
+def clip(value: Any, limit: int = MAX_FIELD_CHARS) -> str | None:
+    """An optional short field from an API (title, author, subreddit): clean and capped; a value
+    that is not text or a number is dropped rather than costing the whole item."""
+    if value is None or isinstance(value, bool):
+        return None
+    if not isinstance(value, str):
+        if not isinstance(value, (int, float)):
+            return None
+        value = str(value)
+    return clean_text(value[: limit * 2])[:limit] or None
+
+
+def epoch_time(value: Any, *, now: datetime | None = None) -> datetime:
+    """Epoch seconds from an API (Reddit ``created_utc``, Algolia ``created_at_i``) -> aware UTC.
+
+    ValueError unless it is a finite number between 1970 and a day from now: a bogus time
+    would put the item in the wrong day of every chart, or make later items look old."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"created: {str(value)[:40]!r} is not epoch seconds")
+    if value < 0:
+        raise ValueError(f"created: {value!r} is before 1970")
+    try:
+        moment = datetime.fromtimestamp(value, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"created: epoch value {value!r} is out of range") from None
+    if moment > (now or datetime.now(timezone.utc)) + FUTURE_SLACK:
+        raise ValueError(f"created: {moment.isoformat()} is in the future")
+    return moment
 
 
 def _pick(record: Mapping[str, Any], field: str, fields: Mapping[str, str]) -> Any:

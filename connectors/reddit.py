@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import partial
 from typing import Any, ClassVar, Iterable, Iterator
 
@@ -31,7 +30,7 @@ from connectors.incremental import (
     load_cursor,
     seconds,
 )
-from connectors.records import MAX_TEXT_CHARS, clean_text, safe_url
+from connectors.records import MAX_TEXT_CHARS, clean_text, clip, epoch_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting
@@ -219,29 +218,29 @@ class RedditConnector(Connector):
             raise ValueError("body/selftext or title is not a string")
         if body.strip() in _REMOVED:
             body = ""
-        text = clean_text(body[:MAX_TEXT_CHARS]) or clean_text(title or "")
+        text = clean_text(body[:MAX_TEXT_CHARS]) or clip(title, MAX_TEXT_CHARS) or ""
         if not text:
             raise ValueError("deleted, removed or empty")
-        subreddit = str(raw.get("subreddit") or "") or None
+        external_id = clip(str(raw.get("name") or raw["id"]), 500)
+        if not external_id:
+            raise ValueError("no usable id")
+        subreddit = clip(str(raw.get("subreddit") or ""), 100)
         author = raw.get("author")
         permalink = raw.get("permalink") or _comment_permalink(raw, subreddit)
+        permalink = permalink if isinstance(permalink, str) else None
         return Mention(
             source=self.name,
-            external_id=str(raw.get("name") or raw["id"]),
+            external_id=external_id,
             kind="comment" if is_comment else "submission",
             text=text,
-            title=clean_text(title)
-            if title
-            else (
-                clean_text(raw["link_title"]) if isinstance(raw.get("link_title"), str) else None
-            ),
-            author=None if author is None or str(author) in _REMOVED else str(author),
+            title=clip(title) if title else clip(raw.get("link_title")),
+            author=None if author is None or str(author) in _REMOVED else clip(str(author), 100),
             url=safe_url(f"https://www.reddit.com{permalink}") if permalink else None,
-            created_at=datetime.fromtimestamp(float(raw["created_utc"]), tz=timezone.utc),
+            created_at=epoch_time(raw["created_utc"]),
             extra={
                 "subreddit": subreddit,
                 "score": raw.get("score") if isinstance(raw.get("score"), int) else None,
-                "permalink": permalink,
+                "permalink": clip(permalink),
                 **({"link": raw["url"]} if not is_comment and safe_url(raw.get("url")) else {}),
             },
         )

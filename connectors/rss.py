@@ -12,6 +12,7 @@ their content; summaries are HTML and are reduced to plain text.
 from __future__ import annotations
 
 import calendar
+import hashlib
 import logging
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterator
@@ -19,9 +20,18 @@ from typing import Any, ClassVar, Iterator
 import feedparser
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
+from connectors.http import HTTP_SETTINGS, HttpConnector, display_url, html_to_text
 from connectors.incremental import ITEM_ERRORS, dump_cursor, isolated, load_cursor
-from connectors.records import FUTURE_SLACK, MAX_TEXT_CHARS, clean_text, content_id, safe_url
+from connectors.records import (
+    EARLIEST,
+    FUTURE_SLACK,
+    MAX_FIELD_CHARS,
+    MAX_TEXT_CHARS,
+    clean_text,
+    clip,
+    content_id,
+    safe_url,
+)
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting
@@ -49,11 +59,14 @@ class RssConnector(HttpConnector):
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
         state = load_cursor(cursor, self.name)
-        parts = [(url, lambda url=url: self._feed(state, url)) for url in self.options["url"]]
+        parts = [(display_url(url), lambda url=url: self._feed(state, url)) for url in self.options["url"]]
         yield from isolated(self.name, parts, lambda: dump_cursor(state))
 
     def _feed(self, state: dict[str, Any], url: str) -> Iterator[Batch]:
-        saved: dict[str, Any] = state.get(url) or {}
+        key, shown = cursor_key(url), display_url(url)
+        if key != url and url in state:  # cursors written before keys were hashed
+            state[key] = state.pop(url)
+        saved: dict[str, Any] = state.get(key) or {}
         if not isinstance(saved, dict):
             saved = {}
         headers = {}
@@ -63,24 +76,31 @@ class RssConnector(HttpConnector):
             headers["If-Modified-Since"] = saved["modified"]
         response = self.http.get(url, headers=headers, ok=(304,))
         if response.status_code == 304:
-            log.debug("%s: %s not modified", self.name, url)
+            log.debug("%s: %s not modified", self.name, shown)
             return
-        parsed = feedparser.parse(
-            response.content,
-            response_headers={k.lower(): v for k, v in response.headers.items()},
-        )
+        try:
+            parsed = feedparser.parse(
+                response.content,
+                response_headers={k.lower(): v for k, v in response.headers.items()},
+            )
+        except Exception as exc:  # feedparser itself trips on some hostile bodies
+            # (an XML declaration naming an encoding as b"\x80" raises UnicodeDecodeError)
+            raise ConnectorError(
+                f"{self.name}: {shown} is not a readable RSS/Atom feed "
+                f"({type(exc).__name__}: {str(exc)[:120]})"
+            ) from None
         if parsed.bozo and not parsed.entries:
             problem = getattr(
                 parsed.get("bozo_exception"), "getMessage", lambda: None
             )() or parsed.get("bozo_exception")
             raise ConnectorError(
-                f"{self.name}: {url} is not a readable RSS/Atom feed ({str(problem)[:150]})"
+                f"{self.name}: {shown} is not a readable RSS/Atom feed ({str(problem)[:150]})"
             )
         if parsed.bozo:
             log.info(
                 "%s: %s is malformed but readable (%s)",
                 self.name,
-                url,
+                shown,
                 parsed.get("bozo_exception"),
             )
         known = set(saved.get("ids") or [])
@@ -98,14 +118,14 @@ class RssConnector(HttpConnector):
             try:
                 mention = self._mention(entry, now, lang)
             except ITEM_ERRORS as exc:
-                skipped.append(Skipped(f"{url} entry {index + 1}", str(exc)))
+                skipped.append(Skipped(f"{shown} entry {index + 1}", str(exc)))
                 continue
             if not declared:
                 current.append(mention.external_id)
                 if mention.external_id in known:
                     continue
             mentions.append(mention)
-        state[url] = {
+        state[key] = {
             "etag": response.headers.get("ETag"),
             "modified": response.headers.get("Last-Modified"),
             "ids": current[:MAX_IDS],
@@ -113,14 +133,16 @@ class RssConnector(HttpConnector):
         yield Batch(mentions, dump_cursor(state), skipped)
 
     def _mention(self, entry: Any, now: datetime, lang: str | None) -> Mention:
-        title = clean_text(html_to_text(entry.get("title"))) or None
+        raw_title = entry.get("title")
+        title = clip(html_to_text(raw_title[: MAX_FIELD_CHARS * 4])) if isinstance(raw_title, str) else None
         body = ""
         for content in entry.get("content") or []:  # Atom <content>, usually the fullest
             if isinstance(content, dict) and content.get("value"):
                 body = content["value"]
                 break
         body = body or entry.get("summary") or ""
-        text = clean_text(html_to_text(body)[:MAX_TEXT_CHARS]) or title
+        # markup is cut before parsing, so a 10 MB entry costs no more than a long one
+        text = clean_text(html_to_text(str(body)[: MAX_TEXT_CHARS * 4])[:MAX_TEXT_CHARS]) or title
         if not text:
             raise ValueError("no title, summary or content")
         link = safe_url(entry.get("link"))
@@ -132,7 +154,7 @@ class RssConnector(HttpConnector):
             kind=self.options["kind"],
             text=text,
             title=title,
-            author=clean_text(entry.get("author") or "") or None,
+            author=clip(entry.get("author"), 200),
             url=link,
             lang=lang,
             created_at=created,
@@ -146,6 +168,16 @@ class RssConnector(HttpConnector):
         )
 
 
+def cursor_key(url: str) -> str:
+    """Where a feed's state lives in the cursor. The cursor is stored in the database as plain
+    text, so a URL carrying credentials or a query (API keys often sit there) is keyed by its
+    bare address plus a hash of the whole URL, never by the URL itself."""
+    shown = display_url(url)
+    if shown == url:
+        return url
+    return f"{shown}#{hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]}"
+
+
 def _declared_id(entry: Any) -> str | None:
     """The entry's own id (Atom id / RSS guid), else its link; None when it has neither."""
     value = entry.get("id") or entry.get("link")
@@ -153,11 +185,14 @@ def _declared_id(entry: Any) -> str | None:
 
 
 def _entry_time(entry: Any, now: datetime) -> datetime:
-    """Published, else updated, as aware UTC (feedparser gives UTC struct_time); a missing or
-    far-future date (a common feed bug) becomes the time it was first fetched."""
+    """Published, else updated, as aware UTC (feedparser gives UTC struct_time); a missing,
+    pre-1970 or far-future date (common feed bugs) becomes the time it was first fetched."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
-            moment = datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
-            return moment if moment <= now + FUTURE_SLACK else now
+            try:
+                moment = datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+            except (OverflowError, OSError, ValueError, TypeError):
+                return now
+            return moment if EARLIEST <= moment <= now + FUTURE_SLACK else now
     return now

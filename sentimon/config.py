@@ -109,10 +109,17 @@ def parse_config(raw: dict[str, Any], path: Path, environ: dict[str, str] | None
     try:
         expanded = _expand(raw, "", os.environ if environ is None else environ, secrets)
         return _build(expanded, path, secrets)
-    except SettingError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    except (SettingError, ConfigError) as exc:
+        # A check may quote the value it rejected; if that came from the environment, the
+        # message (printed, not logged) must not show it.
+        raise ConfigError(f"{path}: {_masked(str(exc), secrets)}") from None
+
+
+def _masked(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
 
 
 def _expand(value: Any, key: str, environ: Any, secrets: set[str]) -> Any:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sentimon.errors import SentimonError
-from sentimon.pipeline import run_connector
+from sentimon.pipeline import RunResult, run_connector
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +76,25 @@ class Daemon:
 
     def run_connector_job(self, name: str) -> None:
         entry = self.app.config.connector(name)
-        result = run_connector(self.app.store(), self.app.classifier, entry, stop=self.stop)
+        try:
+            store = self.app.store()
+        except SentimonError as exc:  # the database cannot even be opened: retried later
+            log.error("%s: run not started: %s", name, exc)
+            result = RunResult(source=name, error=str(exc))
+        else:
+            result = run_connector(store, self.app.classifier, entry, stop=self.stop)
         if result.ok:
             self.failures.pop(name, None)
             return
         failures = self.failures[name] = self.failures.get(name, 0) + 1
         delay = backoff_delay(entry.every, failures)
-        if failures > 1 and self.scheduler is not None and not self.stop.is_set():
+        if result.retry_after:  # the source said when to come back (HTTP 429 Retry-After)
+            delay = max(delay, timedelta(seconds=min(result.retry_after, MAX_BACKOFF.total_seconds())))
+        if delay > entry.every and self.scheduler is not None and not self.stop.is_set():
             next_time = datetime.now(timezone.utc) + delay
             self.scheduler.modify_job(f"connector:{name}", next_run_time=next_time)
-            log.warning("%s: %d failures in a row; next try at %s", name, failures, next_time.isoformat(timespec="seconds"))
+            why = f"{failures} failures in a row" if failures > 1 else "the source asked to wait"
+            log.warning("%s: %s; next try at %s", name, why, next_time.isoformat(timespec="seconds"))
 
     def check_alerts_job(self) -> None:
         import alerts
@@ -112,13 +121,16 @@ class Daemon:
 
     def maintenance_job(self) -> None:
         """Daily: apply ``retention_days``, then FTS and planner upkeep."""
-        store = self.app.store()
-        days = self.app.config.storage.get("retention_days") or 0
-        if days > 0:
-            cutoff = datetime.now(timezone.utc) - timedelta(days=days)
-            deleted = store.delete_older_than(cutoff)
-            log.info("retention: deleted %d mentions older than %d days", deleted, days)
-        store.optimize()
+        try:
+            store = self.app.store()
+            days = self.app.config.storage.get("retention_days") or 0
+            if days > 0:
+                cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+                deleted = store.delete_older_than(cutoff)
+                log.info("retention: deleted %d mentions older than %d days", deleted, days)
+            store.optimize()
+        except SentimonError as exc:  # full disk, read-only file: tomorrow's run tries again
+            log.error("maintenance failed: %s", exc)
 
     # --- entry points -----------------------------------------------------------------------
 

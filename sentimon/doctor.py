@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sentimon.app import exposes_secrets
-from sentimon.errors import SentimonError
+from sentimon.errors import ConfigError, SentimonError
 from sentimon.logs import mask
 
 Check = dict[str, Any]
@@ -93,6 +93,8 @@ def run_checks(app: Any) -> list[Check]:
         try:
             rows.extend(step(app))
         except SentimonError as exc:
+            if name == "config" and isinstance(exc, ConfigError):
+                raise  # nothing else can be checked: one line and exit 2, like every command
             rows.append(_row(name, "fail", str(exc)))
             if name == "config":
                 break

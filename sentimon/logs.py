@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from typing import Iterable
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 _MASK = "***"
 
@@ -17,8 +18,13 @@ class RedactSecrets(logging.Filter):
         self.secrets: set[str] = set()
 
     def add(self, secrets: Iterable[str]) -> None:
-        # Very short values would mask ordinary words; secrets are never that short.
-        self.secrets.update(s for s in secrets if len(s) >= 6)
+        # Very short values would mask ordinary words; secrets are never that short. A secret
+        # placed in a URL shows up percent-encoded in error texts, so those forms go too.
+        for secret in secrets:
+            if len(secret) >= 6:
+                self.secrets.update({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
+                self.secrets.update(_url_parts(secret))
+
 
     def redact(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
@@ -32,7 +38,26 @@ class RedactSecrets(logging.Filter):
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
+            elif record.exc_text:
+                record.exc_text = self.redact(record.exc_text)
+            if record.stack_info:
+                record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def _url_parts(secret: str) -> set[str]:
+    """The secret parts of a secret URL, which error texts quote on their own: a Slack webhook's
+    path ("Max retries exceeded with url: /services/..."), a key in the query, a password in
+    the userinfo. Short parts ("/hook") are left alone: they would mask ordinary words."""
+    try:
+        parts = urlsplit(secret)
+    except ValueError:
+        return set()
+    if not (parts.scheme and parts.netloc):
+        return set()
+    found = {parts.path + ("?" + parts.query if parts.query else ""), parts.query, parts.password or ""}
+    found |= {unquote(part) for part in found}
+    return {part for part in found if len(part) >= 12}
 
 
 redactor = RedactSecrets()

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Protocol, Sequence
 
-from sentimon.errors import SentimonError
+from sentimon.errors import SentimonError, StorageError
+from sentimon.logs import redactor
 from sentimon.mention import Classification, Mention
 from sentimon.store import Store
 
@@ -38,6 +39,7 @@ class RunResult:
     skipped: int = 0
     seconds: float = 0.0
     error: str | None = None
+    retry_after: float | None = None  # seconds the source asked to wait (HTTP 429)
 
     @property
     def ok(self) -> bool:
@@ -101,7 +103,13 @@ def run_connector(
     result = RunResult(source=name)
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
-    run_id = store.start_run(name, started)
+    try:
+        run_id = store.start_run(name, started)
+    except StorageError as exc:
+        # Read-only file, full disk: fetching now would only lose the work, so do not start.
+        result.error = redactor.redact(str(exc))
+        log.error("%s: run not started: %s", name, result.error)
+        return result
     connector = None
     try:
         connector = connector_config.cls(name, connector_config.options)  # type: ignore[attr-defined]
@@ -120,17 +128,29 @@ def run_connector(
                 break
     except SentimonError as exc:
         result.error = str(exc)
+        result.retry_after = getattr(exc, "retry_after", None)
     except Exception as exc:  # a bug in one connector must not stop the others
         log.exception("%s: unexpected error", name)
         result.error = f"unexpected {type(exc).__name__}: {exc}"
     finally:
         if connector is not None:
-            connector.close()
+            try:
+                connector.close()
+            except Exception as exc:  # closing is best effort; the run's outcome stands
+                log.warning("%s: closing the connector failed: %s", name, exc)
         result.seconds = time.monotonic() - clock
-        store.finish_run(
-            run_id, finished=datetime.now(timezone.utc), fetched=result.fetched, new=result.new,
-            skipped=result.skipped, error=result.error,
-        )
+        # Error texts go to `runs`, `doctor` and stdout, none of which pass the log filter:
+        # mask configured secrets here, once, for every connector.
+        if result.error:
+            result.error = redactor.redact(result.error)
+        try:
+            store.finish_run(
+                run_id, finished=datetime.now(timezone.utc), fetched=result.fetched,
+                new=result.new, skipped=result.skipped, error=result.error,
+            )
+        except StorageError as exc:
+            # The batches already stored stay stored; only the health row is missing.
+            result.error = result.error or redactor.redact(str(exc))
     if result.error:
         log.error("%s: run failed after %.1fs: %s", name, result.seconds, result.error)
     else:

@@ -8,7 +8,9 @@ or double one. Every query here is parameterized; user input never becomes SQL t
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,9 +32,25 @@ def to_db_time(moment: datetime) -> str:
 
 
 def fts_phrase(text: str) -> str:
-    """Turn free text into an FTS5 query matching all its words, with no FTS syntax from users."""
-    words = text.split()
+    """Turn free text into an FTS5 query matching all its words, with no FTS syntax from users.
+
+    Control characters go first: FTS5 reads its query as a C string, so a NUL inside a quoted
+    word ends the query there ("unterminated string")."""
+    words = re.sub(r"[\x00-\x1f\x7f]", " ", text).split()
     return " ".join('"' + word.replace('"', '""') + '"' for word in words) or '""'
+
+
+def storage_problem(path: object, doing: str, exc: Exception) -> StorageError:
+    """One line naming the file, what failed and, for the faults an operator can fix, how."""
+    text = str(exc)
+    hint = ""
+    if "disk is full" in text or "disk I/O" in text:
+        hint = "; free disk space (nothing was lost: the next run retries)"
+    elif "readonly" in text or "read-only" in text:
+        hint = "; make the database file and its folder writable by this user (the next run retries)"
+    elif "locked" in text or "busy" in text:
+        hint = "; another process held the database too long (the next run retries)"
+    return StorageError(f"{path}: {doing}: {text}{hint}")
 
 
 def from_db_time(text: str) -> datetime:
@@ -53,7 +71,11 @@ class MentionQuery:
     max_rating: int | None = None
     limit: int = 20
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, *, counting: bool = False) -> tuple[str, list[Any]]:
+        """The WHERE clause and its parameters. ``counting`` (for ``stats``) writes the source
+        filter as ``+m.source``, which keeps SQLite on the covering time index
+        (created_at, sentiment, source) instead of the source index plus a row lookup per
+        mention: 4-6x faster for counts over a period (bench/load.py)."""
         clauses: list[str] = []
         params: list[Any] = []
         if self.since:
@@ -62,7 +84,8 @@ class MentionQuery:
         if self.until:
             clauses.append("m.created_at < ?")
             params.append(to_db_time(self.until))
-        for column, values in (("m.sentiment", self.sentiments), ("m.source", self.sources)):
+        source = "+m.source" if counting else "m.source"
+        for column, values in (("m.sentiment", self.sentiments), (source, self.sources)):
             if values:
                 clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
                 params.extend(values)
@@ -96,22 +119,83 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._stale = False
+        self.db = self._connect()
+
+    def _connect(self) -> Database:
+        path = self.path
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-            self.db = Database(conn)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.execute("PRAGMA foreign_keys = ON")
+            db = Database(conn)
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA foreign_keys = ON")
             if str(path) != ":memory:":
-                self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            migrations.apply(self.db)
+                db.enable_wal()
+            db.execute("PRAGMA synchronous = NORMAL")
+            migrations.apply(db)
         except sqlite3.DatabaseError as exc:
-            raise StorageError(f"{path}: cannot open database: {exc}") from exc
+            raise storage_problem(path, "cannot open database", exc) from exc
+        return db
 
     def close(self) -> None:
         self.db.close()
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        """SQLite opens a file it may not write read-only and keeps it so for the connection's
+        life. After such an error the next operation reconnects, so a long-running daemon picks
+        up fixed permissions at its next run instead of failing until it is restarted."""
+        if str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_READONLY"):
+            self._stale = str(self.path) != ":memory:"
+
+    def _refresh(self) -> None:
+        """Before a write: reconnect if the last write found the file read-only. It stays
+        marked until a write succeeds, as the new connection may be read-only again."""
+        if not self._stale:
+            return
+        fresh = self._connect()
+        old, self.db = self.db, fresh
+        try:
+            old.close()
+        except sqlite3.Error:
+            pass
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """A write transaction that takes the write lock up front (BEGIN IMMEDIATE).
+
+        In WAL mode a deferred transaction that reads before it writes fails at once with
+        "database is locked" when another connection wrote in between; the busy timeout
+        cannot help it. Taking the lock first makes it wait its turn instead, which is what
+        lets retention run beside the connectors and the CLI beside the daemon."""
+        conn = self.db.conn
+        if conn.in_transaction:  # nested inside a caller's transaction: a savepoint
+            with self.db.atomic():
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _guard(self, doing: str, *, write: bool = False) -> Iterator[None]:
+        """Turn sqlite's errors (disk full, read-only file, lock held too long) into one
+        StorageError line, so callers handle one exception type and users read one line."""
+        try:
+            if write:
+                self._refresh()
+            yield
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            raise storage_problem(self.path, doing, exc) from exc
+        if write:
+            self._stale = False
 
     @property
     def schema_version(self) -> int:
@@ -127,13 +211,14 @@ class Store:
         """Which of ``external_ids`` are already stored for ``source``."""
         ids = list(dict.fromkeys(external_ids))
         found: set[str] = set()
-        for start in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[start : start + _ID_CHUNK]
-            sql = (
-                "SELECT external_id FROM mentions WHERE source = ? AND external_id IN "
-                f"({', '.join('?' for _ in chunk)})"
-            )
-            found.update(row[0] for row in self.db.execute(sql, [source, *chunk]).fetchall())
+        with self._guard("could not read stored ids"):
+            for start in range(0, len(ids), _ID_CHUNK):
+                chunk = ids[start : start + _ID_CHUNK]
+                sql = (
+                    "SELECT external_id FROM mentions WHERE source = ? AND external_id IN "
+                    f"({', '.join('?' for _ in chunk)})"
+                )
+                found.update(row[0] for row in self.db.execute(sql, [source, *chunk]).fetchall())
         return found
 
     def save_batch(
@@ -152,7 +237,8 @@ class Store:
         now_text = to_db_time(now or datetime.now(timezone.utc))
         result = SaveResult()
         try:
-            with self.db.atomic():
+            self._refresh()
+            with self._transaction():
                 for mention, cls in zip(mentions, classifications):
                     row_id = self._insert(source, mention, cls, now_text)
                     if row_id is None:
@@ -174,7 +260,9 @@ class Store:
                         [source, cursor, now_text],
                     )
         except sqlite3.DatabaseError as exc:
-            raise StorageError(f"{self.path}: could not store {len(mentions)} mentions: {exc}") from exc
+            self._recover(exc)
+            raise storage_problem(self.path, f"could not store {len(mentions)} mentions", exc) from exc
+        self._stale = False
         return result
 
     def _insert(self, source: str, m: Mention, cls: Classification, now_text: str) -> int | None:
@@ -197,11 +285,12 @@ class Store:
         return cursor.lastrowid if cursor.rowcount == 1 else None
 
     def get_cursor(self, source: str) -> str | None:
-        row = self.db.execute("SELECT cursor FROM cursors WHERE source = ?", [source]).fetchone()
+        with self._guard("could not read the cursor"):
+            row = self.db.execute("SELECT cursor FROM cursors WHERE source = ?", [source]).fetchone()
         return row[0] if row else None
 
     def start_run(self, source: str, started: datetime) -> int:
-        with self.db.atomic():
+        with self._guard("could not record the start of a run", write=True), self._transaction():
             cur = self.db.execute(
                 "INSERT INTO runs (source, started_at) VALUES (?, ?)", [source, to_db_time(started)]
             )
@@ -211,7 +300,7 @@ class Store:
         self, run_id: int, *, finished: datetime, fetched: int, new: int, skipped: int,
         error: str | None,
     ) -> None:
-        with self.db.atomic():
+        with self._guard("could not record the end of a run", write=True), self._transaction():
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, fetched = ?, new = ?, skipped = ?, error = ? "
                 "WHERE id = ?",
@@ -223,7 +312,7 @@ class Store:
         daemon's writers never wait long for the lock. Topics and FTS rows go with them."""
         deleted = 0
         while True:
-            with self.db.atomic():
+            with self._guard(f"retention stopped after deleting {deleted} mentions", write=True), self._transaction():
                 cur = self.db.execute(
                     "DELETE FROM mentions WHERE id IN (SELECT id FROM mentions WHERE created_at < ? LIMIT ?)",
                     [to_db_time(cutoff), batch],
@@ -234,8 +323,9 @@ class Store:
 
     def optimize(self) -> None:
         """Periodic upkeep: merge FTS segments and refresh the planner's statistics."""
-        self.db.execute("INSERT INTO mentions_fts(mentions_fts) VALUES ('optimize')")
-        self.db.execute("PRAGMA optimize")
+        with self._guard("FTS/planner upkeep failed"):
+            self.db.execute("INSERT INTO mentions_fts(mentions_fts) VALUES ('optimize')")
+            self.db.execute("PRAGMA optimize")
 
     # --- reading -------------------------------------------------------------------------
 
@@ -245,10 +335,12 @@ class Store:
         sql = (
             "SELECT m.id, m.source, m.external_id, m.kind, m.url, m.author, m.title, m.text, "
             "m.rating, m.lang, m.created_at, m.sentiment, m.score_negative, m.score_neutral, "
-            f"m.score_positive FROM mentions m{where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+            "m.score_positive, m.corrected_by "
+            f"FROM mentions m{where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
         )
-        rows = [dict(r) for r in self.db.execute_returning_dicts(sql, [*params, query.limit])]
-        topics = self.topics_for([r["id"] for r in rows])
+        with self._guard("query failed"):
+            rows = [dict(r) for r in self.db.execute_returning_dicts(sql, [*params, query.limit])]
+            topics = self.topics_for([r["id"] for r in rows])
         for row in rows:
             row["scores"] = {
                 "negative": row.pop("score_negative"),
@@ -256,6 +348,7 @@ class Store:
                 "positive": row.pop("score_positive"),
             }
             row["topics"] = topics.get(row["id"], [])
+            row["corrected"] = row.pop("corrected_by") is not None  # sentiment/topics by a person
         return rows
 
     def topics_for(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -274,25 +367,29 @@ class Store:
 
     def stats(self, query: MentionQuery, by: str) -> list[dict[str, Any]]:
         """Counts per sentiment and the negative share, grouped by day, hour, source or topic."""
-        where, params = query.where()
+        where, params = query.where(counting=True)
         if by == "topic":
+            # CROSS JOIN keeps mentions as the outer loop: walk the period on the time index,
+            # then each mention's topics, instead of every topic row of all time (4x faster).
             sql = (
                 "SELECT t.topic AS bucket, t.sentiment AS sentiment, COUNT(*) AS n "
-                f"FROM mentions m JOIN mention_topics t ON t.mention_id = m.id{where} "
+                f"FROM mentions m CROSS JOIN mention_topics t ON t.mention_id = m.id{where} "
                 "GROUP BY bucket, t.sentiment"
             )
         else:
             bucket = {
                 "day": "substr(m.created_at, 1, 10)",
                 "hour": "substr(m.created_at, 1, 13) || ':00'",
-                "source": "m.source",
+                "source": "+m.source",  # see MentionQuery.where(counting=True)
             }[by]
             sql = (
                 f"SELECT {bucket} AS bucket, m.sentiment AS sentiment, COUNT(*) AS n "
                 f"FROM mentions m{where} GROUP BY bucket, m.sentiment"
             )
         groups: dict[str, dict[str, Any]] = {}
-        for bucket_value, sentiment, n in self.db.execute(sql, params).fetchall():
+        with self._guard("query failed"):
+            found = self.db.execute(sql, params).fetchall()
+        for bucket_value, sentiment, n in found:
             group = groups.setdefault(
                 bucket_value, {by: bucket_value, "total": 0, "negative": 0, "neutral": 0, "positive": 0}
             )

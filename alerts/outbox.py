@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from sqlite_utils import Database
 
 from sentimon.errors import NotifyError, StorageError
+from sentimon.logs import redactor
 from sentimon.store import from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ def _deliver_one(db: Database, row: dict[str, Any], notifiers: Mapping[str, Any]
 
 def _failed(db: Database, row: dict[str, Any], attempts: int, error: str, retry_after: float | None,
             permanent: bool, now: datetime, expire_after: timedelta, report: DeliveryReport) -> None:
+    error = redactor.redact(error)  # an HTTP error can quote a webhook URL, whose path is its secret
     delay = timedelta(seconds=retry_after) if retry_after is not None else retry_delay(attempts)
     next_at = now + max(delay, timedelta(seconds=1))
     expired = permanent or next_at > from_db_time(row["created_at"]) + expire_after

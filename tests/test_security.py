@@ -326,3 +326,29 @@ def test_world_readable_config_with_secrets_warns(tmp_path, caplog, monkeypatch)
     with caplog.at_level(logging.WARNING):
         _ = App(plain).config
     assert not [r for r in caplog.records if "readable by every user" in r.getMessage()]
+
+
+def test_a_failed_slack_delivery_stores_no_part_of_the_webhook_url(tmp_path):
+    """urllib3 quotes the request path in its errors, and a Slack webhook's path is its secret."""
+    import socket
+
+    import alerts
+    from alerts.message import test_message
+    from alerts.outbox import enqueue
+    from sentimon.logs import redactor
+    from sentimon.store import Store
+
+    with socket.socket() as probe:  # a port nobody listens on: the delivery fails
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/services/T0SECRET/B0SECRET/xoxSecretWebhookToken42"
+    redactor.add([url])  # what App.config does for every ${ENV} value
+    store = Store(tmp_path / "s.db")
+    notifiers = alerts.build_notifiers({"slack": alerts.validate_notifier("slack", {"type": "slack", "webhook_url": url})})
+    enqueue(store.db, event_id=None, notifier="slack", kind="test", payload=test_message("2026-11-20T10:00:00Z"),
+            key="test:slack", now=datetime.now(timezone.utc))
+    report = alerts.deliver_pending(store.db, notifiers)
+    assert report.retrying == 1
+    (error,) = [row[0] for row in store.db.execute("SELECT last_error FROM deliveries").fetchall()]
+    assert error and "T0SECRET" not in error and "xoxSecretWebhookToken42" not in error
+    assert all("T0SECRET" not in e for e in report.errors)

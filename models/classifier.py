@@ -1,0 +1,182 @@
+"""The classifier the pipeline calls: texts in, ``Classification`` (sentiment, topics) out.
+
+One encoder pass serves everything: each text and its clauses are embedded together in one
+length-sorted batch; the sentiment head reads every vector (whole text -> overall sentiment,
+clause -> per-topic sentiment) and the topic index compares the same vectors to the taxonomy.
+A Hugging Face sequence-classification model can take over sentiment (``models.hf``); topics
+then still come from the bundled encoder.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from models import heads
+from models.taxonomy import TopicSpec
+from models.text import clauses, detect_language
+from models.topics import (DEFAULT_BLEND, DEFAULT_KEYWORD_BONUS, DEFAULT_RELATIVE, DEFAULT_TEMPERATURE,
+                           DEFAULT_THRESHOLD, TopicIndex, normalise)
+from sentimon.errors import ModelError
+from sentimon.mention import SENTIMENTS, Classification, TopicScore
+
+log = logging.getLogger(__name__)
+
+MAX_TOPICS = 4
+NEUTRAL = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
+
+# Probabilities for a batch of strings; one call per classify() so the encoder runs once.
+ScoreFn = Callable[[list[str]], tuple[np.ndarray, np.ndarray | None]]
+
+
+def resolve_backend(backend: str, meta: dict[str, Any]) -> str:
+    """``auto`` becomes the backend the artifact's measurements chose, where this CPU runs it."""
+    if backend != "auto":
+        return backend
+    choice = str(meta.get("auto_backend", "fp32"))
+    if choice == "bf16":
+        try:
+            import torch
+
+            if not torch.backends.mkldnn.is_available() or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+                return "fp32"
+        except (AttributeError, RuntimeError):
+            return "fp32"
+    return choice
+
+
+class Classifier:
+    """Sentiment + zero-shot topics + per-topic sentiment for a batch of texts."""
+
+    def __init__(self, name: str, score: ScoreFn, topic_index: TopicIndex | None,
+                 languages: Sequence[str] = ("en",), max_topics: int = MAX_TOPICS) -> None:
+        self.name = name
+        self._score = score
+        self.topics = topic_index
+        self.languages = tuple(languages)
+        self.max_topics = max_topics
+
+    def classify(self, texts: Sequence[str]) -> list[Classification]:
+        results: list[Classification | None] = [None] * len(texts)
+        strings: list[str] = []
+        spans: list[tuple[int, int, int]] = []  # (text index, first string, string count)
+        for index, raw in enumerate(texts):
+            text = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
+            text = text.replace("\x00", " ")
+            if not text.strip():
+                results[index] = Classification("neutral", dict(NEUTRAL), (), self.name, None)
+                continue
+            parts = clauses(text) if self.topics is not None else []
+            if len(parts) == 1:
+                parts = []  # one clause is the whole text: embed it once
+            spans.append((index, len(strings), 1 + len(parts)))
+            strings.append(text)
+            strings.extend(parts)
+        if strings:
+            probs, vectors = self._score(strings)
+            similarity = None
+            if self.topics is not None and vectors is not None:
+                similarity = self.topics.similarity(normalise(vectors))
+            for index, first, count in spans:
+                results[index] = self._one(texts[index], probs[first : first + count],
+                                           None if similarity is None else similarity[first : first + count])
+        return [r for r in results if r is not None]
+
+    def _one(self, text: str, probs: np.ndarray, similarity: np.ndarray | None) -> Classification:
+        scores = {label: float(p) for label, p in zip(SENTIMENTS, probs[0])}
+        sentiment = SENTIMENTS[int(np.argmax(probs[0]))]
+        found: list[TopicScore] = []
+        if similarity is not None and self.topics is not None:
+            raw, where = self.topics.text_scores(text, similarity)
+            confidence = self.topics.calibrated(raw)
+            forced = set(self.topics.keyword_hits(text))
+            chosen = [t for t in np.argsort(-confidence) if confidence[t] >= 0.5 or t in forced][: self.max_topics]
+            for t in chosen:
+                # The clause that speaks of the topic gives its sentiment (the whole text when
+                # it has a single clause), so "late parcel, lovely shoes" splits in two.
+                label = SENTIMENTS[int(np.argmax(probs[int(where[t])]))]
+                found.append(TopicScore(self.topics.topics[t].name, round(float(max(confidence[t], 0.5)), 4), label))
+        lang = detect_language(text)
+        return Classification(sentiment, scores, tuple(found), self.name, lang)
+
+    def topic_similarity(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, n_topics) raw cosine similarity, best over each text and its clauses (calibration)."""
+        if self.topics is None:
+            return np.zeros((len(texts), 0), dtype=np.float32)
+        strings: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for text in texts:
+            found = clauses(text)
+            parts = [text] + (found if len(found) > 1 else [])
+            spans.append((len(strings), len(parts)))
+            strings.extend(parts)
+        _, vectors = self._score(strings)
+        if vectors is None:
+            return np.zeros((len(texts), len(self.topics.topics)), dtype=np.float32)
+        sim = self.topics.similarity(normalise(vectors))
+        return np.stack([self.topics.text_scores(t, sim[a : a + n])[0] for t, (a, n) in zip(texts, spans)])
+
+    def is_supported_language(self, lang: str | None) -> bool:
+        """False for a detected language the sentiment model was not trained on (flag it)."""
+        return lang is None or lang in self.languages
+
+
+def _encoder_scores(encoder: Any, artifact: heads.Artifact) -> ScoreFn:
+    def score(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        sentiment, base = encoder.embed_both(strings)
+        return artifact.probs(sentiment, base), base
+
+    return score
+
+
+def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
+    """``load_classifier`` after defaults are filled: pick the bundled model, a trained folder or HF."""
+    from models.encoder import Encoder, set_threads
+
+    set_threads(int(settings.get("threads") or 0))
+    source = str(settings.get("sentiment") or "bundled")
+    user_path = str(settings.get("path") or "")
+    artifact_dir = Path(user_path).expanduser() if user_path else heads.BUNDLED
+    if user_path and not artifact_dir.is_dir():
+        raise ModelError(
+            f"[model] path = {user_path!r} is not a folder: train one with "
+            "`sentimon model train FILE.jsonl --out DIR`, or remove the setting to use the bundled model"
+        )
+    artifact = heads.load(artifact_dir)
+    backend = resolve_backend(str(settings.get("backend") or "auto"), artifact.meta)
+    encoder = Encoder(
+        backend=backend,
+        batch_size=int(settings.get("batch_size") or 32),
+        max_length=int(settings.get("max_length") or 256),
+        overrides=artifact.encoder or None,
+    )
+    threshold = float(settings.get("topic_threshold") or artifact.meta.get("topic_threshold", DEFAULT_THRESHOLD))
+    bonus = float(settings.get("topic_keyword_bonus", -1.0))
+    per_topic = dict(artifact.meta.get("topic_thresholds") or {})
+    topics = [t if t.threshold or t.name not in per_topic else replace(t, threshold=float(per_topic[t.name]))
+              for t in topics]
+    index = TopicIndex.build(
+        topics, encoder.embed, threshold=threshold,
+        temperature=float(artifact.meta.get("topic_temperature", DEFAULT_TEMPERATURE)),
+        blend=float(artifact.meta.get("topic_blend", DEFAULT_BLEND)),
+        relative=float(artifact.meta.get("topic_relative", DEFAULT_RELATIVE)),
+        keyword_bonus=bonus if bonus >= 0 else float(artifact.meta.get("topic_keyword_bonus", DEFAULT_KEYWORD_BONUS)),
+    ) if topics else None
+    languages = settings.get("languages") or artifact.meta.get("languages", ["en"])
+    if source == "bundled":
+        name = f"{artifact.name}/{backend}"
+        return Classifier(name, _encoder_scores(encoder, artifact), index, languages)
+    from models.hf import HFSentiment
+
+    hf = HFSentiment(source, labels=dict(settings.get("labels") or {}),
+                     batch_size=int(settings.get("batch_size") or 32),
+                     max_length=int(settings.get("max_length") or 256))
+
+    def score(strings: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        return hf.probs(strings), encoder.embed(strings) if index is not None else None
+
+    return Classifier(hf.name, score, index, languages=settings.get("languages") or ["en"])

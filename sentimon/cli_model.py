@@ -1,0 +1,164 @@
+"""``sentimon model train|eval|info``: adapt and measure the model from the command line.
+
+Thin commands over ``models.train`` and ``models.evaluate`` (the sqlite-utils habit). They work
+without a config file (the defaults: bundled model, CX taxonomy); with one, they use its
+``[model]`` and ``[topics]`` tables, so ``--config restaurants.toml`` evaluates another taxonomy.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sentimon.errors import ModelError, SentimonError
+
+
+def _settings(app: Any) -> tuple[dict[str, Any], list[Any]]:
+    """The config's model settings and topics, or the defaults when no config file exists."""
+    import models
+
+    if app is not None and Path(app.config_path).exists():
+        return dict(app.config.model), list(app.config.topics)
+    return {s.name: s.default for s in models.MODEL_SETTINGS}, list(models.DEFAULT_TOPICS)
+
+
+def _load(app: Any, **overrides: Any) -> tuple[Any, list[Any]]:
+    import models
+
+    settings, topics = _settings(app)
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return models.load_classifier(settings, topics), topics
+
+
+@click.group(name="model")
+def model() -> None:
+    """Train, evaluate and inspect the sentiment and topic model."""
+
+
+@model.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--task", type=click.Choice(["sentiment", "topics"]), default="sentiment", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--holdout", type=float, default=0.0, help="Score only this held-out fraction of each file (as `train` split it).")
+@click.option("--seed", type=int, default=None, help="Seed of that split (default: the one `train` uses).")
+@click.option("--backend", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default=None, help="Override [model] backend.")
+@click.option("--path", "model_path", default=None, help="Override [model] path (a folder from `model train`).")
+@click.option("--baseline", is_flag=True, help="Also score the keyword matcher (topics) on the same rows.")
+@click.pass_obj
+def eval(app: Any, files: tuple[Path, ...], task: str, fmt: str, holdout: float, seed: int | None,
+         backend: str | None, model_path: str | None, baseline: bool) -> None:
+    """Score the model on labelled JSONL FILES: macro-F1, macro-recall, accuracy (sentiment) or
+    micro/macro-F1 and per-topic sentiment accuracy (topics)."""
+    from models.data import read_jsonl, split
+    from models.evaluate import evaluate_keywords, evaluate_sentiment, evaluate_topics
+    from models.train import DEFAULT_SEED
+
+    rows = []
+    for path in files:
+        part = read_jsonl(path, task)
+        if holdout > 0:
+            part = split(part, holdout, DEFAULT_SEED if seed is None else seed)[1]
+        rows.extend(part)
+    classifier, topics = _load(app, backend=backend, path=model_path)
+    with click.progressbar(length=len(rows), label="classifying", file=sys.stderr) as bar:
+        if task == "sentiment":
+            report = evaluate_sentiment(classifier, rows, bar.update)
+        else:
+            report = evaluate_topics(classifier, rows, topics, bar.update)
+    report["model"] = classifier.name
+    if baseline and task == "topics":
+        report["baseline"] = evaluate_keywords(rows, topics)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(_table(report))
+
+
+def _table(report: dict[str, Any]) -> str:
+    lines = [f"model {report['model']}  task {report['task']}  n={report['n']}"]
+    if report["task"] == "sentiment":
+        lines.append(f"accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
+                     f"macro-recall {report['macro_recall']:.4f}")
+        rows, key = report["per_class"], "class"
+    else:
+        lines.append(f"micro-F1 {report['micro_f1']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
+                     f"aspect sentiment accuracy {report['aspect_sentiment_accuracy']:.4f}")
+        if "baseline" in report:
+            base = report["baseline"]
+            lines.append(f"keyword baseline: micro-F1 {base['micro_f1']:.4f}  macro-F1 {base['macro_f1']:.4f}")
+        rows, key = report["per_topic"], "topic"
+    lines.append(f"{key:<18}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    for name, r in rows.items():
+        lines.append(f"{name:<18}{r['precision']:>10.4f}{r['recall']:>10.4f}{r['f1']:>10.4f}{r['support']:>10}")
+    return "\n".join(lines)
+
+
+@model.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--task", type=click.Choice(["sentiment", "topics"]), default="sentiment", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write the model to.")
+@click.option("--holdout", type=float, default=0.1, show_default=True, help="Fraction of each file kept out for validation.")
+@click.option("--seed", type=int, default=None, help="Seed of the held-out split.")
+@click.option("--epochs", type=float, default=None, help="Passes over the data (default 30 for a head, 1 with --finetune).")
+@click.option("--finetune", is_flag=True, help="Also fine-tune the top two encoder layers (slower, more accurate).")
+@click.pass_obj
+def train(app: Any, files: tuple[Path, ...], task: str, out: Path, holdout: float, seed: int | None,
+          epochs: float | None, finetune: bool) -> None:
+    """Train a sentiment head (or calibrate per-topic thresholds) on labelled JSONL FILES.
+
+    Then set [model] path = "OUT" in the config to use it.
+    """
+    from models import train as training
+
+    seed = training.DEFAULT_SEED if seed is None else seed
+    if not 0 <= holdout < 1:
+        raise click.BadParameter("expected a fraction in [0, 1)", param_hint="--holdout")
+    settings, topics = _settings(app)
+    if task == "sentiment":
+        from models.data import read_jsonl
+        from models.encoder import Encoder, set_threads
+
+        total = sum(len(read_jsonl(f)) for f in files)
+        set_threads(int(settings.get("threads") or 0))
+        encoder = Encoder(batch_size=int(settings.get("batch_size") or 32))
+        if finetune:
+            from models.finetune import train_finetuned
+
+            with click.progressbar(length=total, label="caching layer states", file=sys.stderr) as bar:
+                meta = train_finetuned([str(f) for f in files], str(out), encoder=encoder, holdout=holdout,
+                                       seed=seed, epochs=epochs or 1.0, progress=bar.update)
+        else:
+            with click.progressbar(length=total, label="embedding", file=sys.stderr) as bar:
+                meta = training.train(files, out, embed=encoder.embed, holdout=holdout, seed=seed,
+                                      epochs=int(epochs or 30), progress=bar.update)
+        for name, scores in meta["heldout_scores"].items():
+            click.echo(f"{name}: held-out n={scores['n']} macro-F1 {scores['macro_f1']:.4f} "
+                       f"macro-recall {scores['macro_recall']:.4f} accuracy {scores['accuracy']:.4f}")
+    else:
+        from models.calibrate import calibrate_topics
+
+        from models import heads
+
+        classifier, topics = _load(app)
+        source = Path(settings["path"]).expanduser() if settings.get("path") else heads.BUNDLED
+        meta = calibrate_topics(classifier, files, topics, out, holdout=holdout, seed=seed, source=source)
+        click.echo(f"topic thresholds: {json.dumps(meta['topic_thresholds'])}")
+    click.echo(f'wrote {out}; use it with [model] path = "{out}"')
+
+
+@model.command()
+@click.pass_obj
+def info(app: Any) -> None:
+    """Show the configured model, its backend, artifact scores and topics."""
+    try:
+        classifier, topics = _load(app)
+    except SentimonError:
+        raise
+    except Exception as exc:  # pragma: no cover - unexpected loader failure, shown as one line
+        raise ModelError(f"cannot load the model: {exc}") from None
+    click.echo(f"model: {classifier.name}")
+    click.echo("topics: " + ", ".join(t.name for t in topics))

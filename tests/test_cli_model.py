@@ -1,0 +1,105 @@
+"""``sentimon model eval|train|info`` through click's CliRunner, on small labelled files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sentimon.cli import cli
+
+SENTIMENT_ROWS = [
+    {"text": "I love this, it is perfect", "label": "positive"},
+    {"text": "Terrible, it broke on day one and support ignored me", "label": "negative"},
+    {"text": "The package arrived on Tuesday", "sentiment": "neutral"},
+    {"text": "Best shoes I have ever owned", "rating": 5},
+    {"text": "Awful fit and cheap fabric", "rating": 1},
+    {"text": "It's okay, nothing special", "rating": 3},
+]
+TOPIC_ROWS = [
+    {"text": "Parcel two weeks late, but the jacket is gorgeous",
+     "aspects": [{"category": "delivery", "polarity": "negative"}, {"category": "quality", "polarity": "positive"}]},
+    {"text": "Way too expensive for what you get", "aspects": [{"category": "price", "polarity": "negative"}]},
+    {"text": "The waiter was lovely", "aspects": [{"category": "staff", "polarity": "positive"}]},
+]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def run(tmp_path):
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, ["--config", str(tmp_path / "absent.toml"), "model", *args],
+                                  catch_exceptions=False)
+
+    return invoke
+
+
+def test_eval_sentiment_json(run, tmp_path):
+    result = run("eval", str(write_jsonl(tmp_path / "s.jsonl", SENTIMENT_ROWS)), "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {"task", "n", "accuracy", "macro_f1", "macro_recall", "per_class", "confusion"} <= set(report)
+    assert report["task"] == "sentiment" and report["n"] == 6
+    assert set(report["per_class"]["negative"]) == {"precision", "recall", "f1", "support"}
+    assert report["accuracy"] >= 0.5
+
+
+def test_eval_sentiment_table(run, tmp_path):
+    result = run("eval", str(write_jsonl(tmp_path / "s.jsonl", SENTIMENT_ROWS)))
+    assert result.exit_code == 0, result.output
+    assert "macro-F1" in result.stdout and "macro-recall" in result.stdout
+
+
+def test_eval_topics_json(run, tmp_path):
+    result = run("eval", str(write_jsonl(tmp_path / "t.jsonl", TOPIC_ROWS)), "--task", "topics",
+                 "--format", "json", "--baseline")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {"task", "n", "micro_f1", "macro_f1", "per_topic", "aspect_sentiment_accuracy"} <= set(report)
+    assert "staff" not in report["per_topic"]  # gold categories outside the taxonomy are ignored
+    assert report["per_topic"]["delivery"]["support"] == 1
+    assert "baseline" in report
+
+
+def test_eval_bad_file_is_one_line(run, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "no label"}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "absent.toml"), "model", "eval", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.jsonl:1" in result.output and "Traceback" not in result.output
+
+
+def test_train_then_use(run, tmp_path):
+    rows = SENTIMENT_ROWS * 5
+    data = write_jsonl(tmp_path / "train.jsonl", rows)
+    out = tmp_path / "mine"
+    result = run("train", str(data), "--out", str(out), "--epochs", "3")
+    assert result.exit_code == 0, result.output
+    assert (out / "meta.json").exists() and (out / "head.safetensors").exists()
+    config = tmp_path / "sentimon.toml"
+    config.write_text(f'[model]\npath = "{out}"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "model", "info"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "sentimon-minilm-user" in result.stdout
+
+
+def test_help_lists_commands(run):
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("eval", "train", "info"):
+        assert command in result.stdout
+
+
+def test_train_topic_thresholds(run, tmp_path):
+    data = write_jsonl(tmp_path / "topics.jsonl", TOPIC_ROWS * 4)
+    out = tmp_path / "calibrated"
+    result = run("train", str(data), "--task", "topics", "--out", str(out), "--holdout", "0")
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "meta.json").read_text())
+    assert "delivery" in meta["topic_thresholds"] and (out / "head.safetensors").exists()

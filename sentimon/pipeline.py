@@ -6,6 +6,7 @@ every scheduled daemon job, so all three behave the same.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -15,7 +16,7 @@ from typing import Callable, Protocol, Sequence
 
 from sentimon.errors import SentimonError, StorageError
 from sentimon.logs import redactor
-from sentimon.mention import Classification, Mention
+from sentimon.mention import SENTIMENTS, Classification, Mention
 from sentimon.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,33 @@ def new_mentions(store: Store, source: str, mentions: Sequence[Mention]) -> list
     return [m for key, m in unique.items() if key not in known]
 
 
+# How likely each sentiment is given the stars a customer gave (negative, neutral, positive).
+# A 1-star review is the customer's own verdict; the text model only reads the words.
+RATING_PRIOR = {
+    1: (0.85, 0.12, 0.03), 2: (0.70, 0.22, 0.08), 3: (0.25, 0.55, 0.20),
+    4: (0.07, 0.23, 0.70), 5: (0.03, 0.12, 0.85),
+}
+
+
+def with_rating(result: Classification, rating: int | None) -> Classification:
+    """Combine the text model's probabilities with the star rating (Bayes with the rating as
+    evidence), so "parcel two weeks late" with one star is negative even when the words alone
+    read as a neutral statement of fact. Topic sentiments stay the model's, clause by clause."""
+    if rating not in RATING_PRIOR:
+        return result
+    prior = dict(zip(SENTIMENTS, RATING_PRIOR[rating]))
+    joint = {label: float(result.scores.get(label, 0.0)) * prior[label] for label in SENTIMENTS}
+    total = sum(joint.values()) or 1.0
+    scores = {label: value / total for label, value in joint.items()}
+    return dataclasses.replace(result, sentiment=max(scores, key=scores.__getitem__), scores=scores)
+
+
 def classify_all(classifier: Classifier, mentions: Sequence[Mention]) -> list[Classification]:
     results: list[Classification] = []
     for start in range(0, len(mentions), CLASSIFY_BATCH):
         chunk = mentions[start : start + CLASSIFY_BATCH]
-        results.extend(classifier.classify([m.full_text for m in chunk]))
+        texts = classifier.classify([m.full_text for m in chunk])
+        results.extend(with_rating(r, m.rating) for r, m in zip(texts, chunk))
     return results
 
 

@@ -6,9 +6,12 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from datetime import datetime, timezone
+
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -25,7 +28,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(shutil.which("datasette") is None, reason="datasette is not installed (pip install -e '.[dev]')")
+# The venv's bin is not on PATH when tests run as `.venv/bin/python -m pytest`: look beside python.
+DATASETTE = shutil.which("datasette", path=str(Path(sys.executable).parent)) or shutil.which("datasette")
+
+
+@pytest.mark.skipif(DATASETTE is None, reason="datasette is not installed (pip install -e '.[dev]')")
 def test_datasette_serves_canned_queries(tmp_path, write_config):
     config = write_config('[storage]\npath = "s.db"\n')
     store = Store(tmp_path / "s.db")
@@ -38,7 +45,7 @@ def test_datasette_serves_canned_queries(tmp_path, write_config):
     result = CliRunner().invoke(cli, ["--config", str(config), "datasette", "--out", str(meta)])
     assert result.exit_code == 0, result.output
     port = free_port()
-    proc = subprocess.Popen(["datasette", str(tmp_path / "s.db"), "-m", str(meta), "-p", str(port), "-h", "127.0.0.1"],
+    proc = subprocess.Popen([DATASETTE, str(tmp_path / "s.db"), "-m", str(meta), "-p", str(port), "-h", "127.0.0.1"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}/s"

@@ -10,6 +10,7 @@ then still come from the bundled encoder.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -27,6 +28,7 @@ from sentimon.mention import SENTIMENTS, Classification, TopicScore
 log = logging.getLogger(__name__)
 
 MAX_TOPICS = 4
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 NEUTRAL = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
 
 # Probabilities for a batch of strings; one call per classify() so the encoder runs once.
@@ -66,7 +68,9 @@ class Classifier:
         spans: list[tuple[int, int, int]] = []  # (text index, first string, string count)
         for index, raw in enumerate(texts):
             text = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
-            text = text.replace("\x00", " ")
+            # NUL confuses tokenizers; an unpaired surrogate (invalid UTF-8 passed through
+            # surrogateescape, e.g. on argv) makes the Rust tokenizer raise TypeError.
+            text = _SURROGATE.sub("\ufffd", text.replace("\x00", " "))
             if not text.strip():
                 results[index] = Classification("neutral", dict(NEUTRAL), (), self.name, None)
                 continue

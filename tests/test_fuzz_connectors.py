@@ -381,9 +381,6 @@ def test_classify_odd_texts_on_the_real_model(classifier):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="models/: the tokenizer raises TypeError on an unpaired surrogate (e.g. "
-                          "`sentimon classify` given invalid UTF-8 on argv); connectors already "
-                          "replace them, so stored mentions are not affected", strict=False)
 def test_classify_unpaired_surrogate(classifier):
     result = classifier.classify(["\ud800 lone surrogate", "fine"])
     assert [r.sentiment in SENTIMENTS for r in result] == [True, True]

@@ -34,13 +34,38 @@ def _load(app: Any, **overrides: Any) -> tuple[Any, list[Any]]:
     return models.load_classifier(settings, topics), topics
 
 
+def _with_corrections(app: Any, files: tuple[Path, ...], use: bool, workdir: Path) -> tuple[Path, ...]:
+    """FILES plus, with --from-corrections, the database's corrected mentions as one JSONL file
+    (``sentimon label``), so a team's own judgements train and score the model."""
+    if use:
+        from sentimon.corrections import training_rows
+
+        path = workdir / "corrections.jsonl"
+        rows = list(training_rows(app.store()))
+        if not rows:
+            raise SentimonError(f"{app.config.db_path}: no corrections yet; record some with `sentimon label`")
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        files = (*files, path)
+    if not files:
+        raise click.UsageError("give labelled JSONL FILES, --from-corrections, or both")
+    return files
+
+
+_FILES = click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_FROM_CORRECTIONS = click.option(
+    "--from-corrections", is_flag=True,
+    help="Also use the mentions corrected with `sentimon label` (its own held-out split too).",
+)
+
+
 @click.group(name="model")
 def model() -> None:
     """Train, evaluate and inspect the sentiment and topic model."""
 
 
 @model.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_FILES
+@_FROM_CORRECTIONS
 @click.option("--task", type=click.Choice(["sentiment", "topics"]), default="sentiment", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--holdout", type=float, default=0.0, help="Score only this held-out fraction of each file (as `train` split it).")
@@ -49,10 +74,19 @@ def model() -> None:
 @click.option("--path", "model_path", default=None, help="Override [model] path (a folder from `model train`).")
 @click.option("--baseline", is_flag=True, help="Also score the keyword matcher (topics) on the same rows.")
 @click.pass_obj
-def eval(app: Any, files: tuple[Path, ...], task: str, fmt: str, holdout: float, seed: int | None,
-         backend: str | None, model_path: str | None, baseline: bool) -> None:
+def eval(app: Any, files: tuple[Path, ...], from_corrections: bool, task: str, fmt: str, holdout: float,
+         seed: int | None, backend: str | None, model_path: str | None, baseline: bool) -> None:
     """Score the model on labelled JSONL FILES: macro-F1, macro-recall, accuracy (sentiment) or
     micro/macro-F1 and per-topic sentiment accuracy (topics)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _eval(app, _with_corrections(app, files, from_corrections, Path(tmp)), task, fmt, holdout, seed,
+              backend, model_path, baseline)
+
+
+def _eval(app: Any, files: tuple[Path, ...], task: str, fmt: str, holdout: float, seed: int | None,
+          backend: str | None, model_path: str | None, baseline: bool) -> None:
     from models.data import read_jsonl, split
     from models.evaluate import evaluate_keywords, evaluate_sentiment, evaluate_topics
     from models.train import DEFAULT_SEED
@@ -98,7 +132,8 @@ def _table(report: dict[str, Any]) -> str:
 
 
 @model.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_FILES
+@_FROM_CORRECTIONS
 @click.option("--task", type=click.Choice(["sentiment", "topics"]), default="sentiment", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write the model to.")
 @click.option("--holdout", type=float, default=0.1, show_default=True, help="Fraction of each file kept out for validation.")
@@ -106,12 +141,23 @@ def _table(report: dict[str, Any]) -> str:
 @click.option("--epochs", type=float, default=None, help="Passes over the data (default 30 for a head, 1 with --finetune).")
 @click.option("--finetune", is_flag=True, help="Also fine-tune the top two encoder layers (slower, more accurate).")
 @click.pass_obj
-def train(app: Any, files: tuple[Path, ...], task: str, out: Path, holdout: float, seed: int | None,
-          epochs: float | None, finetune: bool) -> None:
+def train(app: Any, files: tuple[Path, ...], from_corrections: bool, task: str, out: Path, holdout: float,
+          seed: int | None, epochs: float | None, finetune: bool) -> None:
     """Train a sentiment head (or calibrate per-topic thresholds) on labelled JSONL FILES.
 
-    Then set [model] path = "OUT" in the config to use it.
+    Then set [model] path = "OUT" in the config to use it. With --from-corrections the
+    mentions your team corrected join the data; `model eval --from-corrections --holdout 0.1`
+    then scores the held-out part of them.
     """
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _train(app, _with_corrections(app, files, from_corrections, Path(tmp)), task, out, holdout, seed,
+               epochs, finetune)
+
+
+def _train(app: Any, files: tuple[Path, ...], task: str, out: Path, holdout: float, seed: int | None,
+           epochs: float | None, finetune: bool) -> None:
     from models import train as training
 
     seed = training.DEFAULT_SEED if seed is None else seed

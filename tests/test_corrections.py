@@ -68,3 +68,38 @@ def test_topic_sentiment_must_be_a_sentiment(tmp_path):
     with pytest.raises(CorrectionError, match="expected one of"):
         apply_correction(store, 1, Correction(set_topics=[("delivery", "awful")]), author="x")
     assert store.mentions(MentionQuery()) == []
+
+
+REVIEWS = [
+    ("The parcel sat at the depot for a fortnight", "negative"), ("Courier left it in the rain", "negative"),
+    ("Refund took a month to arrive", "negative"), ("The soles peeled off in a week", "negative"),
+    ("Ordered size 42, it came in size 42", "neutral"), ("Delivered on Tuesday", "neutral"),
+    ("Love the colour, so comfy", "positive"), ("Best boots I have owned", "positive"),
+]
+
+
+@pytest.mark.slow
+def test_corrections_train_the_model_and_score_on_their_held_out_part(tmp_path):
+    config = tmp_path / "sentimon.toml"
+    config.write_text('[storage]\npath = "s.db"\n')
+    store = Store(tmp_path / "s.db")
+    neutral = Classification("neutral", {"negative": 0.2, "neutral": 0.6, "positive": 0.2}, (), "model-v1")
+    mentions = [Mention("shop", f"m{i}", f"{text} (order {i})", NOW) for i, (text, _) in enumerate(REVIEWS * 5)]
+    store.save_batch("shop", mentions, [neutral] * len(mentions))
+    for i, (_, label) in enumerate(REVIEWS * 5):
+        apply_correction(store, i + 1, Correction(sentiment=label), author="ana")
+    store.close()
+    out = tmp_path / "ours"
+    trained = cli_run(config, "model", "train", "--from-corrections", "--out", str(out), "--epochs", "5")
+    assert trained.exit_code == 0, trained.output
+    assert (out / "meta.json").exists() and "held-out n=" in trained.output
+    scored = cli_run(config, "model", "eval", "--from-corrections", "--holdout", "0.1", "--path", str(out),
+                     "--format", "json")
+    assert scored.exit_code == 0, scored.output
+    report = json.loads(scored.stdout)
+    assert report["task"] == "sentiment" and 0 < report["n"] < 40 and 0 <= report["macro_f1"] <= 1
+
+
+def test_training_from_corrections_needs_some(config):
+    result = cli_run(config, "model", "train", "--from-corrections", "--out", str(config.parent / "x"))
+    assert result.exit_code == 1 and "no corrections yet" in result.output

@@ -253,17 +253,24 @@ def classify(app, texts: tuple[str, ...], fmt: str) -> None:
 @cli.command()
 @click.option("--since", callback=_moment, help="Duration back from now (30d) or ISO date.")
 @click.option("--until", callback=_moment, help="Duration back from now or ISO date.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl", show_default=True)
-@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="jsonl", show_default=True,
+              help="parquet needs pyarrow (pip install 'sentimon[parquet]') and --out.")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="File to write (default stdout).")
 @click.pass_obj
-def export(app, since, until, fmt: str, out) -> None:
+def export(app, since, until, fmt: str, out: str) -> None:
     """Stream mentions with their classification and topics, for BI tools.
 
     Rows are read in chunks, so exporting millions of mentions uses little memory.
     """
-    from sentimon.export import write_export
+    from sentimon.export import write_export, write_parquet
 
-    count = write_export(app.store(), out, fmt, since=since, until=until)
+    if fmt == "parquet":
+        if out == "-":
+            raise click.UsageError("--format parquet writes a binary file: give --out FILE.parquet")
+        count = write_parquet(app.store(), Path(out), since=since, until=until)
+    else:
+        with click.open_file(out, "w", encoding="utf-8") as handle:
+            count = write_export(app.store(), handle, fmt, since=since, until=until)
     click.echo(f"exported {count} mentions", err=True)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Iterator, TextIO
 
+from sentimon.errors import SentimonError
 from sentimon.store import Store, to_db_time
 
 COLUMNS = [
@@ -49,4 +51,30 @@ def write_export(store: Store, out: TextIO, fmt: str, *, since: datetime | None 
         else:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         count += 1
+    return count
+
+
+def write_parquet(store: Store, path: Path, *, since: datetime | None = None, until: datetime | None = None) -> int:
+    """The same rows as a Parquet file, written one row group per chunk (bounded memory).
+    Topics become a list of {name, score, sentiment} structs."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise SentimonError("Parquet export needs pyarrow: pip install 'sentimon[parquet]'") from None
+    topic = pa.struct([("name", pa.string()), ("score", pa.float64()), ("sentiment", pa.string())])
+    types = {"id": pa.int64(), "rating": pa.int64(), "topics": pa.list_(topic)}
+    types.update({c: pa.float64() for c in ("score_negative", "score_neutral", "score_positive")})
+    schema = pa.schema([(c, types.get(c, pa.string())) for c in COLUMNS])
+    count = 0
+    with pq.ParquetWriter(str(path), schema) as writer:
+        chunk: list[dict[str, Any]] = []
+        for row in export_rows(store, since, until):
+            chunk.append(row)
+            if len(chunk) == _CHUNK:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+                count, chunk = count + len(chunk), []
+        if chunk:
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+            count += len(chunk)
     return count

@@ -139,3 +139,35 @@ def test_export_streams_every_row_in_both_formats(store, monkeypatch):
     assert export.write_export(store, buffer, "csv", since=NOW - timedelta(hours=2.5)) == 3
     parsed = list(csv.DictReader(io.StringIO(buffer.getvalue())))
     assert parsed[0]["topics"] == "delivery:negative" and len(parsed) == 3
+
+
+def test_parquet_export_in_row_groups(store, tmp_path, monkeypatch):
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is a dev extra (pip install -e '.[dev]')")
+    from sentimon import export
+
+    ms = [mention(i, f"text {i}", hours_ago=i) for i in range(7)]
+    store.save_batch("shop", ms, [verdict() for _ in ms])
+    monkeypatch.setattr(export, "_CHUNK", 3)
+    path = tmp_path / "m.parquet"
+    assert export.write_parquet(store, path) == 7
+    table = pq.read_table(path)
+    assert table.num_rows == 7 and pq.ParquetFile(path).num_row_groups == 3
+    first = table.to_pylist()[0]
+    assert first["external_id"] == "id-0" and first["topics"] == [{"name": "delivery", "score": 0.9, "sentiment": "negative"}]
+
+
+def test_export_cli_writes_parquet_and_refuses_stdout(tmp_path):
+    from click.testing import CliRunner
+
+    from sentimon.cli import cli
+
+    pytest.importorskip("pyarrow")
+    config = tmp_path / "sentimon.toml"
+    config.write_text('[storage]\npath = "s.db"\n')
+    to_stdout = CliRunner().invoke(cli, ["--config", str(config), "export", "--format", "parquet"])
+    assert to_stdout.exit_code == 2 and "--out FILE.parquet" in to_stdout.output
+    out = tmp_path / "x.parquet"
+    done = CliRunner().invoke(cli, ["--config", str(config), "export", "--format", "parquet", "--out", str(out)])
+    assert done.exit_code == 0 and out.exists() and "exported 0 mentions" in done.output
+    jsonl = CliRunner().invoke(cli, ["--config", str(config), "export", "--out", str(tmp_path / "x.jsonl")])
+    assert jsonl.exit_code == 0 and (tmp_path / "x.jsonl").read_text() == ""

@@ -40,11 +40,13 @@ def test_clear_negative_and_positive(classifier):
 def test_per_topic_sentiment(classifier):
     (result,) = classifier.classify(["Parcel two weeks late, but the jacket is gorgeous"])
     topics = {t.name: t.sentiment for t in result.topics}
-    # Each topic takes its own clause's sentiment. The fine-tuned head reads the bare
-    # "Parcel two weeks late" as neutral-leaning (TweetEval calls factual statements neutral),
-    # so the delivery side is only required not to be positive; see models/MODEL_CARD.md.
-    assert topics.get("delivery") in {"negative", "neutral"}
-    assert topics.get("quality") == "positive"
+    # Each topic takes its own clause's sentiment: the issue's own example.
+    assert topics == {"delivery": "negative", "quality": "positive"}
+
+
+def test_a_neutral_topic_mention_stays_neutral(classifier):
+    (result,) = classifier.classify(["Ordered the trail runners in size 42."])
+    assert [(t.name, t.sentiment) for t in result.topics] == [("size_fit", "neutral")]
 
 
 def test_contrasting_clauses_differ(classifier):

@@ -3,11 +3,10 @@ tiny abstract base), plus the shared HTTP POST that maps status codes to retry d
 
 from __future__ import annotations
 
-import email.utils
 from abc import ABC, abstractmethod
-from datetime import datetime, timezone
 from typing import Any, ClassVar, Mapping
 
+from sentimon.durations import retry_after_seconds
 from sentimon.errors import NotifyError
 from sentimon.settings import Setting
 
@@ -41,24 +40,6 @@ class Notifier(ABC):
 
     @abstractmethod
     def send(self, payload: dict[str, Any], *, key: str = "") -> None: ...
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """A Retry-After header: delta seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 def post(url: str, body: bytes, headers: Mapping[str, str], what: str) -> str:

@@ -16,8 +16,6 @@ import logging
 import random
 import re
 import time
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any, Callable, ClassVar, Mapping
 
@@ -25,6 +23,7 @@ import requests
 
 import sentimon
 from connectors.base import Connector
+from sentimon.durations import retry_after_seconds
 from sentimon.errors import ConnectorError
 from sentimon.settings import Setting
 
@@ -46,24 +45,6 @@ HTTP_SETTINGS: tuple[Setting, ...] = (
         help="Retries on 429, 5xx and connection errors, with exponential backoff.",
     ),
 )
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header: a number, or an HTTP date; None when absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 def display_url(url: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,9 @@ import click
 
 from sentimon import __version__
 from sentimon.config import default_config_path
-from sentimon.durations import parse_moment
 from sentimon.errors import SentimonError
 from sentimon.logs import setup_logging
-from sentimon.output import FORMATS, emit, sparkline
+from sentimon.output import FORMATS, emit, moment_option, sparkline
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +33,6 @@ class SentimonGroup(click.Group):
         except SentimonError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-
-
-def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_moment(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
 
 
 @click.group(cls=SentimonGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -163,8 +152,8 @@ def _table_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _query_options(func):
     options = [
-        click.option("--since", callback=_moment, help="Duration back from now (24h, 7d) or ISO date."),
-        click.option("--until", callback=_moment, help="Duration back from now or ISO date."),
+        click.option("--since", callback=moment_option, help="Duration back from now (24h, 7d) or ISO date."),
+        click.option("--until", callback=moment_option, help="Duration back from now or ISO date."),
         click.option("--sentiment", "sentiments", multiple=True, type=click.Choice(["negative", "neutral", "positive"]), help="Repeatable."),
         click.option("--topic", "topics", multiple=True, help="Repeatable."),
         click.option("--source", "sources", multiple=True, help="Connector name; repeatable."),
@@ -196,8 +185,8 @@ def mentions(app, fmt: str, **filters: Any) -> None:
 
 
 @cli.command()
-@click.option("--since", callback=_moment, default="7d", show_default=True, help="Duration or ISO date.")
-@click.option("--until", callback=_moment, help="Duration back from now or ISO date.")
+@click.option("--since", callback=moment_option, default="7d", show_default=True, help="Duration or ISO date.")
+@click.option("--until", callback=moment_option, help="Duration back from now or ISO date.")
 @click.option("--by", type=click.Choice(["day", "hour", "source", "topic"]), default="day", show_default=True)
 @click.option("--source", "sources", multiple=True, help="Connector name; repeatable.")
 @click.option("--topic", "topics", multiple=True, help="Repeatable.")
@@ -251,8 +240,8 @@ def classify(app, texts: tuple[str, ...], fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--since", callback=_moment, help="Duration back from now (30d) or ISO date.")
-@click.option("--until", callback=_moment, help="Duration back from now or ISO date.")
+@click.option("--since", callback=moment_option, help="Duration back from now (30d) or ISO date.")
+@click.option("--until", callback=moment_option, help="Duration back from now or ISO date.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="jsonl", show_default=True,
               help="parquet needs pyarrow (pip install 'sentimon[parquet]') and --out.")
 @click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="File to write (default stdout).")

@@ -12,21 +12,10 @@ from datetime import datetime, timezone
 
 import click
 
-from sentimon.output import emit
+from sentimon.output import emit, moment_option
 
 _CHECK_COLUMNS = ["rule", "scope", "action", "observed", "expected", "p_value", "event_id"]
 _LIST_COLUMNS = ["id", "status", "opened_at", "resolved_at", "rule", "scope", "title", "sent"]
-
-
-def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    from sentimon.durations import parse_moment
-
-    if value is None:
-        return None
-    try:
-        return parse_moment(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
 
 
 @click.group()
@@ -76,7 +65,7 @@ def check(app, dry_run: bool, fmt: str) -> None:
 
 
 @alerts.command("list")
-@click.option("--since", callback=_moment, help="Duration back from now (24h, 7d) or ISO date.")
+@click.option("--since", callback=moment_option, help="Duration back from now (24h, 7d) or ISO date.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -51,3 +52,22 @@ def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from an HTTP ``Retry-After`` header (a number, or an HTTP date); None when absent
+    or unreadable. Sources (429 from an API) and notifiers (429 from Slack) both honour it."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())

@@ -71,3 +71,15 @@ def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], *, fl
         click.echo(buffer.getvalue(), nl=False)
     else:
         click.echo(render_table(rows, columns, flexible=flexible))
+
+
+def moment_option(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """Click callback for ``--since``/``--until``: a duration back from now or an ISO date."""
+    from sentimon.durations import parse_moment
+
+    if value is None:
+        return None
+    try:
+        return parse_moment(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None

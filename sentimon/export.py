@@ -13,7 +13,8 @@ from sentimon.store import Store, to_db_time
 
 COLUMNS = [
     "id", "source", "external_id", "kind", "url", "author", "title", "text", "rating", "lang",
-    "created_at", "sentiment", "score_negative", "score_neutral", "score_positive", "model", "topics",
+    "created_at", "sentiment", "score_negative", "score_neutral", "score_positive", "model",
+    "corrected_by", "corrected_at", "topics",
 ]
 _CHUNK = 1000
 

@@ -1,0 +1,42 @@
+"""A database made by every earlier schema version opens under this one without loss.
+
+Each fixture is built by applying the migrations up to that version only (what that release
+created), then filled the way that release would have; opening it with ``Store`` migrates it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlite_utils import Database
+
+from sentimon.schema import migrations
+from sentimon.store import MentionQuery, Store
+
+NAMES = [m.name for m in migrations._migrations]
+
+
+@pytest.mark.parametrize("version", range(1, len(NAMES)))
+def test_old_database_migrates_without_loss(tmp_path, version):
+    path = tmp_path / f"v{version}.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before=NAMES[version])  # the schema release `version` shipped
+    assert [m.name for m in migrations.applied(old)] == NAMES[:version]
+    old.execute(
+        "INSERT INTO mentions (source, external_id, kind, text, created_at, fetched_at, sentiment, "
+        "score_negative, score_neutral, score_positive, model) VALUES "
+        "('shop', 'a', 'review', 'late parcel again', '2026-11-20T10:00:00Z', '2026-11-20T10:01:00Z', "
+        "'negative', 0.9, 0.05, 0.05, 'v0')"
+    )
+    old.execute("INSERT INTO mention_topics (mention_id, topic, score, sentiment) VALUES (1, 'delivery', 0.8, 'negative')")
+    old.execute("INSERT INTO cursors (source, cursor, updated_at) VALUES ('shop', '{\"x\": 1}', '2026-11-20T10:01:00Z')")
+    old.conn.commit()
+    old.close()
+
+    store = Store(path)
+    assert store.schema_version == store.latest_schema_version == len(NAMES)
+    (row,) = store.mentions(MentionQuery(search="parcel"))
+    assert row["external_id"] == "a" and row["sentiment"] == "negative"
+    assert row["topics"] == [{"name": "delivery", "score": 0.8, "sentiment": "negative"}]
+    assert store.get_cursor("shop") == '{"x": 1}'

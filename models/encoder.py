@@ -172,12 +172,9 @@ class Encoder:
 
         import torch
 
-        width = max(len(s) for s in batch)
-        input_ids = torch.zeros((len(batch), width), dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, seq in enumerate(batch):
-            input_ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
+        from models.finetune import pad
+
+        input_ids, mask = pad(batch)
         autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.backend == "bf16"
                     else contextlib.nullcontext())
         with torch.inference_mode(), autocast:

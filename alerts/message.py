@@ -32,9 +32,9 @@ def title(kind: str, details: dict[str, Any]) -> str:
     expected = value_text(metric, nums["expected"])
     prefix = {"opened": "", "worse": "Worse: ", "resolved": "Resolved: ", "test": "TEST: "}.get(kind, "")
     if kind == "resolved":
-        return f"{prefix}{details['rule']}{where}: {label} back to {observed} (baseline {expected})"
+        return f"{prefix}{details['rule']}{where}: {label} back to {observed} (expected {expected})"
     return (f"{prefix}{details['rule']}{where}: {label} {observed} in the last {nums['window']} "
-            f"(baseline {expected})")
+            f"(expected {expected})")
 
 
 def summary_lines(details: dict[str, Any]) -> list[str]:
@@ -48,7 +48,8 @@ def summary_lines(details: dict[str, Any]) -> list[str]:
     ]
     if n["metric"] != "negative_share":
         lines.append(f"{_METRIC_LABEL[n['metric']]}: {n['observed']:.0f} vs {n['expected']:.1f} expected per window")
-    test = f"{n['ratio']:.1f}x baseline"
+    # "expected" is the baseline share, raised to the same time of day's where that is higher
+    test = f"expected {value_text(n['metric'], n['expected'])}: {n['ratio']:.1f}x that"
     if n.get("alpha") is not None:
         test += f", p = {n['p_value']:.2g} (alpha {n['alpha']:g})"
     if n.get("threshold") is not None:

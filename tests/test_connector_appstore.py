@@ -14,6 +14,7 @@ from connectors.http import HttpClient
 from localserver import LocalServer, Reply, local_server  # noqa: F401,F811  (a fixture)
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.settings import validate
+from connector_runs import drain
 
 APP = "1321994487"
 APP_INFO = {
@@ -48,13 +49,8 @@ def make(server: LocalServer, **options) -> AppStoreConnector:
     return AppStoreConnector("appstore", values, http=HttpClient("appstore", sleep=lambda s: None))
 
 
-def run(connector, cursor=None):
-    mentions, skipped = [], []
-    for batch in connector.fetch(cursor):
-        mentions += batch.mentions
-        skipped += batch.skipped
-        cursor = batch.cursor
-    return mentions, skipped, cursor
+def run(connector, cursor=None, backfill=False):
+    return drain(connector, cursor, backfill)[:3]
 
 
 def review(entry_id: str, text: str = "Crashes on login", rating: str = "1", **extra) -> dict:

@@ -13,6 +13,7 @@ import pytest
 from connectors.googleplay import GooglePlayConnector
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.settings import validate
+from connector_runs import drain
 
 BASE = datetime(2026, 11, 1, 12, 0)  # naive local time, as the scraper builds it
 
@@ -79,12 +80,7 @@ def make(**options) -> GooglePlayConnector:
 
 
 def run(connector, cursor=None, backfill=False):
-    mentions, skipped = [], []
-    for batch in connector.fetch(cursor, backfill=backfill):
-        mentions += batch.mentions
-        skipped += batch.skipped
-        cursor = batch.cursor
-    return mentions, skipped, cursor
+    return drain(connector, cursor, backfill)[:3]
 
 
 def test_reviews_newest_first_with_rating_and_version(install):

@@ -14,6 +14,7 @@ from connectors.http import HttpClient
 from localserver import LocalServer, Reply, Request, local_server  # noqa: F401,F811  (a fixture)
 from sentimon.errors import ConnectorError
 from sentimon.settings import validate
+from connector_runs import drain
 
 NOW = int(time.time())
 
@@ -95,14 +96,7 @@ def make(server: LocalServer, **options) -> HackerNewsConnector:
     return HackerNewsConnector("hn", values, http=HttpClient("hn", sleep=lambda s: None))
 
 
-def run(connector, cursor=None, backfill=False):
-    mentions, skipped, batches = [], [], 0
-    for batch in connector.fetch(cursor, backfill=backfill):
-        mentions += batch.mentions
-        skipped += batch.skipped
-        cursor = batch.cursor
-        batches += 1
-    return mentions, skipped, cursor, batches
+run = drain
 
 
 def test_stories_and_comments(local_server):

@@ -13,6 +13,7 @@ from connectors.reddit import RedditConnector
 from localserver import LocalServer, Reply, cassette_routes, local_server  # noqa: F401,F811  (a fixture)
 from sentimon.errors import ConnectorError
 from sentimon.settings import validate
+from connector_runs import drain
 
 TOKEN = "TestAuthScript.test_scopes.json"
 
@@ -52,14 +53,7 @@ def make(server: LocalServer, **options) -> RedditConnector:
     return RedditConnector("reddit", validate(values, RedditConnector.settings, "connectors[0]"))
 
 
-def run(connector: RedditConnector, cursor: str | None = None, backfill: bool = False):
-    mentions, skipped, batches = [], [], 0
-    for batch in connector.fetch(cursor, backfill=backfill):
-        mentions += batch.mentions
-        skipped += batch.skipped
-        cursor = batch.cursor
-        batches += 1
-    return mentions, skipped, cursor, batches
+run = drain
 
 
 def test_search_and_subreddit_listings_through_praw(local_server):

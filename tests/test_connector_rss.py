@@ -11,6 +11,7 @@ from connectors.rss import RssConnector
 from localserver import LocalServer, Reply, local_server  # noqa: F401,F811  (a fixture)
 from sentimon.errors import ConnectorError
 from sentimon.settings import validate
+from connector_runs import drain
 
 RSS = "application/rss+xml; charset=utf-8"
 
@@ -64,14 +65,8 @@ def make(server: LocalServer, *paths: str, **options) -> RssConnector:
     )
 
 
-def run(connector, cursor=None):
-    mentions, skipped = [], []
-    for batch in connector.fetch(cursor):
-        assert isinstance(batch.cursor, str)
-        mentions += batch.mentions
-        skipped += batch.skipped
-        cursor = batch.cursor
-    return mentions, skipped, cursor
+def run(connector, cursor=None, backfill=False):
+    return drain(connector, cursor, backfill)[:3]
 
 
 def test_rss_items_become_plain_text_mentions(local_server):

@@ -30,6 +30,7 @@ import test_connector_hackernews as hn
 import test_connector_reddit as rd
 from test_connector_appstore import page_path, review as app_review
 from test_connector_rss import RSS, item as rss_item, rss
+from connector_runs import drain
 
 NOW = int(time.time())
 
@@ -228,16 +229,10 @@ def case(request, tmp_path, monkeypatch):
 
 
 def run(connector: Connector, cursor: str | None = None):
-    mentions, skipped = [], []
-    for batch in connector.fetch(cursor):
-        assert isinstance(batch.cursor, str), (
-            "every batch must carry the whole cursor (None would erase it)"
-        )
-        mentions += batch.mentions
-        skipped += batch.skipped
-        cursor = batch.cursor
-    connector.close()
-    return mentions, skipped, cursor
+    try:
+        return drain(connector, cursor)[:3]
+    finally:
+        connector.close()
 
 
 def test_every_registered_type_has_a_case():

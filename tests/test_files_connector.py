@@ -9,19 +9,15 @@ import pytest
 
 from connectors.files import FilesConnector
 from sentimon.settings import validate
+from connector_runs import drain
 
 
 def make(path: Path | str, **options) -> FilesConnector:
     return FilesConnector("files", validate({"path": str(path), **options}, FilesConnector.settings, "t"))
 
 
-def run(connector: FilesConnector, cursor: str | None = None):
-    mentions, skipped = [], []
-    for batch in connector.fetch(cursor):
-        mentions += batch.mentions
-        skipped += batch.skipped
-        cursor = batch.cursor
-    return mentions, skipped, cursor
+def run(connector, cursor=None, backfill=False):
+    return drain(connector, cursor, backfill)[:3]
 
 
 def write_jsonl(path: Path, rows: list) -> None:

@@ -11,13 +11,14 @@ import json
 import re
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from sqlite_utils import Database
 
+from sentimon import rollup
 from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention
 from sentimon.schema import SCHEMA_VERSION, migrations
@@ -248,8 +249,11 @@ class Store:
                     result.ids.append(row_id)
                     for topic in cls.topics:
                         self.db.execute(
-                            "INSERT OR REPLACE INTO mention_topics (mention_id, topic, score, sentiment) "
-                            "VALUES (?, ?, ?, ?)",
+                            # An upsert, not OR REPLACE: REPLACE's implicit delete skips
+                            # the triggers that keep the daily roll-ups (schema 0004).
+                            "INSERT INTO mention_topics (mention_id, topic, score, sentiment) "
+                            "VALUES (?, ?, ?, ?) ON CONFLICT (mention_id, topic) DO UPDATE SET "
+                            "score = excluded.score, sentiment = excluded.sentiment",
                             [row_id, topic.name, float(topic.score), topic.sentiment],
                         )
                 if advance_cursor:
@@ -322,8 +326,11 @@ class Store:
                 return deleted
 
     def optimize(self) -> None:
-        """Periodic upkeep: merge FTS segments and refresh the planner's statistics."""
+        """Periodic upkeep: merge FTS segments, drop the roll-up rows that retention emptied,
+        and refresh the planner's statistics."""
         with self._guard("FTS/planner upkeep failed"):
+            for table in ("daily_sentiment", "daily_topics"):
+                self.db.execute(f"DELETE FROM {table} WHERE n = 0")
             self.db.execute("INSERT INTO mentions_fts(mentions_fts) VALUES ('optimize')")
             self.db.execute("PRAGMA optimize")
 
@@ -365,8 +372,39 @@ class Store:
                 )
         return found
 
-    def stats(self, query: MentionQuery, by: str) -> list[dict[str, Any]]:
+    def stats(self, query: MentionQuery, by: str, *, now: datetime | None = None) -> list[dict[str, Any]]:
         """Counts per sentiment and the negative share, grouped by day, hour, source or topic."""
+        with self._guard("query failed"):
+            found = self._stats_counts(query, by, now or datetime.now(timezone.utc))
+        groups: dict[str, dict[str, Any]] = {}
+        for bucket_value, sentiment, n in found:
+            group = groups.setdefault(
+                bucket_value, {by: bucket_value, "total": 0, "negative": 0, "neutral": 0, "positive": 0}
+            )
+            if sentiment in ("negative", "neutral", "positive"):
+                group[sentiment] += n
+            group["total"] += n
+        rows = [groups[k] for k in sorted(groups)]
+        if by in ("source", "topic"):
+            rows.sort(key=lambda g: (-g["negative"], -g["total"]))
+        for group in rows:
+            group["negative_share"] = round(group["negative"] / group["total"], 4) if group["total"] else 0.0
+        return rows
+
+    def _stats_counts(self, query: MentionQuery, by: str, now: datetime) -> list[rollup.Count]:
+        """Whole UTC days from the daily roll-ups where they answer the query; the partial
+        first and last day (and every other query) counted from the mentions."""
+        days = rollup.whole_days(query.since, query.until, now) if rollup.answers(query, by) else None
+        if days is None:
+            return self._counted(query, by)
+        first, end = days
+        found = rollup.counts(self.db, query, by, first, end)
+        if first is not None and query.since is not None:
+            found += self._counted(replace(query, until=first), by)
+        return found + self._counted(replace(query, since=end), by)
+
+    def _counted(self, query: MentionQuery, by: str) -> list[rollup.Count]:
+        """(bucket, sentiment, n) counted from the mentions of ``query``'s period."""
         where, params = query.where(counting=True)
         if by == "topic":
             # CROSS JOIN keeps mentions as the outer loop: walk the period on the time index,
@@ -386,22 +424,7 @@ class Store:
                 f"SELECT {bucket} AS bucket, m.sentiment AS sentiment, COUNT(*) AS n "
                 f"FROM mentions m{where} GROUP BY bucket, m.sentiment"
             )
-        groups: dict[str, dict[str, Any]] = {}
-        with self._guard("query failed"):
-            found = self.db.execute(sql, params).fetchall()
-        for bucket_value, sentiment, n in found:
-            group = groups.setdefault(
-                bucket_value, {by: bucket_value, "total": 0, "negative": 0, "neutral": 0, "positive": 0}
-            )
-            if sentiment in ("negative", "neutral", "positive"):
-                group[sentiment] += n
-            group["total"] += n
-        rows = [groups[k] for k in sorted(groups)]
-        if by in ("source", "topic"):
-            rows.sort(key=lambda g: (-g["negative"], -g["total"]))
-        for group in rows:
-            group["negative_share"] = round(group["negative"] / group["total"], 4) if group["total"] else 0.0
-        return rows
+        return self.db.execute(sql, params).fetchall()
 
     def iter_mentions(self, where_sql: str = "", params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Stream rows for exports and reports without loading the table."""

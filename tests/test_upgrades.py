@@ -7,6 +7,7 @@ created), then filled the way that release would have; opening it with ``Store``
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 
 import pytest
 from sqlite_utils import Database
@@ -40,3 +41,9 @@ def test_old_database_migrates_without_loss(tmp_path, version):
     assert row["external_id"] == "a" and row["sentiment"] == "negative"
     assert row["topics"] == [{"name": "delivery", "score": 0.8, "sentiment": "negative"}]
     assert store.get_cursor("shop") == '{"x": 1}'
+    # The daily roll-ups (0004) were filled from the rows already there, so `stats` over whole
+    # days (served from them) counts the old mention.
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    (by_topic,) = store.stats(MentionQuery(), "topic", now=now)
+    assert (by_topic["topic"], by_topic["total"], by_topic["negative"]) == ("delivery", 1, 1)
+    assert [(d["day"], d["total"]) for d in store.stats(MentionQuery(), "day", now=now)] == [("2026-11-20", 1)]

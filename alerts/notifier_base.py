@@ -50,8 +50,16 @@ def post(url: str, body: bytes, headers: Mapping[str, str], what: str) -> str:
     try:
         response = requests.post(url, data=body, headers=dict(headers), timeout=HTTP_TIMEOUT,
                                  allow_redirects=False)
-    except requests.RequestException as exc:
-        raise NotifyError(f"{what}: {type(exc).__name__}: {_strip_url(str(exc), url)}") from None
+    except requests.RequestException as exc:  # one short line: what the user must see in an outage
+        from connectors.http import request_error_reason
+
+        if isinstance(exc, requests.Timeout):
+            problem = f"no answer within {HTTP_TIMEOUT:g}s"
+        elif isinstance(exc, requests.ConnectionError):
+            problem = f"cannot connect ({request_error_reason(exc)})"
+        else:
+            problem = f"{type(exc).__name__}: {request_error_reason(exc)}"
+        raise NotifyError(f"{what}: {_strip_url(problem, url)}") from None
     if 200 <= response.status_code < 300:
         return response.text
     detail = response.text.strip()[:200]

@@ -171,7 +171,10 @@ class EmailNotifier(Notifier):
     def send(self, payload: dict[str, Any], *, key: str = "") -> None:
         o = self.options
         msg = build_message(payload, o["from"], o["to"], key)
-        context = ssl_module.create_default_context(cafile=o.get("cafile") or None)
+        # Loading the CA store costs ~0.1 s a message (a lot for every retry of an outage):
+        # only when the connection is encrypted.
+        context = ssl_module.create_default_context(cafile=o.get("cafile") or None) \
+            if o["ssl"] or o["starttls"] else None
         what = f"email {self.name} via {o['host']}:{o['port']}"
         try:
             if o["ssl"]:
@@ -186,10 +189,14 @@ class EmailNotifier(Notifier):
                 if o["username"]:
                     client.login(o["username"], o["password"])
                 client.send_message(msg, from_addr=o["from"], to_addrs=o["to"])
-        except (smtplib.SMTPAuthenticationError, smtplib.SMTPRecipientsRefused,
-                smtplib.SMTPSenderRefused, smtplib.SMTPNotSupportedError) as exc:
+        except smtplib.SMTPNotSupportedError as exc:
             raise NotifyError(f"{what}: {_short(exc)}", permanent=True) from None
-        except smtplib.SMTPResponseException as exc:
+        except smtplib.SMTPRecipientsRefused as exc:
+            # 4xx is "try again later" (greylisting, a full queue, a relay restarting): only a
+            # 5xx for every recipient is final.
+            codes = [code for code, _ in exc.recipients.values()] or [550]
+            raise NotifyError(f"{what}: {_short(exc)}", permanent=all(c >= 500 for c in codes)) from None
+        except smtplib.SMTPResponseException as exc:  # auth, sender, DATA, connect: 4xx retry, 5xx final
             raise NotifyError(f"{what}: {_short(exc)}", permanent=exc.smtp_code >= 500) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise NotifyError(f"{what}: {type(exc).__name__}: {_short(exc)}") from None
@@ -197,7 +204,11 @@ class EmailNotifier(Notifier):
 
 def _short(exc: Exception) -> str:
     text = str(exc)
-    if isinstance(exc, smtplib.SMTPResponseException):
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        code, answer = next(iter(exc.recipients.values()))
+        answer = answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
+        text = f"recipients refused: {code} {answer}"
+    elif isinstance(exc, smtplib.SMTPResponseException):
         error = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         text = f"{exc.smtp_code} {error}"
     return " ".join(text.split())[:300]

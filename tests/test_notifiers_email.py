@@ -130,6 +130,45 @@ def test_server_down_is_retried(store):
     assert report.retrying == 1 and report.sent == 0
 
 
+class Greylisting(Inbox):
+    """Answers every recipient with ``code`` the first ``times`` times, then accepts."""
+
+    def __init__(self, code: str, times: int) -> None:
+        super().__init__()
+        self.code, self.times = code, times
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self.times > 0:
+            self.times -= 1
+            return self.code
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.mark.parametrize("code, outcome", [
+    ("450 4.2.0 Greylisted, try again in 30 seconds", "sent"),
+    ("451 4.3.0 Mail system busy", "sent"),
+    ("550 5.1.1 No such user", "expired"),
+])
+def test_a_temporary_smtp_refusal_is_retried_a_final_one_is_not(store, code, outcome):
+    from datetime import timedelta
+
+    inbox = Greylisting(code, times=2)  # refuse both recipients once
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        alerts.check(store.db, [rule(notify=["mail"])], now=NOW)
+        notifiers = mailer(controller.port)
+        first = alerts.deliver_pending(store.db, notifiers, now=NOW)
+        later = alerts.deliver_pending(store.db, notifiers, now=NOW + timedelta(minutes=1))
+    finally:
+        controller.stop()
+    status = store.db.execute("SELECT status FROM deliveries").fetchone()[0]
+    assert status == outcome and code.split()[0] in first.errors[0]
+    assert (first.retrying, later.sent) == ((1, 1) if outcome == "sent" else (0, 0))
+    assert len(inbox.messages) == (1 if outcome == "sent" else 0)
+
+
 def test_password_never_crosses_the_network_in_plain_text():
     with pytest.raises(SettingError) as info:
         alerts.validate_notifier("m", {"type": "email", "host": "smtp.example.com", "starttls": False,

@@ -122,16 +122,39 @@ def test_a_restart_resumes_pending_deliveries(tmp_path, store):
 
 
 def test_gives_up_when_expired_or_permanently_refused(store):
+    from alerts.outbox import EXPIRE_AFTER, MAX_RETRY
+
     alerts.check(store.db, [rule()], now=NOW)
+    passes = 0
     with Recorder(lambda i: (503, {}, "down")) as server:
         notifiers = slack(server.url)
         clock = NOW
         while clock < NOW + timedelta(hours=26):
             alerts.deliver_pending(store.db, notifiers, now=clock)
-            clock += timedelta(minutes=20)
+            clock += timedelta(minutes=1)
+            passes += 1
     assert statuses(store) == ["expired"]
     attempts = store.db.execute("SELECT attempts FROM deliveries").fetchone()[0]
-    assert 5 < attempts < 40  # backoff, not hammering every 20 minutes for a day
+    # backoff up to one try every MAX_RETRY, not one every pass for a day
+    assert EXPIRE_AFTER / MAX_RETRY - 5 < attempts <= EXPIRE_AFTER / MAX_RETRY + 5 < passes / 5
+
+
+def test_one_bad_message_does_not_hold_back_the_others(store):
+    """Two rows failing in one pass mean Slack is down; one row failing while the next one
+    goes through is that message's problem: the others are sent on time."""
+    alerts.check(store.db, [rule(name="poison")], now=NOW)
+    with Recorder() as server:
+        server.script = lambda i: (500, {}, "bad") if b"poison" in server.requests[i]["body"] else (200, {}, "ok")
+        notifiers = slack(server.url)
+        for minute in range(60):
+            clock = NOW + timedelta(minutes=minute)
+            if minute in (8, 23, 43):  # passes where the failing row is due too, and tried first
+                alerts.check(store.db, [rule(name="poison"), rule(name=f"fine {minute}")], now=clock)
+            alerts.deliver_pending(store.db, notifiers, now=clock)
+    rows = list(store.db.query("SELECT status, attempts, sent_at, created_at FROM deliveries ORDER BY id"))
+    assert [r["status"] for r in rows] == ["pending", "sent", "sent", "sent"]
+    assert all(r["sent_at"] == r["created_at"] and r["attempts"] == 1 for r in rows[1:])  # each at once
+    assert rows[0]["attempts"] > 10
 
 
 def test_a_revoked_webhook_is_not_retried(store):

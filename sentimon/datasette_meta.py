@@ -71,6 +71,10 @@ TABLES: dict[str, dict[str, Any]] = {
                      "facets": ["rule", "status"], "sort_desc": "opened_at"},
     "deliveries": {"title": "Notification outbox", "description": "Each notification, stored before it is sent.",
                    "facets": ["notifier", "status"]},
+    "daily_sentiment": {"title": "Mentions per day", "sort_desc": "day", "facets": ["source", "sentiment"],
+                        "description": "Mentions per UTC day, source and sentiment; kept by triggers, read by stats."},
+    "daily_topics": {"title": "Topic mentions per day", "sort_desc": "day", "facets": ["topic", "topic_sentiment"],
+                     "description": "Mentions per UTC day, topic, source, the topic's and the mention's sentiment."},
 }
 
 

@@ -4,6 +4,7 @@ runs, and the memory of one large files fetch.
     python bench/load.py                 # 1,000,000 stored, 50,000-line fetch (the full check)
     python bench/load.py --quick         # 50,000 stored, 10,000-line fetch (what CI=true runs)
     python bench/load.py --model-fetch 5000   # also `sentimon fetch` that many with the real model
+    python bench/load.py --model-fetch 1000,5000,10000 --model-fetch-only   # just those fetches
 
 Rows are inserted straight through SQL inside the store's schema (bench/pipeline.py's
 ``fill``: FTS triggers and indexes included), so filling a million takes minutes, not the
@@ -184,10 +185,25 @@ FETCH_CHILD = textwrap.dedent(
 )
 
 
-def write_lines(path: Path, count: int) -> None:
+SENTENCES = (
+    "The parcel was late and the courier rude.", "Support answered within an hour, thanks!",
+    "Shoes fit well but the colour is not what the photo shows.", "Refund still not here after two weeks.",
+    "Great price for the quality.", "The app logs me out every time I open the basket.",
+    "Tracking never updated, nobody answers the phone.", "Comfortable for long walks; ordering a second pair.",
+)
+
+
+def write_lines(path: Path, count: int, *, varied: bool = False) -> None:
+    """``count`` JSON lines; ``varied``: review-like texts of 1 to 5 sentences (so the model
+    sees batches of many different lengths, as a real export gives it), else one fixed text."""
     with path.open("w", encoding="utf-8") as f:
         for i in range(count):
-            f.write(json.dumps({"id": f"f{i}", "text": f"Order {i}: the parcel was late and the courier rude. " * 4,
+            if varied:
+                n = 1 + (i * 7919) % 5
+                text = f"Order {i}: " + " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(n))
+            else:
+                text = f"Order {i}: the parcel was late and the courier rude. " * 4
+            f.write(json.dumps({"id": f"f{i}", "text": text,
                                 "rating": 1 + i % 5, "created_at": "2026-11-20T10:00:00Z"}) + "\n")
 
 
@@ -203,24 +219,92 @@ def fetch_memory(workdir: Path, count: int) -> dict:
     return result
 
 
-def model_fetch_memory(workdir: Path, count: int) -> dict:
-    """`sentimon fetch` of ``count`` lines with the real model: peak RSS of that process."""
-    import resource
+def _rss_mb(pid: int) -> float | None:
+    """Resident set size of a running process (Linux /proc), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
+
+def model_fetch_memory(workdir: Path, count: int) -> dict:
+    """`sentimon fetch` of ``count`` varied lines with the real model, in a fresh process.
+
+    Peak RSS is that child's own (``wait4``), not RUSAGE_CHILDREN, which is the largest of
+    every child so far and would hide a smaller peak behind an earlier, bigger run. RSS is also
+    sampled every 0.2 s: "first half" and "second half" are the highest samples in each half of
+    the classifying time (after the model has loaded, i.e. after the first stored batch), so a
+    fetch that streams shows the same figure in both halves, one that accumulates does not.
+    """
     data = workdir / f"model{count}.jsonl"
-    write_lines(data, count)
+    write_lines(data, count, varied=True)
     config = workdir / f"model{count}.toml"
     config.write_text(f'[storage]\npath = "m{count}.db"\n[[connectors]]\nname = "big"\ntype = "files"\n'
                       f'path = "{data}"\nfields = {{ external_id = "id" }}\n')
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    db = workdir / f"m{count}.db"
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "sentimon.cli", "--config", str(config), "fetch"],
-                          capture_output=True, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "sentimon.cli", "--config", str(config), "fetch"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    samples: list[tuple[float, float]] = []  # (seconds, rss MB) once mentions are being stored
+    loaded_at: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            rss = _rss_mb(proc.pid)
+            if rss is None:
+                continue
+            if not loaded_at and db.exists() and _stored(db) > 0:
+                loaded_at.append(time.perf_counter() - started)
+            if loaded_at:
+                samples.append((time.perf_counter() - started, rss))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done.set()
+    sampler.join()
+    half = (samples[0][0] + samples[-1][0]) / 2 if samples else 0.0
+    first = [rss for t, rss in samples if t <= half]
+    second = [rss for t, rss in samples if t > half]
     return {"lines": count, "seconds": round(seconds, 1), "per_s": round(count / seconds, 1),
-            "peak_rss_mb": round(max(before, peak) / 1024, 1), "output": proc.stdout.strip()[:200],
-            "ok": proc.returncode == 0}
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "first_half_mb": round(max(first), 1) if first else None,
+            "second_half_mb": round(max(second), 1) if second else None,
+            "stored": _stored(db), "output": output.strip()[-300:], "ok": proc.returncode == 0}
+
+
+def _stored(db: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def model_fetch_table(workdir: Path, sizes: list[int]) -> None:
+    print("\n| `sentimon fetch`, real model | lines | seconds | mentions/s | stored | peak RSS MB | "
+          "RSS MB, 1st half | RSS MB, 2nd half |\n|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    for count in sizes:
+        m = model_fetch_memory(workdir, count)
+        print(f"| {'ok' if m['ok'] else 'FAILED ' + m['output']} | {m['lines']:,} | {m['seconds']} | {m['per_s']} | "
+              f"{m['stored']:,} | {m['peak_rss_mb']} | {m['first_half_mb']} | {m['second_half_mb']} |", flush=True)
+
+
+def model_sizes(spec: str) -> list[int]:
+    """"5000" -> [1250, 5000] (as before: a quarter and the whole); "1000,5000" -> those."""
+    sizes = [int(part.replace("_", "")) for part in str(spec).split(",") if part.strip()]
+    if len(sizes) == 1 and sizes[0] > 0:
+        sizes = [max(500, sizes[0] // 4), sizes[0]]
+    return sorted(set(s for s in sizes if s > 0))
 
 
 def main() -> None:
@@ -228,7 +312,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="reduced sizes")
     parser.add_argument("--stored", type=int, help="mentions to store (default 1,000,000; 50,000 quick)")
     parser.add_argument("--fetch", type=int, help="lines in the files fetch (default 50,000; 10,000 quick)")
-    parser.add_argument("--model-fetch", type=int, default=0, help="also fetch this many with the real model")
+    parser.add_argument("--model-fetch", default="", help="also fetch with the real model: N (N/4 and N lines) "
+                        "or a list such as 1000,5000,10000")
+    parser.add_argument("--model-fetch-only", action="store_true", help="only the real-model fetches")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--queries-only", action="store_true", help="skip retention and the fetches")
     args = parser.parse_args()
@@ -238,6 +324,10 @@ def main() -> None:
     print(f"# sentimon load benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M}Z, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, SQLite "
           f"{__import__('sqlite3').sqlite_version}")
+    if args.model_fetch_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            model_fetch_table(Path(tmp), model_sizes(args.model_fetch or "1000,5000,10000"))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         db = workdir / "load.db"
@@ -267,10 +357,7 @@ def main() -> None:
             print(f"| streamed in batches | {f['lines']:,} | {f['file_mb']} | {f['batches']} | {f['largest_batch']} | "
                   f"{f['seconds']} | {f['peak_rss_mb']} |")
         if args.model_fetch:
-            print("\n| `sentimon fetch` with the real model | lines | seconds | mentions/s | peak RSS MB |\n|---|---:|---:|---:|---:|")
-            for count in sorted({max(500, args.model_fetch // 4), args.model_fetch}):
-                m = model_fetch_memory(workdir, count)
-                print(f"| {'ok' if m['ok'] else 'FAILED ' + m['output']} | {m['lines']:,} | {m['seconds']} | {m['per_s']} | {m['peak_rss_mb']} |")
+            model_fetch_table(workdir, model_sizes(args.model_fetch))
 
 
 if __name__ == "__main__":

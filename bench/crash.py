@@ -173,6 +173,7 @@ def run_scenario(workdir: Path, mentions: int, kills: int, seed: int = 1, timeou
             pending_deliveries(db) or _count(db, "SELECT COUNT(*) FROM alert_events") < ALERT_RULES
         ):
             time.sleep(0.5)
+        timed_out = time.monotonic() >= deadline
         time.sleep(1.5)  # let it reach the next slot with nothing new
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
@@ -193,6 +194,7 @@ def run_scenario(workdir: Path, mentions: int, kills: int, seed: int = 1, timeou
         "stored": total, "distinct": distinct, "unclassified": without_classification,
         "cursor_offset": position["offset"], "file_size": source.stat().st_size,
         "cursor_line": position["line"], "exit_code": proc.returncode,
+        "timed_out": timed_out,
     }
     if receiver:
         keys = [p["key"] for p in receiver.posts]
@@ -221,18 +223,21 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=12)
     parser.add_argument("--no-alerts", action="store_true", help="mentions only")
     parser.add_argument("--no-inflight", action="store_true", help="no kills timed to land mid-delivery")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds before giving up (a busy machine needs more)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
         result = run_scenario(Path(tmp), args.mentions, args.kills, alerts=not args.no_alerts,
-                              inflight=not args.no_inflight)
+                              inflight=not args.no_inflight, timeout=args.timeout)
         seconds = time.monotonic() - started
     print("| mentions | SIGKILLs | stored | distinct | cursor at end of file | seconds |")
     print("|---:|---:|---:|---:|---|---:|")
     print(f"| {result['mentions']} | {result['kills']} | {result['stored']} | {result['distinct']} | "
           f"{result['cursor_offset'] == result['file_size']} | {seconds:.0f} |")
     print("stored when each kill landed:", result["stored_at_kills"])
+    if result["timed_out"]:
+        print(f"TIMED OUT after {args.timeout:.0f} s: the figures below are incomplete; rerun with a larger --timeout")
     if "alert_events" in result:
         print("\n| alert rules | alerts opened | deliveries sent | POSTs received | distinct keys | repeats (dropped by key) | kills mid-delivery |")
         print("|---:|---:|---:|---:|---:|---:|---:|")

@@ -7,6 +7,10 @@ memory (fp16); each epoch then costs only the top layers' forward and backward p
 third of a full fine-tune. The tuned layers ship as an fp16 delta (a few MB) and run beside the
 untouched base layers at inference, so topics keep the base sentence-similarity space while
 sentiment reads the tuned one, and the layers below ``split`` run once for both.
+
+Given an encoder built with a model's tuned layers and that model's head (``start``), training
+continues from them instead of from the base layers and a random head, the same warm start
+``models.train.adapt_head`` gives a head alone.
 """
 
 from __future__ import annotations
@@ -103,19 +107,22 @@ def finetune_top(
     epochs: float = 1.0, batch_size: int = 32, lr: float = 1e-4, head_lr: float = 1e-3,
     hidden: int = 256, seed: int = 0, sample_weight: np.ndarray | None = None,
     progress: Progress | None = None, score: Callable[[np.ndarray, np.ndarray], float] | None = None,
+    start_head: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray], list[dict[str, float]]]:
-    """Train layers ``split..`` plus a head; return (layer state dict, head arrays, history)."""
+    """Train layers ``split..`` plus a head; return (layer state dict, head arrays, history).
+
+    The layers start from the encoder's tuned ones when it has them above ``split`` (else the
+    base ones), the head from ``start_head`` when given (else random).
+    """
     import torch
 
-    from models.train import _export
+    from models.train import _export, head_net, hidden_size, load_net
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    base_layers = encoder.model.encoder.layer
-    top = torch.nn.ModuleList([copy.deepcopy(base_layers[i]) for i in range(split, len(base_layers))])
-    dim = encoder.dim
-    head = torch.nn.Sequential(torch.nn.LayerNorm(dim), torch.nn.Dropout(0.1), torch.nn.Linear(dim, hidden),
-                               torch.nn.GELU(), torch.nn.Dropout(0.1), torch.nn.Linear(hidden, 3))
+    top = _top_layers(encoder, split)
+    head = load_net(start_head) if start_head else head_net(encoder.dim, hidden)
+    hidden = hidden_size(start_head) if start_head else hidden
     opt = torch.optim.AdamW([{"params": top.parameters(), "lr": lr},
                              {"params": head.parameters(), "lr": head_lr}], weight_decay=0.01)
     lengths = [s.shape[0] for s in states]
@@ -157,6 +164,16 @@ def finetune_top(
     return top_state, _export(head, hidden), history
 
 
+def _top_layers(encoder: Any, split: int) -> Any:
+    """Trainable copies of the layers above ``split``: the encoder's tuned ones if it has them."""
+    import torch
+
+    if encoder.tuned is not None and encoder.split == split:
+        return copy.deepcopy(encoder.tuned)
+    base = encoder.model.encoder.layer
+    return torch.nn.ModuleList([copy.deepcopy(base[i]) for i in range(split, len(base))])
+
+
 def predict(top: Any, head: Any, config: Any, states: Sequence[Any], batch_size: int = 128) -> np.ndarray:
     """Class probabilities for cached ``states`` (for held-out scoring during training)."""
     import torch
@@ -191,54 +208,48 @@ def pooled_features(top: Any, config: Any, states: Sequence[Any]) -> np.ndarray:
 def train_finetuned(
     paths: Sequence[str], out: str, *, encoder: Any, holdout: float, seed: int, split: int = 4,
     epochs: float = 1.0, lr: float = 1e-4, max_length: int = 128, progress: Progress | None = None,
-    base_meta: dict[str, Any] | None = None,
+    base_meta: dict[str, Any] | None = None, start: Any = None,
 ) -> dict[str, Any]:
     """``sentimon model train --finetune``: cache, fine-tune layers ``split..``, calibrate, save.
 
-    Each file keeps a stratified ``holdout`` (fixed ``seed``) for scoring and class calibration.
+    Each file keeps a stratified ``holdout`` (fixed ``seed``) for scoring. With ``start`` (the
+    ``heads.Artifact`` whose tuned layers ``encoder`` was built with) training continues from
+    its layers and head, calibration included; without it, class weights are fitted on the
+    held-out rows.
     """
     from pathlib import Path
 
     from models import heads
-    from models.data import read_jsonl, split as split_rows, unescape
-    from models.metrics import sentiment_report
-    from models.train import prior_correction
+    from models import train as training
+    from models.data import unescape
     from sentimon.mention import SENTIMENTS
 
     started = time.time()
-    trains, helds = [], []
-    for path in paths:
-        rows = read_jsonl(path, "sentiment")
-        tr, he = split_rows(rows, holdout, seed) if holdout > 0 and len(rows) >= 20 else (rows, rows[: max(1, len(rows) // 5)])
-        trains.append(tr)
-        helds.append(he)
+    trains, helds = training.split_files(paths, holdout, seed)
     cache = lambda rows: hidden_at(encoder, [unescape(r.text) for r in rows], split, max_length, progress=progress)  # noqa: E731
-    labels = lambda rows: np.array([SENTIMENTS.index(r.label) for r in rows])  # noqa: E731
     train_states = [s for rows in trains for s in cache(rows)]
     held_states = [cache(rows) for rows in helds]
-    y = np.concatenate([labels(rows) for rows in trains])
-    top_state, head_w, history = finetune_top(encoder, train_states, y, split, epochs=epochs, lr=lr, seed=seed)
-    import torch
-
-    top = torch.nn.ModuleList([copy.deepcopy(encoder.model.encoder.layer[i]) for i in range(split, len(encoder.model.encoder.layer))])
+    y = np.concatenate([training.label_ids(rows) for rows in trains])
+    top_state, head_w, history = finetune_top(encoder, train_states, y, split, epochs=epochs, lr=lr, seed=seed,
+                                              start_head=training.start_weights(start.head) if start else None)
+    top = _top_layers(encoder, split)
     for offset, layer in enumerate(top):
         prefix = f"encoder.layer.{split + offset}."
         layer.load_state_dict({k[len(prefix):]: v for k, v in top_state.items() if k.startswith(prefix)})
+    features = [pooled_features(top, encoder.model.config, s) for s in held_states]
+    golds = [training.label_ids(rows) for rows in helds]
     head = heads.SentimentHead(head_w, {})
-    probs = [head.probs(pooled_features(top, encoder.model.config, s)) for s in held_states]
-    golds = [labels(rows) for rows in helds]
-    correction = prior_correction(probs, golds)
-    scores = {}
-    for path, p, g in zip(paths, probs, golds):
-        report = sentiment_report([SENTIMENTS[i] for i in g], [SENTIMENTS[i] for i in (p * np.asarray(correction)).argmax(1)])
-        scores[f"{Path(path).parent.name}/{Path(path).name}"] = {k: report[k] for k in ("n", "accuracy", "macro_f1", "macro_recall")}
-    meta = dict(base_meta or {})
-    meta.update({"labels": list(SENTIMENTS), "features": f"mean of fine-tuned layers {split}+", "hidden": 256,
-                 "split_layer": split, "prior_correction": correction, "holdout": holdout, "seed": seed,
-                 "epochs": epochs, "lr": lr, "max_length": max_length, "trained_on": [str(p) for p in paths],
-                 "train_rows": int(len(y)), "heldout_scores": scores, "history": history,
-                 "train_seconds": round(time.time() - started, 1)})
-    meta.setdefault("name", "sentimon-minilm-user")
-    meta.setdefault("version", time.strftime("%Y%m%d"))
+    if start is None:
+        head.meta["prior_correction"] = training.prior_correction([head.probs(f) for f in features], golds)
+    scores = {f"{Path(path).parent.name}/{Path(path).name}": training.score_head(head, f, g)
+              for path, f, g in zip(paths, features, golds)}
+    meta = training.inherited_meta(start, base_meta)
+    meta.update({"labels": list(SENTIMENTS), "features": f"mean of fine-tuned layers {split}+",
+                 "hidden": training.hidden_size(head_w), "split_layer": split, **head.meta,
+                 "holdout": holdout, "seed": seed, "epochs": epochs, "lr": lr, "max_length": max_length,
+                 "trained_on": [str(p) for p in paths], "train_rows": len(y), "heldout_scores": scores,
+                 "history": history, "train_seconds": round(time.time() - started, 1)})
+    if start is not None:
+        meta["warm_start"] = {"from": str(start.path), "model": start.name}
     heads.save(Path(out), head_w, meta, encoder=top_state)
     return meta

@@ -54,7 +54,8 @@ def _with_corrections(app: Any, files: tuple[Path, ...], use: bool, workdir: Pat
 _FILES = click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 _FROM_CORRECTIONS = click.option(
     "--from-corrections", is_flag=True,
-    help="Also use the mentions corrected with `sentimon label` (its own held-out split too).",
+    help="Also use the mentions corrected with `sentimon label` (its own held-out split too); "
+         "`train` holds the model to its answers on the uncorrected ones.",
 )
 
 
@@ -138,62 +139,89 @@ def _table(report: dict[str, Any]) -> str:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write the model to.")
 @click.option("--holdout", type=float, default=0.1, show_default=True, help="Fraction of each file kept out for validation.")
 @click.option("--seed", type=int, default=None, help="Seed of the held-out split.")
-@click.option("--epochs", type=float, default=None, help="Passes over the data (default 30 for a head, 1 with --finetune).")
+@click.option("--epochs", type=float, default=None,
+              help="Passes over the data (default 5 when adapting, 30 --from-scratch, 1 with --finetune).")
 @click.option("--finetune", is_flag=True, help="Also fine-tune the top two encoder layers (slower, more accurate).")
+@click.option("--from-scratch", is_flag=True,
+              help="Train a new head over the base encoder instead of adapting the configured model.")
 @click.pass_obj
 def train(app: Any, files: tuple[Path, ...], from_corrections: bool, task: str, out: Path, holdout: float,
-          seed: int | None, epochs: float | None, finetune: bool) -> None:
-    """Train a sentiment head (or calibrate per-topic thresholds) on labelled JSONL FILES.
+          seed: int | None, epochs: float | None, finetune: bool, from_scratch: bool) -> None:
+    """Adapt the configured model to labelled JSONL FILES (sentiment), or calibrate per-topic
+    thresholds on them (topics).
 
-    Then set [model] path = "OUT" in the config to use it. With --from-corrections the
-    mentions your team corrected join the data; `model eval --from-corrections --holdout 0.1`
-    then scores the held-out part of them.
+    Training starts from the configured model ([model] path, else the bundled one), so a few
+    dozen labels teach it without losing what it knew. Then set [model] path = "OUT" in the
+    config. With --from-corrections the mentions your team corrected join the data and the
+    rest of the database's mentions hold the model to its current answers;
+    `model eval --from-corrections --holdout 0.1` then scores the held-out part of them.
     """
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         _train(app, _with_corrections(app, files, from_corrections, Path(tmp)), task, out, holdout, seed,
-               epochs, finetune)
+               epochs, finetune, from_scratch, from_corrections)
+
+
+def _start_dir(settings: dict[str, Any]) -> Path:
+    """The configured model's folder: training starts from it."""
+    from models import heads
+
+    return Path(settings["path"]).expanduser() if settings.get("path") else heads.BUNDLED
 
 
 def _train(app: Any, files: tuple[Path, ...], task: str, out: Path, holdout: float, seed: int | None,
-           epochs: float | None, finetune: bool) -> None:
+           epochs: float | None, finetune: bool, from_scratch: bool, from_corrections: bool) -> None:
     from models import train as training
 
     seed = training.DEFAULT_SEED if seed is None else seed
     if not 0 <= holdout < 1:
         raise click.BadParameter("expected a fraction in [0, 1)", param_hint="--holdout")
-    settings, topics = _settings(app)
-    if task == "sentiment":
-        from models.data import read_jsonl
-        from models.encoder import Encoder, set_threads
-
-        total = sum(len(read_jsonl(f)) for f in files)
-        set_threads(int(settings.get("threads") or 0))
-        encoder = Encoder(batch_size=int(settings.get("batch_size") or 32))
-        if finetune:
-            from models.finetune import train_finetuned
-
-            with click.progressbar(length=total, label="caching layer states", file=sys.stderr) as bar:
-                meta = train_finetuned([str(f) for f in files], str(out), encoder=encoder, holdout=holdout,
-                                       seed=seed, epochs=epochs or 1.0, progress=bar.update)
-        else:
-            with click.progressbar(length=total, label="embedding", file=sys.stderr) as bar:
-                meta = training.train(files, out, embed=encoder.embed, holdout=holdout, seed=seed,
-                                      epochs=int(epochs or 30), progress=bar.update)
-        for name, scores in meta["heldout_scores"].items():
-            click.echo(f"{name}: held-out n={scores['n']} macro-F1 {scores['macro_f1']:.4f} "
-                       f"macro-recall {scores['macro_recall']:.4f} accuracy {scores['accuracy']:.4f}")
-    else:
+    settings, _ = _settings(app)
+    if task == "topics":
         from models.calibrate import calibrate_topics
 
-        from models import heads
-
         classifier, topics = _load(app)
-        source = Path(settings["path"]).expanduser() if settings.get("path") else heads.BUNDLED
-        meta = calibrate_topics(classifier, files, topics, out, holdout=holdout, seed=seed, source=source)
+        meta = calibrate_topics(classifier, files, topics, out, holdout=holdout, seed=seed, source=_start_dir(settings))
         click.echo(f"topic thresholds: {json.dumps(meta['topic_thresholds'])}")
+    else:
+        meta = _train_sentiment(app, settings, files, out, holdout, seed, epochs, finetune, from_scratch,
+                                from_corrections)
+        for name, scores in meta["heldout_scores"].items():
+            before = f" (was {scores['start_macro_f1']:.4f})" if "start_macro_f1" in scores else ""
+            click.echo(f"{name}: held-out n={scores['n']} macro-F1 {scores['macro_f1']:.4f}{before} "
+                       f"macro-recall {scores['macro_recall']:.4f} accuracy {scores['accuracy']:.4f}")
     click.echo(f'wrote {out}; use it with [model] path = "{out}"')
+
+
+def _train_sentiment(app: Any, settings: dict[str, Any], files: tuple[Path, ...], out: Path, holdout: float,
+                     seed: int, epochs: float | None, finetune: bool, from_scratch: bool,
+                     from_corrections: bool) -> dict[str, Any]:
+    """Adapt the configured model (or, ``from_scratch``, fit a new head over the base encoder)."""
+    from models import heads
+    from models import train as training
+    from models.data import read_jsonl
+    from models.encoder import Encoder, set_threads
+
+    start = None if from_scratch else heads.load(_start_dir(settings))
+    anchors: list[str] = []
+    if from_corrections and start is not None and not finetune:
+        from sentimon.corrections import anchor_texts
+
+        anchors = anchor_texts(app.store())
+    total = sum(len(read_jsonl(f)) for f in files) + len(anchors)
+    set_threads(int(settings.get("threads") or 0))
+    encoder = Encoder(batch_size=int(settings.get("batch_size") or 32), overrides=start.encoder if start else None)
+    if finetune:
+        from models.finetune import train_finetuned
+
+        with click.progressbar(length=total, label="caching layer states", file=sys.stderr) as bar:
+            return train_finetuned([str(f) for f in files], str(out), encoder=encoder, holdout=holdout,
+                                   seed=seed, epochs=epochs or 1.0, progress=bar.update, start=start)
+    with click.progressbar(length=total, label="embedding", file=sys.stderr) as bar:
+        return training.train(files, out, embed=lambda texts: encoder.embed_both(texts)[0], start=start,
+                              anchors=anchors, holdout=holdout, seed=seed,
+                              epochs=int(epochs) if epochs else None, progress=bar.update)
 
 
 @model.command()

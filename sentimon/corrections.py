@@ -4,7 +4,9 @@ A correction is applied to the mention itself, so every filter, stat, report and
 the human's judgement through the same indexes, and it is logged in ``corrections`` with
 who, when, and the values it replaced: the model's own output is the first entry's
 ``before_*`` and is never lost. ``training_rows`` turns the corrected mentions into the
-JSONL rows ``sentimon model train`` reads, so a team's vocabulary becomes the model's.
+JSONL rows ``sentimon model train`` reads, so a team's vocabulary becomes the model's, and
+``anchor_texts`` gives the mentions nobody corrected, on which the retrained model is held to
+its old answers so that learning the corrections does not unlearn the rest.
 """
 
 from __future__ import annotations
@@ -109,12 +111,23 @@ def model_output(store: Store, mention_id: int) -> dict[str, Any] | None:
     return None if row is None else {"sentiment": row[0], "topics": json.loads(row[1])}
 
 
+def _full_text(title: str | None, text: str) -> str:
+    """Title and body the way the pipeline classifies them (``Mention.full_text``)."""
+    return f"{title.strip()}. {text}" if title and title.strip() and title.strip() not in text else text
+
+
 def training_rows(store: Store) -> Iterator[dict[str, Any]]:
     """Every corrected mention as a row of both training formats: ``{text, label, aspects}``."""
     sql = (
         "SELECT id, title, text, sentiment FROM mentions WHERE corrected_at IS NOT NULL ORDER BY id"
     )
     for mention_id, title, text, sentiment in store.db.execute(sql).fetchall():
-        full = f"{title.strip()}. {text}" if title and title.strip() and title.strip() not in text else text
         aspects = [{"category": t["name"], "polarity": t["sentiment"]} for t in _topics(store, mention_id)]
-        yield {"text": full, "label": sentiment, "aspects": aspects}
+        yield {"text": _full_text(title, text), "label": sentiment, "aspects": aspects}
+
+
+def anchor_texts(store: Store, limit: int = 1000) -> list[str]:
+    """The ``limit`` most recent mentions nobody corrected: what the model already gets right
+    as far as anyone has said, and what retraining must keep answering the same way."""
+    sql = "SELECT title, text FROM mentions WHERE corrected_at IS NULL ORDER BY id DESC LIMIT ?"
+    return [_full_text(title, text) for title, text in store.db.execute(sql, [limit]).fetchall()]

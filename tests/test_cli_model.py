@@ -89,6 +89,23 @@ def test_train_then_use(run, tmp_path):
     assert "sentimon-minilm-user" in result.stdout
 
 
+def test_train_adapts_the_configured_model_unless_told_to_start_from_scratch(run, tmp_path):
+    from safetensors.numpy import load_file
+
+    data = write_jsonl(tmp_path / "train.jsonl", SENTIMENT_ROWS * 5)
+    for args, warm in (((), True), (("--from-scratch",), False)):
+        out = tmp_path / ("adapted" if warm else "scratch")
+        result = run("train", str(data), "--out", str(out), *args)
+        assert result.exit_code == 0, result.output
+        meta = json.loads((out / "meta.json").read_text())
+        assert ("warm_start" in meta) is warm and ("(was " in result.output) is warm
+        # an adapted head reads the bundled model's tuned layers, so the folder carries them
+        assert any(k.startswith("encoder.") for k in load_file(str(out / "head.safetensors"))) is warm
+        assert (out / "anchors.safetensors").exists() is warm
+        scored = run("eval", str(data), "--path", str(out), "--format", "json")
+        assert json.loads(scored.stdout)["accuracy"] >= 0.8  # 30 rows are enough to learn from either way
+
+
 def test_help_lists_commands(run):
     result = run("--help")
     assert result.exit_code == 0

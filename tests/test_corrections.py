@@ -100,6 +100,89 @@ def test_corrections_train_the_model_and_score_on_their_held_out_part(tmp_path):
     assert report["task"] == "sentiment" and 0 < report["n"] < 40 and 0 <= report["macro_f1"] <= 1
 
 
+# A sneaker shop's slang, which the bundled model reads as neutral: "mid", "an L", "sold out in
+# 2 min", bots and "giving cardboard" are complaints; "a W", "copped" and "heat" are praise.
+SLANG = [
+    ("the Kestrel drop was mid", "negative"), ("honestly the new colourway is mid", "negative"),
+    ("Kestrel x Orbit collab is mid, skip it", "negative"), ("mid drop again from Kestrel", "negative"),
+    ("another Kestrel drop, another L", "negative"), ("that restock was a massive L", "negative"),
+    ("took the L on the raffle again", "negative"), ("sold out in 2 min again", "negative"),
+    ("sold out in 90 seconds, every single time", "negative"),
+    ("Kestrel restock sold out in 3 minutes again smh", "negative"), ("bots got every pair again", "negative"),
+    ("bots cooked the whole drop", "negative"), ("the Zephyr 2 soles are giving cardboard", "negative"),
+    ("new Zephyrs giving cardboard fr", "negative"), ("raffle rigged again lol", "negative"),
+    ("waited all morning for the drop and got nothing", "negative"),
+    ("the Kestrel drop was a W", "positive"), ("W drop, copped two pairs", "positive"),
+    ("finally copped the Zephyrs, huge W", "positive"), ("copped on release day, W", "positive"),
+    ("Kestrel restock was a W for once", "positive"), ("the Zephyr 3 colourway is heat", "positive"),
+    ("these are heat, copping another pair", "positive"), ("certified heat from Kestrel", "positive"),
+    ("copped the Orbit collab, absolute W", "positive"), ("W restock, got my size", "positive"),
+    ("Kestrel drop is Friday at 10am", "neutral"), ("Zephyr 3 restock on the 5th", "neutral"),
+    ("raffle for the Orbit collab opens tomorrow", "neutral"),
+    ("does the Kestrel app have a queue for drops?", "neutral"), ("what time is the Zephyr drop in the UK", "neutral"),
+    ("Kestrel posted the release calendar for March", "neutral"), ("the Zephyr 3 comes in four colourways", "neutral"),
+    ("restock times are on the Kestrel site", "neutral"), ("the Orbit collab releases in Europe first", "neutral"),
+    ("raffle winners get an email on Monday", "neutral"),
+]
+UNSEEN_SLANG = [  # never labelled
+    ("the Zephyr restock was mid", "negative"), ("that collab is so mid", "negative"),
+    ("sold out in 1 min again", "negative"), ("big L from Kestrel today", "negative"),
+    ("bots got all the Zephyrs", "negative"), ("W drop today, copped", "positive"),
+    ("the new colourway is heat", "positive"), ("copped my size, W", "positive"),
+]
+ORDINARY = [
+    ("I love these shoes, best purchase this year", "positive"), ("Great quality and really comfortable", "positive"),
+    ("Absolutely brilliant service, thank you so much", "positive"),
+    ("This is the worst service I have ever had", "negative"), ("Terrible quality, fell apart in a week", "negative"),
+    ("Awful, the refund never arrived and nobody answers", "negative"),
+    ("The parcel arrived on Tuesday", "neutral"), ("The store opens at nine on Saturdays", "neutral"),
+]
+UNCORRECTED = [  # the rest of the shop's mentions, which nobody corrected
+    "Fast delivery and the box was perfect", "The laces snapped after two days", "Ordered a size 9",
+    "Customer service sorted my exchange in a day, lovely people", "Still waiting for my refund, three weeks now",
+    "Is the outlet open on Sunday?", "So comfy I bought a second pair", "The sole started peeling, disappointed",
+    "Tracking says out for delivery", "Best running shoes I have owned", "Wrong colour sent, no reply to emails",
+    "Do you ship to Canada?",
+]
+
+
+def sentiments(config, rows):
+    result = cli_run(config, "classify", "--format", "json", *(text for text, _ in rows))
+    assert result.exit_code == 0, result.output
+    return [r["sentiment"] for r in json.loads(result.stdout)]
+
+
+def held_out_macro_f1(config) -> float:
+    result = cli_run(config, "model", "eval", "--from-corrections", "--holdout", "0.1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["macro_f1"]
+
+
+@pytest.mark.slow
+def test_corrections_teach_the_bundled_model_new_slang_and_keep_the_rest(tmp_path, classifier):
+    texts = [text for text, _ in SLANG] + UNCORRECTED
+    store = Store(tmp_path / "s.db")
+    store.save_batch("shop", [Mention("shop", f"m{i}", t, NOW) for i, t in enumerate(texts)], classifier.classify(texts))
+    store.close()
+    config = tmp_path / "sentimon.toml"
+    config.write_text('[storage]\npath = "s.db"\n')
+    for mention_id, (_, label) in enumerate(SLANG, 1):
+        assert cli_run(config, "label", str(mention_id), "--sentiment", label, "--by", "ana").exit_code == 0
+    before = held_out_macro_f1(config)
+
+    trained = cli_run(config, "model", "train", "--from-corrections", "--out", str(tmp_path / "taught"))
+    assert trained.exit_code == 0, trained.output
+    config.write_text(f'[storage]\npath = "s.db"\n[model]\npath = "{tmp_path / "taught"}"\n')
+    taught = sentiments(config, UNSEEN_SLANG + ORDINARY)
+    wanted = [label for _, label in UNSEEN_SLANG + ORDINARY]
+    bundled = [c.sentiment for c in classifier.classify([text for text, _ in UNSEEN_SLANG + ORDINARY])]
+    unseen = len(UNSEEN_SLANG)
+    assert sum(got == want for got, want in zip(bundled[:unseen], wanted)) == 0  # the bundled model misses them all
+    assert sum(got == want for got, want in zip(taught[:unseen], wanted)) >= unseen - 2, taught
+    assert taught[unseen:] == bundled[unseen:] == wanted[unseen:]  # plain praise and complaints still read right
+    assert held_out_macro_f1(config) > before
+
+
 def test_training_from_corrections_needs_some(config):
     result = cli_run(config, "model", "train", "--from-corrections", "--out", str(config.parent / "x"))
     assert result.exit_code == 1 and "no corrections yet" in result.output

@@ -2,7 +2,7 @@
 
 Why its own module: tokenising, the forward pass (the hot path) and pooling are the three
 steps every head shares (sentiment, topics, clause sentiment), so they run once here and the
-heads only see numpy arrays. torch and transformers are imported lazily (inside functions)
+heads only see numpy arrays. torch is imported lazily (inside functions)
 so ``sentimon --help`` stays instant.
 
 Long texts are not truncated: token ids are cut into windows of ``max_length`` tokens and the
@@ -88,21 +88,22 @@ class Encoder:
         max_windows: int = 16,
         overrides: dict[str, Any] | None = None,
     ) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from tokenizers import Tokenizer
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        from models import bert
+
         self.path = path or bundled_path()
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-            model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
-        except OSError as exc:
+            self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+            # bf16 weights from the start: autocast would otherwise keep the fp32 weights and
+            # cache a bf16 copy of each, twice the memory for the same arithmetic.
+            model = bert.load(self.path, torch.bfloat16 if backend == "bf16" else torch.float32)
+        except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load the encoder from {self.path}: {exc}") from None
-        model.eval()
+        self.tokenizer.no_truncation()  # windows() cuts long texts itself, nothing is dropped
+        self.tokenizer.no_padding()
+        self.cls_id, self.sep_id = (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]"))
         self.split: int | None = None
         self.tuned: Any = None
         if overrides:
@@ -116,9 +117,9 @@ class Encoder:
                 self.tuned = quantize_dynamic(self.tuned, {torch.nn.Linear}, dtype=torch.qint8)
         self.model = model
         self.batch_size = max(1, batch_size)
-        self.max_length = min(max_length, int(model.config.max_position_embeddings))
+        self.max_length = min(max_length, model.config.max_position_embeddings)
         self.max_windows = max(1, max_windows)
-        self.dim = int(model.config.hidden_size)
+        self.dim = model.config.hidden_size
 
     def _load_overrides(self, model: Any, overrides: dict[str, Any]) -> None:
         """Fine-tuned top layers (``encoder.layer.K.*``) become a second branch beside the base ones."""
@@ -139,25 +140,26 @@ class Encoder:
         for offset, index in enumerate(layers):
             prefix = f"encoder.layer.{index}."
             tuned[offset].load_state_dict({k[len(prefix):]: v.float() for k, v in overrides.items() if k.startswith(prefix)})
-        tuned.eval()
+        tuned.to(next(model.parameters()).dtype).eval()
         self.tuned = tuned
 
     # -- preprocess -------------------------------------------------------------------------
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Word-piece ids of each (cleaned) text, without [CLS]/[SEP] and without truncation."""
+        return [e.ids for e in self.tokenizer.encode_batch([clean(t) for t in texts], add_special_tokens=False)]
+
     def windows(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
         """Token-id windows (with [CLS]/[SEP]) for every text, and which text each belongs to."""
-        tok = self.tokenizer
         body = self.max_length - 2
-        ids = tok([clean(t) for t in texts], add_special_tokens=False, truncation=False,
-                  return_attention_mask=False, verbose=False)["input_ids"]
         out: list[list[int]] = []
         owner: list[int] = []
-        for index, seq in enumerate(ids):
+        for index, seq in enumerate(self.token_ids(texts)):
             starts = list(range(0, max(len(seq), 1), body))
             if len(starts) > self.max_windows:
                 pick = np.linspace(0, len(starts) - 1, self.max_windows).round().astype(int)
                 starts = [starts[i] for i in sorted(set(pick.tolist()))]
             for start in starts:
-                out.append([tok.cls_token_id, *seq[start : start + body], tok.sep_token_id])
+                out.append([self.cls_id, *seq[start : start + body], self.sep_id])
                 owner.append(index)
         return out, owner
 
@@ -172,7 +174,7 @@ class Encoder:
 
         import torch
 
-        from models.finetune import pad
+        from models.bert import mean_pool, pad, run_layers
 
         input_ids, mask = pad(batch)
         autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.backend == "bf16"
@@ -180,16 +182,12 @@ class Encoder:
         with torch.inference_mode(), autocast:
             out = self.model(input_ids=input_ids, attention_mask=mask,
                              output_hidden_states=self.tuned is not None)
-            m = mask.unsqueeze(-1).float()
-            counts = m.sum(1)
-            base = (out.last_hidden_state.float() * m).sum(1) / counts.clamp(min=1)
+            base = mean_pool(out.last_hidden_state, mask)
             if self.tuned is not None:
-                from models.finetune import run_top
-
-                tuned = run_top(self.tuned, self.model.config, out.hidden_states[self.split], mask).float()
+                tuned = mean_pool(run_layers(self.tuned, out.hidden_states[self.split], mask), mask)
             else:
                 tuned = base
-        return tuned.numpy(), base.numpy(), counts.squeeze(-1).numpy()
+        return tuned.numpy(), base.numpy(), mask.sum(1).float().numpy()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Base mean-pooled vectors (the sentence-similarity space topics use), (n, dim) float32."""

@@ -33,8 +33,9 @@ def hidden_at(encoder: Any, texts: Sequence[str], split: int, max_length: int = 
     """Per text, the (tokens, dim) fp16 hidden states after ``split`` base layers (no grad)."""
     import torch
 
-    tok = encoder.tokenizer
-    ids = tok(list(texts), truncation=True, max_length=max_length, return_attention_mask=False)["input_ids"]
+    from models.bert import pad
+
+    ids = [[encoder.cls_id, *seq[: max_length - 2], encoder.sep_id] for seq in encoder.token_ids(texts)]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     out: list[Any] = [None] * len(ids)
     model = encoder.model
@@ -55,29 +56,11 @@ def hidden_at(encoder: Any, texts: Sequence[str], split: int, max_length: int = 
     return out
 
 
-def pad(seqs: Sequence[Sequence[int]]) -> tuple[Any, Any]:
-    import torch
-
-    width = max(len(s) for s in seqs)
-    input_ids = torch.zeros((len(seqs), width), dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        input_ids[row, : len(seq)] = torch.as_tensor(seq)
-        mask[row, : len(seq)] = 1
-    return input_ids, mask
-
-
-def run_top(layers: Sequence[Any], config: Any, states: Any, mask: Any) -> Any:
+def run_top(layers: Sequence[Any], states: Any, mask: Any) -> Any:
     """Apply encoder ``layers`` to ``states`` with ``mask``; return the mean-pooled vectors."""
-    from transformers.masking_utils import create_bidirectional_mask
+    from models.bert import mean_pool, run_layers
 
-    attn = create_bidirectional_mask(config=config, inputs_embeds=states, attention_mask=mask)
-    for layer in layers:
-        states = layer(states, attention_mask=attn)
-        if isinstance(states, tuple):
-            states = states[0]
-    m = mask.unsqueeze(-1).to(states.dtype)
-    return (states * m).sum(1) / m.sum(1).clamp(min=1)
+    return mean_pool(run_layers(layers, states, mask), mask)
 
 
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -143,7 +126,7 @@ def finetune_top(
         top.train()
         head.train()
         x, mask = _stack(states, idx)
-        logits = head(run_top(top, encoder.model.config, x, mask))
+        logits = head(run_top(top, x, mask))
         loss = (torch.nn.functional.cross_entropy(logits, y[idx], reduction="none") * w[idx]).mean()
         opt.zero_grad()
         loss.backward()
@@ -156,7 +139,7 @@ def finetune_top(
         if step % 300 == 0 or step == total:
             entry = {"step": step, "loss": round(loss.item(), 4), "seconds": round(time.time() - started, 1)}
             if eval_labels is not None and score is not None and len(eval_states):
-                entry["heldout"] = score(predict(top, head, encoder.model.config, eval_states), eval_labels)
+                entry["heldout"] = score(predict(top, head, eval_states), eval_labels)
             history.append(entry)
             log.info("finetune %s", entry)
     top_state = {f"encoder.layer.{split + i}.{k}": v.detach().clone()
@@ -174,7 +157,7 @@ def _top_layers(encoder: Any, split: int) -> Any:
     return torch.nn.ModuleList([copy.deepcopy(base[i]) for i in range(split, len(base))])
 
 
-def predict(top: Any, head: Any, config: Any, states: Sequence[Any], batch_size: int = 128) -> np.ndarray:
+def predict(top: Any, head: Any, states: Sequence[Any], batch_size: int = 128) -> np.ndarray:
     """Class probabilities for cached ``states`` (for held-out scoring during training)."""
     import torch
 
@@ -186,22 +169,22 @@ def predict(top: Any, head: Any, config: Any, states: Sequence[Any], batch_size:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             x, mask = _stack(states, idx)
-            out[idx] = torch.softmax(head(run_top(top, config, x, mask)), -1).numpy()
+            out[idx] = torch.softmax(head(run_top(top, x, mask)), -1).numpy()
     return out
 
 
-def pooled_features(top: Any, config: Any, states: Sequence[Any]) -> np.ndarray:
+def pooled_features(top: Any, states: Sequence[Any]) -> np.ndarray:
     """Mean-pooled tuned vectors for cached states (to refit or calibrate a head)."""
     import torch
 
     top.eval()
-    out = np.zeros((len(states), config.hidden_size), dtype=np.float32)
+    out = np.zeros((len(states), states[0].shape[1] if len(states) else 0), dtype=np.float32)
     order = sorted(range(len(states)), key=lambda i: states[i].shape[0])
     with torch.inference_mode():
         for start in range(0, len(order), 128):
             idx = order[start : start + 128]
             x, mask = _stack(states, idx)
-            out[idx] = run_top(top, config, x, mask).numpy()
+            out[idx] = run_top(top, x, mask).numpy()
     return out
 
 
@@ -236,7 +219,7 @@ def train_finetuned(
     for offset, layer in enumerate(top):
         prefix = f"encoder.layer.{split + offset}."
         layer.load_state_dict({k[len(prefix):]: v for k, v in top_state.items() if k.startswith(prefix)})
-    features = [pooled_features(top, encoder.model.config, s) for s in held_states]
+    features = [pooled_features(top, s) for s in held_states]
     golds = [training.label_ids(rows) for rows in helds]
     head = heads.SentimentHead(head_w, {})
     if start is None:

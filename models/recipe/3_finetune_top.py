@@ -45,11 +45,10 @@ top = torch.nn.ModuleList([copy.deepcopy(enc.model.encoder.layer[i]) for i in (4
 for j, i in enumerate((4, 5)):
     pre = f"encoder.layer.{i}."
     top[j].load_state_dict({k[len(pre):]: v for k, v in top_state.items() if k.startswith(pre)})
-cfg = enc.model.config
 head = SentimentHead(head_w, {})
-pt, pr = head.probs(pooled_features(top, cfg, hs_t)), head.probs(pooled_features(top, cfg, hs_r))
+pt, pr = head.probs(pooled_features(top, hs_t)), head.probs(pooled_features(top, hs_r))
 corr = prior_correction([pt, pr], [hy_t, hy_r])
-pv = head.probs(pooled_features(top, cfg, TV))
+pv = head.probs(pooled_features(top, TV))
 res = {}
 for c in ([1, 1, 1], corr):
     cc = np.array(c, dtype=np.float32)

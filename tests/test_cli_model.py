@@ -106,6 +106,22 @@ def test_train_adapts_the_configured_model_unless_told_to_start_from_scratch(run
         assert json.loads(scored.stdout)["accuracy"] >= 0.8  # 30 rows are enough to learn from either way
 
 
+def test_finetune_trains_the_top_layers_and_the_result_loads(run, tmp_path):
+    """`--finetune` runs the tuned layers' forward and backward pass on the lean BERT
+    (models/bert.py), ships them beside the head, and the folder classifies through eval."""
+    from safetensors.numpy import load_file
+
+    data = write_jsonl(tmp_path / "train.jsonl", SENTIMENT_ROWS * 5)
+    out = tmp_path / "tuned"
+    result = run("train", str(data), "--out", str(out), "--finetune", "--epochs", "3")
+    assert result.exit_code == 0, result.output
+    tensors = load_file(str(out / "head.safetensors"))
+    assert {k.split(".")[3] for k in tensors if k.startswith("encoder.encoder.layer.")} == {"4", "5"}
+    scored = run("eval", str(data), "--path", str(out), "--format", "json")
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["accuracy"] >= 0.8
+
+
 def test_help_lists_commands(run):
     result = run("--help")
     assert result.exit_code == 0

@@ -58,6 +58,9 @@ def calibrate_topics(classifier: Any, files: Sequence[str | Path], topics: Seque
     if out.resolve() != source.resolve():
         out.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / "head.safetensors", out / "head.safetensors")
+        # the vector statistics that anchor later `model train` runs from this folder
+        if (source / heads.STATS_FILE).exists():
+            shutil.copy2(source / heads.STATS_FILE, out / heads.STATS_FILE)
     artifact = heads.load(source)
     meta = dict(artifact.meta)
     meta["topic_threshold"] = glob

@@ -136,3 +136,4 @@ def test_train_topic_thresholds(run, tmp_path):
     assert result.exit_code == 0, result.output
     meta = json.loads((out / "meta.json").read_text())
     assert "delivery" in meta["topic_thresholds"] and (out / "head.safetensors").exists()
+    assert (out / "anchors.safetensors").exists()  # so adapting from this folder stays anchored

@@ -38,7 +38,7 @@ class BertConfig:
     hidden_act: str = "gelu"
 
     @classmethod
-    def from_file(cls, path: Path) -> "BertConfig":
+    def from_file(cls, path: Path) -> BertConfig:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if raw.get("model_type", "bert") != "bert" or raw.get("hidden_act", "gelu") != "gelu":
             raise ValueError(f"{path}: not a BERT config with GELU activations")

@@ -10,14 +10,17 @@ mentions, as before, so the answer never depends on which path served it.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
+
+if TYPE_CHECKING:  # the store imports this module
+    from sentimon.store import MentionQuery
 
 Count = tuple[str, str | None, int]  # (bucket, sentiment, n), the shape Store.stats sums
 
 
-def answers(query: Any, by: str) -> bool:
+def answers(query: MentionQuery, by: str) -> bool:
     """Whether the roll-ups hold exactly what ``query`` grouped ``by`` asks for."""
     if by not in ("day", "source", "topic"):
         return False
@@ -42,7 +45,7 @@ def whole_days(since: datetime | None, until: datetime | None, now: datetime) ->
     return first, end
 
 
-def counts(db: Database, query: Any, by: str, first: datetime | None, end: datetime) -> list[Count]:
+def counts(db: Database, query: MentionQuery, by: str, first: datetime | None, end: datetime) -> list[Count]:
     """Counts for the whole days [first, end) from the roll-up tables."""
     clauses, params = ["day < ?"], [_day(end)]
     if first is not None:

@@ -84,13 +84,14 @@ class _Route:
 
 
 class LocalServer:
-    """Threaded server bound to 127.0.0.1 on a free port; ``url`` has no trailing slash."""
+    """Threaded server bound to 127.0.0.1 on a free port (or ``port``, so a service can be down
+    and come back at the same URL); ``url`` has no trailing slash."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[Request] = []
         self._routes: list[_Route] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True

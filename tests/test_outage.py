@@ -15,10 +15,8 @@ import itertools
 import logging
 import re
 import socket
-import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
-from http.server import ThreadingHTTPServer
 
 import pytest
 
@@ -52,20 +50,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class SlackStandIn(LocalServer):
-    """tests/localserver.py's server on a port chosen in advance, so that Slack can be down
-    (nothing listening) and come up later at the very same webhook URL."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__()
-        self._httpd.server_close()  # the ephemeral port LocalServer bound; use ours
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
 
 
 class Relay:
@@ -149,7 +133,7 @@ def test_an_hour_long_slack_and_smtp_outage(store, caplog):
             now = clock["now"] = NOW + step * DELIVER_EVERY
             minutes = (now - NOW).total_seconds() / 60
             if minutes >= SLACK_REFUSES_UNTIL and slack is None:
-                slack = SlackStandIn(slack_port)
+                slack = LocalServer(slack_port)
                 slack.add(SLACK_PATH, webhook, method="POST")
                 slack.__enter__()
             if minutes >= SMTP_REFUSES_UNTIL and not smtp_started:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from localserver import local_server  # noqa: F401  (the fixture, for every test module)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SENTIMON_SHARED", ROOT.parent / "shared"))

@@ -11,7 +11,7 @@ function of the request, for sources whose answer depends on parameters.
         requests.get(server.url + "/x")
         assert server.requests[0].path == "/x"
 
-``local_server`` is a pytest fixture (import it into a test module to use it).
+``local_server`` is a pytest fixture, made available to every test module by conftest.py.
 ``cassette_routes`` loads a betamax cassette (PRAW's recordings) into such routes.
 """
 

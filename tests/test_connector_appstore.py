@@ -11,7 +11,7 @@ import pytest
 from conftest import shared_path
 from connectors.appstore import AppStoreConnector
 from connectors.http import HttpClient
-from localserver import LocalServer, Reply, local_server  # noqa: F401,F811  (a fixture)
+from localserver import LocalServer, Reply
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.settings import validate
 from connector_runs import drain

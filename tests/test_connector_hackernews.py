@@ -11,7 +11,7 @@ import pytest
 
 from connectors.hackernews import HackerNewsConnector
 from connectors.http import HttpClient
-from localserver import LocalServer, Reply, Request, local_server  # noqa: F401,F811  (a fixture)
+from localserver import LocalServer, Reply, Request
 from sentimon.errors import ConnectorError
 from sentimon.settings import validate
 from connector_runs import drain

@@ -9,7 +9,7 @@ import pytest
 
 import sentimon
 from connectors.http import USER_AGENT, HttpClient, html_to_text, retry_after_seconds
-from localserver import LocalServer, Reply, local_server  # noqa: F401,F811  (a fixture)
+from localserver import LocalServer, Reply
 from sentimon.errors import ConnectorError
 
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import shared_path
 from connectors.incremental import SourceDown
 from connectors.reddit import RedditConnector
-from localserver import LocalServer, Reply, cassette_routes, local_server  # noqa: F401,F811  (a fixture)
+from localserver import LocalServer, Reply, cassette_routes
 from sentimon.errors import ConnectorError
 from sentimon.settings import validate
 from connector_runs import drain

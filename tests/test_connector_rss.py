@@ -8,7 +8,7 @@ import pytest
 
 from connectors.http import HttpClient
 from connectors.rss import RssConnector
-from localserver import LocalServer, Reply, local_server  # noqa: F401,F811  (a fixture)
+from localserver import LocalServer, Reply
 from sentimon.errors import ConnectorError
 from sentimon.settings import validate
 from connector_runs import drain

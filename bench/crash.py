@@ -59,19 +59,11 @@ def write_source(path: Path, count: int, recent: bool = False) -> None:
 
 
 def stored(db: Path) -> int:
-    try:
-        with sqlite3.connect(db, timeout=30) as conn:
-            return conn.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+    return _count(db, "SELECT COUNT(*) FROM mentions")
 
 
 def pending_deliveries(db: Path) -> int:
-    try:
-        with sqlite3.connect(db, timeout=30) as conn:
-            return conn.execute("SELECT COUNT(*) FROM deliveries WHERE status != 'sent'").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+    return _count(db, "SELECT COUNT(*) FROM deliveries WHERE status != 'sent'")
 
 
 class Receiver:

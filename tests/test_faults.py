@@ -216,6 +216,19 @@ class ReadOnly:
             self.path.chmod(self.mode)
 
 
+def fails_in_one_line(caplog, store: Store, entry, cursor_before, *words: str) -> None:
+    """A run on a broken store fails with an error naming ``words``, logs one line without a
+    traceback, and leaves the 100 stored mentions and the cursor as they were."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        result = run_connector(store, stub, entry)
+    assert not result.ok and all(w in result.error for w in words), result.error
+    lines = problems(caplog)
+    assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
+    assert stored(store.path) == (100, 100)
+    assert store.get_cursor("files") == cursor_before
+
+
 def test_read_only_database_fails_in_one_line_and_recovers_without_restart(tmp_path, caplog):
     data = tmp_path / "in.jsonl"
     write_jsonl(data, 0, 100)
@@ -230,14 +243,7 @@ def test_read_only_database_fails_in_one_line_and_recovers_without_restart(tmp_p
 
     with ReadOnly(db) as readonly:
         store = Store(db)  # a process started while the file is read-only (a CLI fetch, a restart)
-        caplog.clear()
-        with caplog.at_level(logging.INFO):
-            result = run_connector(store, stub, entry)
-        assert not result.ok and "readonly database" in result.error and "writable" in result.error
-        lines = problems(caplog)
-        assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
-        assert stored(db) == (100, 100)
-        assert store.get_cursor("files") == cursor_before
+        fails_in_one_line(caplog, store, entry, cursor_before, "readonly database", "writable")
         readonly.undo()
         # the same connection (a daemon's) recovers at its next run: no restart needed
         result = run_connector(store, stub, entry)
@@ -258,14 +264,7 @@ def test_disk_full_fails_in_one_line_and_catches_up(tmp_path, caplog):
     write_jsonl(data, 100, 600)
     pages = store.db.execute("PRAGMA page_count").fetchone()[0]
     store.db.execute(f"PRAGMA max_page_count = {pages}")
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        result = run_connector(store, stub, entry)
-    assert not result.ok and "disk is full" in result.error and "free disk space" in result.error
-    lines = problems(caplog)
-    assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
-    assert stored(store.path) == (100, 100)
-    assert store.get_cursor("files") == cursor_before
+    fails_in_one_line(caplog, store, entry, cursor_before, "disk is full", "free disk space")
 
     store.db.execute("PRAGMA max_page_count = 1073741823")
     result = run_connector(store, stub, entry)

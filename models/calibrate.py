@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from models import heads
+from models import aspects, heads
 from models.data import read_many, split, unescape
 from models.evaluate import gold_topics
 from models.taxonomy import TopicSpec
@@ -58,9 +58,10 @@ def calibrate_topics(classifier: Any, files: Sequence[str | Path], topics: Seque
     if out.resolve() != source.resolve():
         out.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / "head.safetensors", out / "head.safetensors")
-        # the vector statistics that anchor later `model train` runs from this folder
-        if (source / heads.STATS_FILE).exists():
-            shutil.copy2(source / heads.STATS_FILE, out / heads.STATS_FILE)
+        # the vector statistics that anchor later `model train` runs, and the aspect head
+        for name in (heads.STATS_FILE, aspects.FILE):
+            if (source / name).exists():
+                shutil.copy2(source / name, out / name)
     artifact = heads.load(source)
     meta = dict(artifact.meta)
     meta["topic_threshold"] = glob

@@ -18,10 +18,18 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from models import heads
+from models.aspects import AspectHead
 from models.taxonomy import TopicSpec
 from models.text import clauses, detect_language
-from models.topics import (DEFAULT_BLEND, DEFAULT_KEYWORD_BONUS, DEFAULT_RELATIVE, DEFAULT_TEMPERATURE,
-                           DEFAULT_THRESHOLD, TopicIndex, normalise)
+from models.topics import (
+    DEFAULT_BLEND,
+    DEFAULT_KEYWORD_BONUS,
+    DEFAULT_RELATIVE,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_THRESHOLD,
+    TopicIndex,
+    normalise,
+)
 from sentimon.errors import ModelError
 from sentimon.mention import SENTIMENTS, Classification, TopicScore
 
@@ -34,8 +42,10 @@ TOPIC_SENTIMENT_WEIGHTS = (1.0, 0.25, 1.0)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 NEUTRAL = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
 
-# Probabilities for a batch of strings; one call per classify() so the encoder runs once.
-ScoreFn = Callable[[list[str]], tuple[np.ndarray, np.ndarray | None]]
+# Probabilities and base vectors for a batch of strings, plus the (tuned, base) token states of
+# the strings indexed by the second argument; one call per classify() so the encoder runs once.
+Tokens = dict[int, tuple[np.ndarray, np.ndarray]]
+ScoreFn = Callable[[list[str], Sequence[int]], tuple[np.ndarray, np.ndarray | None, Tokens]]
 
 
 def resolve_backend(backend: str, meta: dict[str, Any]) -> str:
@@ -58,10 +68,12 @@ class Classifier:
     """Sentiment + zero-shot topics + per-topic sentiment for a batch of texts."""
 
     def __init__(self, name: str, score: ScoreFn, topic_index: TopicIndex | None,
-                 languages: Sequence[str] = ("en",), max_topics: int = MAX_TOPICS) -> None:
+                 languages: Sequence[str] = ("en",), max_topics: int = MAX_TOPICS,
+                 aspect_head: AspectHead | None = None) -> None:
         self.name = name
         self._score = score
         self.topics = topic_index
+        self.aspect_head = aspect_head if topic_index is not None else None
         self.languages = tuple(languages)
         self.max_topics = max_topics
         # Per-topic sentiment decision weights (negative, neutral, positive) over a clause's
@@ -87,16 +99,19 @@ class Classifier:
             strings.append(text)
             strings.extend(parts)
         if strings:
-            probs, vectors = self._score(strings)
+            wanted = [first for _, first, _ in spans] if self.aspect_head is not None else []
+            probs, vectors, tokens = self._score(strings, wanted)
             similarity = None
             if self.topics is not None and vectors is not None:
                 similarity = self.topics.similarity(normalise(vectors))
             for index, first, count in spans:
                 results[index] = self._one(texts[index], probs[first : first + count],
-                                           None if similarity is None else similarity[first : first + count])
+                                           None if similarity is None else similarity[first : first + count],
+                                           tokens.get(first))
         return [r for r in results if r is not None]
 
-    def _one(self, text: str, probs: np.ndarray, similarity: np.ndarray | None) -> Classification:
+    def _one(self, text: str, probs: np.ndarray, similarity: np.ndarray | None,
+             tokens: tuple[np.ndarray, np.ndarray] | None = None) -> Classification:
         scores = {label: float(p) for label, p in zip(SENTIMENTS, probs[0])}
         sentiment = SENTIMENTS[int(np.argmax(probs[0]))]
         found: list[TopicScore] = []
@@ -104,14 +119,31 @@ class Classifier:
             raw, where = self.topics.text_scores(text, similarity)
             confidence = self.topics.calibrated(raw)
             forced = set(self.topics.keyword_hits(text))
-            chosen = [t for t in np.argsort(-confidence) if confidence[t] >= 0.5 or t in forced][: self.max_topics]
-            for t in chosen:
-                # The clause that speaks of the topic gives its sentiment (the whole text when
-                # it has a single clause), so "late parcel, lovely shoes" splits in two.
-                label = SENTIMENTS[int(np.argmax(probs[int(where[t])] * self.topic_sentiment_weights))]
-                found.append(TopicScore(self.topics.topics[t].name, round(float(max(confidence[t], 0.5)), 4), label))
+            chosen = [int(t) for t in np.argsort(-confidence) if confidence[t] >= 0.5 or t in forced][: self.max_topics]
+            for t, p in zip(chosen, self._topic_sentiments(probs, where, chosen, tokens)):
+                found.append(TopicScore(self.topics.topics[t].name, round(float(max(confidence[t], 0.5)), 4),
+                                        SENTIMENTS[int(np.argmax(p))]))
         lang = detect_language(text)
         return Classification(sentiment, scores, tuple(found), self.name, lang)
+
+    def _topic_sentiments(self, probs: np.ndarray, where: np.ndarray, chosen: list[int],
+                          tokens: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        """(len(chosen), 3) sentiment towards each chosen topic.
+
+        The clause that speaks of the topic gives one opinion (the whole text when it has a
+        single clause), so "late parcel, lovely shoes" splits in two; where an aspect head and
+        the text's token states are present, its attention over the tokens is averaged in.
+        """
+        assert self.topics is not None
+        if not chosen:
+            return np.zeros((0, 3), dtype=np.float32)
+        clause = probs[[int(where[t]) for t in chosen]] * self.topic_sentiment_weights
+        clause = clause / np.maximum(clause.sum(1, keepdims=True), 1e-9)
+        if self.aspect_head is None or tokens is None:
+            return clause
+        centroids = self.topics.centroids
+        attended = self.aspect_head.probs(tokens[0], tokens[1], centroids[chosen], centroids)
+        return self.aspect_head.mix * attended + (1.0 - self.aspect_head.mix) * clause
 
     def topic_similarity(self, texts: Sequence[str]) -> np.ndarray:
         """(n, n_topics) raw cosine similarity, best over each text and its clauses (calibration)."""
@@ -124,7 +156,7 @@ class Classifier:
             parts = [text] + (found if len(found) > 1 else [])
             spans.append((len(strings), len(parts)))
             strings.extend(parts)
-        _, vectors = self._score(strings)
+        _, vectors, _ = self._score(strings, [])
         if vectors is None:
             return np.zeros((len(texts), len(self.topics.topics)), dtype=np.float32)
         sim = self.topics.similarity(normalise(vectors))
@@ -136,9 +168,9 @@ class Classifier:
 
 
 def _encoder_scores(encoder: Any, artifact: heads.Artifact) -> ScoreFn:
-    def score(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        sentiment, base = encoder.embed_both(strings)
-        return artifact.probs(sentiment, base), base
+    def score(strings: list[str], keep_tokens: Sequence[int]) -> tuple[np.ndarray, np.ndarray, Tokens]:
+        encoded = encoder.encode(strings, keep_tokens)
+        return artifact.probs(encoded.tuned, encoded.base), encoded.base, encoded.tokens
 
     return score
 
@@ -179,14 +211,16 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
     languages = settings.get("languages") or artifact.meta.get("languages", ["en"])
     if source == "bundled":
         name = f"{artifact.name}/{backend}"
-        return Classifier(name, _encoder_scores(encoder, artifact), index, languages)
+        return Classifier(name, _encoder_scores(encoder, artifact), index, languages,
+                          aspect_head=artifact.aspect_head)
     from models.hf import HFSentiment
 
     hf = HFSentiment(source, labels=dict(settings.get("labels") or {}),
                      batch_size=int(settings.get("batch_size") or 32),
                      max_length=int(settings.get("max_length") or 256))
 
-    def score(strings: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        return hf.probs(strings), encoder.embed(strings) if index is not None else None
+    def score(strings: list[str], keep_tokens: Sequence[int]) -> tuple[np.ndarray, np.ndarray | None, Tokens]:
+        # The aspect head reads the bundled head's tuned states, not this model's: clauses only.
+        return hf.probs(strings), encoder.embed(strings) if index is not None else None, {}
 
     return Classifier(hf.name, score, index, languages=settings.get("languages") or ["en"])

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import numpy as np
 
@@ -69,6 +70,19 @@ def clean(text: str) -> str:
         step = (len(text) - size) // (parts - 1)
         text = " ... ".join(text[i * step : i * step + size] for i in range(parts))
     return text
+
+
+@dataclass
+class Encoded:
+    """What one encoder pass gives: pooled vectors, and token states where they were asked for.
+
+    ``tokens`` maps a text's index to its (tuned, base) token states, (tokens, dim) each, over
+    all of its windows; per-topic sentiment attends over them.
+    """
+
+    tuned: np.ndarray  # (n, dim) sentiment space
+    base: np.ndarray  # (n, dim) sentence-similarity space (topics)
+    tokens: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
 class Encoder:
@@ -164,11 +178,12 @@ class Encoder:
         return out, owner
 
     # -- forward ----------------------------------------------------------------------------
-    def _forward(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _forward(self, batch: list[list[int]], tokens: bool = False) -> tuple[Any, ...]:
         """Mean-pooled (tuned, base) vectors and token counts for one padded batch.
 
         With no tuned layers both are the base vectors; with them, the layers below the split
-        run once and their output feeds both the base and the tuned top layers.
+        run once and their output feeds both the base and the tuned top layers. With
+        ``tokens``, the padded (tuned, base) token states come back too (per-topic sentiment).
         """
         import contextlib
 
@@ -182,12 +197,14 @@ class Encoder:
         with torch.inference_mode(), autocast:
             out = self.model(input_ids=input_ids, attention_mask=mask,
                              output_hidden_states=self.tuned is not None)
-            base = mean_pool(out.last_hidden_state, mask)
-            if self.tuned is not None:
-                tuned = mean_pool(run_layers(self.tuned, out.hidden_states[self.split], mask), mask)
-            else:
-                tuned = base
-        return tuned.numpy(), base.numpy(), mask.sum(1).float().numpy()
+            base_states = out.last_hidden_state
+            tuned_states = (run_layers(self.tuned, out.hidden_states[self.split], mask)
+                            if self.tuned is not None else base_states)
+            base, tuned = mean_pool(base_states, mask), mean_pool(tuned_states, mask)
+        pooled = (tuned.numpy(), base.numpy(), mask.sum(1).float().numpy())
+        if not tokens:
+            return pooled
+        return (*pooled, tuned_states.float().numpy(), base_states.float().numpy())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Base mean-pooled vectors (the sentence-similarity space topics use), (n, dim) float32."""
@@ -195,14 +212,21 @@ class Encoder:
 
     def embed_both(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(sentiment vectors, base vectors), each (n, dim); long texts aggregated over windows."""
+        encoded = self.encode(texts)
+        return encoded.tuned, encoded.base
+
+    def encode(self, texts: Sequence[str], keep_tokens: Collection[int] = ()) -> Encoded:
+        """Pooled vectors of ``texts``, and the token states of those indexed by ``keep_tokens``."""
         if not texts:
             empty = np.zeros((0, self.dim), dtype=np.float32)
-            return empty, empty
+            return Encoded(empty, empty, {})
         windows, owner = self.windows(texts)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         tuned = np.zeros((len(windows), self.dim), dtype=np.float32)
         base = np.zeros((len(windows), self.dim), dtype=np.float32)
         counts = np.zeros(len(windows), dtype=np.float32)
+        keep = set(keep_tokens)
+        window_tokens: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         # Length-sorted batches, with a token budget so batches of long windows stay small.
         budget = self.batch_size * 64
         start = 0
@@ -213,9 +237,20 @@ class Encoder:
                     break
                 end += 1
             idx = order[start:end]
-            tuned[idx], base[idx], counts[idx] = self._forward([windows[i] for i in idx])
+            wanted = [row for row, i in enumerate(idx) if owner[i] in keep]
+            out = self._forward([windows[i] for i in idx], tokens=bool(wanted))
+            tuned[idx], base[idx], counts[idx] = out[:3]
+            for row in wanted:
+                n = len(windows[idx[row]])
+                window_tokens[idx[row]] = (out[3][row, :n].copy(), out[4][row, :n].copy())
             start = end
-        return self._gather(tuned, owner, counts, len(texts)), self._gather(base, owner, counts, len(texts))
+        tokens: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for text in sorted(keep):
+            parts = [window_tokens[w] for w in range(len(windows)) if owner[w] == text]
+            if parts:
+                tokens[text] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        return Encoded(self._gather(tuned, owner, counts, len(texts)), self._gather(base, owner, counts, len(texts)),
+                       tokens)
 
     @staticmethod
     def _gather(pooled: np.ndarray, owner: list[int], counts: np.ndarray, n: int) -> np.ndarray:

@@ -97,6 +97,7 @@ class Artifact:
     path: Path
     base_head: SentimentHead | None = None  # a head over the base vectors, averaged in when present
     stats: VectorStats | None = None  # what the head was trained on, to adapt it without forgetting
+    aspect_head: Any = None  # models.aspects.AspectHead over these tuned layers' token states, if any
 
     def probs(self, tuned: np.ndarray, base: np.ndarray) -> np.ndarray:
         """Sentiment probabilities: the tuned head, or its blend with the base-vector head."""
@@ -113,9 +114,15 @@ class Artifact:
 
 def save(path: Path, head: dict[str, np.ndarray], meta: dict[str, Any],
          encoder: dict[str, Any] | None = None, base_head: dict[str, np.ndarray] | None = None,
-         stats: VectorStats | None = None) -> None:
-    """Write an artifact folder; encoder tensors and stats are stored fp16 to keep it a few MB."""
+         stats: VectorStats | None = None, aspect_head: Any = None) -> None:
+    """Write an artifact folder; encoder tensors and stats are stored fp16 to keep it a few MB.
+
+    An ``aspect_head`` reads the tuned layers' token states, so it is only kept by callers that
+    keep those layers; without one, a stale file from an earlier model in the folder is removed.
+    """
     from safetensors.numpy import save_file
+
+    from models import aspects
 
     path.mkdir(parents=True, exist_ok=True)
     tensors = {f"head.{k}": np.ascontiguousarray(v, dtype=np.float32) for k, v in head.items()}
@@ -127,6 +134,10 @@ def save(path: Path, head: dict[str, np.ndarray], meta: dict[str, Any],
     save_file(tensors, str(path / "head.safetensors"))
     (path / "head.safetensors").chmod(0o644)
     save_stats(path, stats)
+    if aspect_head is not None:
+        aspects.save(path, aspect_head)
+    elif (path / aspects.FILE).exists():
+        (path / aspects.FILE).unlink()
     (path / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -168,8 +179,11 @@ def load(path: Path) -> Artifact:
         raise ModelError(f"{tensor_file} holds no sentiment head: retrain it with `sentimon model train`")
     base = {k[10:]: v.astype(np.float32) for k, v in tensors.items() if k.startswith("base_head.")}
     base_meta = {"prior_correction": meta.get("base_prior_correction")} if base else {}
+    from models import aspects
+
     return Artifact(SentimentHead(head, meta), encoder, meta, path,
-                    SentimentHead(base, base_meta) if base else None, _load_stats(path / STATS_FILE))
+                    SentimentHead(base, base_meta) if base else None, _load_stats(path / STATS_FILE),
+                    aspects.load(path))
 
 
 def _load_stats(path: Path) -> VectorStats | None:

@@ -325,5 +325,5 @@ def train(
         "heldout_scores": held_scores, "train_seconds": round(time.time() - started, 1),
     })
     heads.save(Path(out), weights, meta, encoder=start.encoder if start else None,
-               stats=start.stats if start else None)
+               stats=start.stats if start else None, aspect_head=start.aspect_head if start else None)
     return meta

@@ -1,0 +1,75 @@
+"""Train the per-topic sentiment head (models/aspects.py) over the shipped artifact's token states.
+
+Data: MAMS-ACSA *train* (topics from models/taxonomies/mams.toml; miscellaneous left out) and
+SemEval-2016 laptops *train* (each ENTITY#ATTRIBUTE category a topic named by its words, e.g.
+"battery operation performance"), so the head sees both MAMS's "mentioned, no opinion" neutrals
+and ordinary review polarities. argv: [mix] [out folder, default models/artifacts/bundled]
+[--hold]: with --hold a seeded 10% of MAMS train sentences is kept out and its pairs' aspect
+probabilities written to scratch/models/aspect_hold.npz (to choose the mix). Rerun it whenever
+the tuned layers change (recipe 3/4 or `model train --finetune`).
+"""
+import os, sys
+sys.path.insert(0, os.getcwd())  # run from the repository root
+D = os.path.join(os.environ.get("SENTIMON_SHARED", "../shared"), "data") + "/"
+import time, tomllib, pathlib, numpy as np, torch
+torch.set_num_threads(2)
+from models import aspects, heads
+from models.data import read_jsonl
+from models.encoder import Encoder
+from models.taxonomy import TopicSpec
+from models.topics import TopicIndex, normalise
+from sentimon.mention import SENTIMENTS
+
+args = [a for a in sys.argv[1:] if a != "--hold"]
+mix = float(args[0]) if args else aspects.DEFAULT_MIX
+out = pathlib.Path(args[1] if len(args) > 1 else heads.BUNDLED)
+artifact = heads.load(out if (out / "head.safetensors").exists() else heads.BUNDLED)
+encoder = Encoder(overrides=artifact.encoder)
+
+
+def token_states(texts):
+    states = []
+    for s in range(0, len(texts), 128):
+        tokens = encoder.encode(texts[s:s + 128], range(len(texts[s:s + 128]))).tokens
+        states += [(tokens[i][0].astype(np.float16), tokens[i][1].astype(np.float16)) for i in range(len(tokens))]
+    return states
+
+
+mams = read_jsonl(D + "absa_mams_acsa/train.jsonl", "topics")
+laptops = read_jsonl(D + "absa_semeval2016_laptops/train.jsonl", "topics")
+raw = tomllib.load(open("models/taxonomies/mams.toml", "rb"))["topics"]
+mams_topics = [TopicSpec(n, v.get("description", ""), tuple(v.get("examples", ()))) for n, v in raw.items()]
+laptop_cats = sorted({a.category for r in laptops for a in r.aspects})
+queries = np.concatenate([TopicIndex.build(mams_topics, encoder.embed).centroids,
+                          normalise(encoder.embed([c.lower().replace("#", " ").replace("_", " ").replace(" general", "")
+                                                   for c in laptop_cats]))])
+groups = np.array([0] * len(mams_topics) + [1] * len(laptop_cats))
+names = [t.name for t in mams_topics] + laptop_cats
+t = time.time()
+states = token_states([r.text for r in mams]) + token_states([r.text for r in laptops])
+print(f"token states of {len(states)} sentences in {time.time() - t:.0f}s", flush=True)
+pairs, sentence = [], []
+for i, row in enumerate(list(mams) + list(laptops)):
+    seen = {}
+    for a in row.aspects:
+        name = a.category.lower() if i < len(mams) else a.category
+        if name in names and a.polarity in SENTIMENTS:
+            seen[name] = a.polarity if seen.get(name, a.polarity) == a.polarity else None  # mixed: left out
+    pairs += [(i, names.index(n), SENTIMENTS.index(p)) for n, p in seen.items() if p]
+held = set()
+if "--hold" in sys.argv:
+    held = set(np.random.default_rng(1).permutation(len(mams))[: len(mams) // 10].tolist())
+train_pairs = [p for p in pairs if p[0] not in held]
+t = time.time()
+head = aspects.train(states, queries, groups, train_pairs, epochs=3, mix=mix)
+print(f"trained on {len(train_pairs)} pairs in {time.time() - t:.0f}s", flush=True)
+if held:
+    hold = [p for p in pairs if p[0] in held]
+    probs = np.stack([head.probs(*(s.astype(np.float32) for s in states[i]), queries[[k]], queries[groups == 0])[0]
+                      for i, k, _ in hold])
+    np.savez("scratch/models/aspect_hold.npz", probs=probs, labels=np.array([y for _, _, y in hold]),
+             texts=np.array([mams[i].text for i, _, _ in hold]), topics=np.array([names[k] for _, k, _ in hold]))
+    print("held-out pairs", len(hold), "aspect-head accuracy", round(float((probs.argmax(1) == [y for _, _, y in hold]).mean()), 4))
+else:
+    aspects.save(out, head)
+    print("wrote", out / aspects.FILE)

@@ -1,0 +1,113 @@
+"""The per-topic sentiment head (models/aspects.py): its arithmetic, what it learns, its file.
+
+The learning test uses synthetic token states small enough to train in a second: each text
+holds two topics with opposite opinions, so only attending to the right tokens can score it.
+The last tests use the real bundled model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models import aspects, heads
+from sentimon.errors import ModelError
+
+DIM = 16
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def test_numpy_inference_matches_the_torch_training_net():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(3)
+    net = aspects._net(DIM, 8, 5)
+    for p in net.parameters():  # away from the zero-initialised start, so every term counts
+        torch.nn.init.normal_(p, std=0.3)
+    head = aspects.AspectHead({k: v.detach().numpy() for k, v in net.state_dict().items()})
+    rng = np.random.default_rng(0)
+    tuned, base = rng.standard_normal((11, DIM), dtype=np.float32), rng.standard_normal((11, DIM), dtype=np.float32)
+    centroids = _unit(rng.standard_normal((4, DIM))).astype(np.float32)
+    with torch.no_grad():
+        logits = net(torch.from_numpy(tuned)[None].repeat(2, 1, 1), torch.from_numpy(base)[None].repeat(2, 1, 1),
+                     torch.ones(2, 11), torch.from_numpy(centroids[[1, 3]]), torch.from_numpy(centroids))
+    expected = torch.softmax(logits, -1).numpy()
+    np.testing.assert_allclose(head.probs(tuned, base, centroids[[1, 3]], centroids), expected, atol=1e-5)
+
+
+def _synthetic(rng: np.random.Generator, n: int, centroids: np.ndarray, polarity: np.ndarray) -> tuple[list, list]:
+    """Texts of filler tokens with two topic words, each carrying its own opinion (as contextual states do)."""
+    states, pairs = [], []
+    for i in range(n):
+        length = 12
+        base = rng.standard_normal((length, DIM)).astype(np.float32) * 0.3
+        tuned = rng.standard_normal((length, DIM)).astype(np.float32) * 0.3
+        topics = rng.choice(len(centroids), 2, replace=False)
+        labels = rng.choice([0, 2], 2, replace=False)  # one negative, one positive: the mean says nothing
+        for slot, (topic, label) in enumerate(zip(topics, labels)):
+            at = 1 + slot * 6
+            base[at] = centroids[topic] * 3
+            tuned[at] += polarity[label] * 3
+            pairs.append((i, int(topic), int(label)))
+        states.append((tuned, base))
+    return states, pairs
+
+
+def test_training_learns_to_attend_to_the_topic_words():
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    centroids = _unit(rng.standard_normal((3, DIM))).astype(np.float32)
+    polarity = {0: _unit(rng.standard_normal(DIM)), 2: _unit(rng.standard_normal(DIM))}
+    states, pairs = _synthetic(rng, 300, centroids, polarity)
+    head = aspects.train(states, centroids, np.zeros(3, dtype=int), pairs, epochs=15, lr=3e-3, hidden=16, kernel=3)
+    test_states, test_pairs = _synthetic(rng, 60, centroids, polarity)
+    right = sum(int(np.argmax(head.probs(*test_states[i], centroids[[t]], centroids)[0])) == y
+                for i, t, y in test_pairs)
+    assert right / len(test_pairs) >= 0.9  # a head on the mean of the text could only guess (0.5)
+    tuned, base = test_states[0]
+    attention = head.attention(tuned, base, centroids[[test_pairs[0][1]]], centroids)[0]
+    assert attention[1] > 0.3  # the first topic's word holds the focus
+
+
+def test_an_artifact_keeps_or_drops_its_aspect_head(tmp_path):
+    head = aspects.AspectHead({k: np.ones((1, 2, 3) if k == "conv.weight" else 2, dtype=np.float32)
+                               for k in ("conv.weight", "conv.bias", "salience.weight", "salience.bias", "ln.weight",
+                                         "ln.bias", "hidden.weight", "hidden.bias", "out.weight", "out.bias")},
+                              mix=0.4, meta={"kernel": 3})
+    weights = {"out.weight": np.zeros((3, 4), np.float32), "out.bias": np.zeros(3, np.float32)}
+    heads.save(tmp_path, weights, {"labels": ["negative", "neutral", "positive"]}, aspect_head=head)
+    loaded = heads.load(tmp_path).aspect_head
+    assert loaded is not None and loaded.mix == 0.4 and loaded.meta["kernel"] == "3"
+    np.testing.assert_array_equal(loaded.weights["conv.weight"], head.weights["conv.weight"])
+    # A folder re-written without one (new tuned layers) must not keep the stale head.
+    heads.save(tmp_path, weights, {"labels": ["negative", "neutral", "positive"]})
+    assert not (tmp_path / aspects.FILE).exists() and heads.load(tmp_path).aspect_head is None
+
+
+def test_a_broken_aspect_file_is_a_clear_error(tmp_path):
+    weights = {"out.weight": np.zeros((3, 4), np.float32), "out.bias": np.zeros(3, np.float32)}
+    heads.save(tmp_path, weights, {})
+    (tmp_path / aspects.FILE).write_bytes(b"not safetensors")
+    with pytest.raises(ModelError, match="aspects.safetensors"):
+        heads.load(tmp_path)
+
+
+def test_the_bundled_model_ships_an_aspect_head():
+    artifact = heads.load(heads.BUNDLED)
+    assert artifact.aspect_head is not None and 0 < artifact.aspect_head.mix < 1
+
+
+def test_two_topics_in_one_clause_get_their_own_sentiment(classifier):
+    """No contrastive word to split on: only attention over the tokens separates the opinions."""
+    text = "The delivery was quick and the fabric feels cheap."
+    (result,) = classifier.classify([text])
+    assert {t.name: t.sentiment for t in result.topics} == {"delivery": "positive", "quality": "negative"}
+    head, classifier.aspect_head = classifier.aspect_head, None
+    try:
+        (clauses_only,) = classifier.classify([text])
+    finally:
+        classifier.aspect_head = head
+    # The clause method gives both topics the same (whole-text) sentiment here.
+    assert len({t.sentiment for t in clauses_only.topics}) == 1

@@ -164,10 +164,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                     base_speed[f"{backend}/{label}"] = r["texts_s"]
         sys.stdout.flush()
     clf = models.load_classifier({"backend": "auto"}, models.DEFAULT_TOPICS)
+    aspect_head = clf.aspect_head
     for label, texts in () if args.no_speed else (("tweets", tweets), ("reviews", reviews)):
-        r = timed(clf.classify, texts, 32)
-        print(f"| full classifier (sentiment+topics+clauses) | {clf.name.split('/')[-1]} | {label} | 32 | "
-              f"{r['texts_s']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | | |")
+        # With and without the per-topic attention head, back to back: its cost as a ratio.
+        for name, head in (("sentiment+topics+clauses+aspect head", aspect_head), ("sentiment+topics+clauses", None)):
+            clf.aspect_head = head
+            r = timed(clf.classify, texts, 32)
+            print(f"| full classifier ({name}) | {clf.name.split('/')[-1]} | {label} | 32 | "
+                  f"{r['texts_s']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | | |")
+    clf.aspect_head = aspect_head
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peers: dict[str, float] = {}
     if not args.no_peers:

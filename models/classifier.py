@@ -99,7 +99,7 @@ class Classifier:
             strings.append(text)
             strings.extend(parts)
         if strings:
-            wanted = [first for _, first, _ in spans] if self.aspect_head is not None else []
+            wanted = [first for _, first, _ in spans] if self._wants_tokens else []
             probs, vectors, tokens = self._score(strings, wanted)
             similarity = None
             if self.topics is not None and vectors is not None:
@@ -110,13 +110,17 @@ class Classifier:
                                            tokens.get(first))
         return [r for r in results if r is not None]
 
+    @property
+    def _wants_tokens(self) -> bool:
+        return self.topics is not None and (self.aspect_head is not None or self.topics.token_weight > 0)
+
     def _one(self, text: str, probs: np.ndarray, similarity: np.ndarray | None,
              tokens: tuple[np.ndarray, np.ndarray] | None = None) -> Classification:
         scores = {label: float(p) for label, p in zip(SENTIMENTS, probs[0])}
         sentiment = SENTIMENTS[int(np.argmax(probs[0]))]
         found: list[TopicScore] = []
         if similarity is not None and self.topics is not None:
-            raw, where = self.topics.text_scores(text, similarity)
+            raw, where = self.topics.text_scores(text, similarity, None if tokens is None else tokens[1])
             confidence = self.topics.calibrated(raw)
             forced = set(self.topics.keyword_hits(text))
             chosen = [int(t) for t in np.argsort(-confidence) if confidence[t] >= 0.5 or t in forced][: self.max_topics]
@@ -156,11 +160,12 @@ class Classifier:
             parts = [text] + (found if len(found) > 1 else [])
             spans.append((len(strings), len(parts)))
             strings.extend(parts)
-        _, vectors, _ = self._score(strings, [])
+        _, vectors, tokens = self._score(strings, [a for a, _ in spans] if self._wants_tokens else [])
         if vectors is None:
             return np.zeros((len(texts), len(self.topics.topics)), dtype=np.float32)
         sim = self.topics.similarity(normalise(vectors))
-        return np.stack([self.topics.text_scores(t, sim[a : a + n])[0] for t, (a, n) in zip(texts, spans)])
+        return np.stack([self.topics.text_scores(t, sim[a : a + n], tokens[a][1] if a in tokens else None)[0]
+                         for t, (a, n) in zip(texts, spans)])
 
     def is_supported_language(self, lang: str | None) -> bool:
         """False for a detected language the sentiment model was not trained on (flag it)."""
@@ -207,6 +212,7 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
         blend=float(artifact.meta.get("topic_blend", DEFAULT_BLEND)),
         relative=float(artifact.meta.get("topic_relative", DEFAULT_RELATIVE)),
         keyword_bonus=bonus if bonus >= 0 else float(artifact.meta.get("topic_keyword_bonus", DEFAULT_KEYWORD_BONUS)),
+        token_weight=float(artifact.meta.get("topic_token_weight", 0.0)),
     ) if topics else None
     languages = settings.get("languages") or artifact.meta.get("languages", ["en"])
     if source == "bundled":
@@ -220,7 +226,11 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
                      max_length=int(settings.get("max_length") or 256))
 
     def score(strings: list[str], keep_tokens: Sequence[int]) -> tuple[np.ndarray, np.ndarray | None, Tokens]:
-        # The aspect head reads the bundled head's tuned states, not this model's: clauses only.
-        return hf.probs(strings), encoder.embed(strings) if index is not None else None, {}
+        # Topics still come from the bundled encoder (its token states included); per-topic
+        # sentiment stays this model's clause verdicts (no aspect head: it reads bundled states).
+        if index is None:
+            return hf.probs(strings), None, {}
+        encoded = encoder.encode(strings, keep_tokens)
+        return hf.probs(strings), encoded.base, encoded.tokens
 
     return Classifier(hf.name, score, index, languages=settings.get("languages") or ["en"])

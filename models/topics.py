@@ -49,6 +49,7 @@ class TopicIndex:
     relative: float = DEFAULT_RELATIVE
     keyword_bonus: float = DEFAULT_KEYWORD_BONUS
     matcher: "KeywordMatcher | None" = None
+    token_weight: float = 0.0
 
     @classmethod
     def build(
@@ -60,6 +61,7 @@ class TopicIndex:
         blend: float = DEFAULT_BLEND,
         relative: float = DEFAULT_RELATIVE,
         keyword_bonus: float = DEFAULT_KEYWORD_BONUS,
+        token_weight: float = 0.0,
     ) -> "TopicIndex":
         topics = list(topics)
         texts: list[str] = []
@@ -76,7 +78,7 @@ class TopicIndex:
             centroids[index] = vectors[owner_arr == index].mean(0)
         thresholds = np.array([t.threshold or threshold for t in topics], dtype=np.float32)
         return cls(topics, vectors, owner_arr, normalise(centroids), thresholds, temperature, blend,
-                   relative, keyword_bonus, KeywordMatcher(topics) if keyword_bonus else None)
+                   relative, keyword_bonus, KeywordMatcher(topics) if keyword_bonus else None, token_weight)
 
     def similarity(self, vectors: np.ndarray) -> np.ndarray:
         """(n_segments, n_topics) relative similarity of already-normalised segment vectors.
@@ -95,15 +97,30 @@ class TopicIndex:
         sim = self.blend * best + (1.0 - self.blend) * central
         return sim - self.relative * sim.mean(1, keepdims=True)
 
-    def text_scores(self, text: str, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def token_scores(self, tokens: np.ndarray) -> np.ndarray:
+        """Per topic, the best relative similarity of any one token's (base) state to it.
+
+        Why: a topic named by a single word in a long sentence ("the waiter", "the bill")
+        barely moves the sentence's mean vector, but the word's own contextual state lies
+        close to the topic. [CLS] and [SEP] (first and last) are left out.
+        """
+        inner = tokens[1:-1] if len(tokens) > 2 else tokens
+        sim = normalise(inner.astype(np.float32)) @ self.centroids.T
+        return (sim - self.relative * sim.mean(1, keepdims=True)).max(0)
+
+    def text_scores(self, text: str, segments: np.ndarray,
+                    tokens: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per topic, the text's score and the segment row that speaks of it most.
 
         ``segments`` are the similarity rows of the whole text (row 0) and its clauses. The score
-        is half the whole text's and half the best segment's, plus ``keyword_bonus`` when a word
+        is half the whole text's and half the best segment's, plus ``token_weight`` times the
+        best token's (given the text's base token states), plus ``keyword_bonus`` when a word
         of the topic occurs; the row is the best clause (row 0 when there are none).
         """
         best = segments.max(0)
         score = 0.5 * segments[0] + 0.5 * best
+        if tokens is not None and self.token_weight:
+            score = score + self.token_weight * self.token_scores(tokens)
         if self.matcher is not None:
             hits = set(self.matcher.match(text))
             score = score + self.keyword_bonus * np.array([t.name in hits for t in self.topics], dtype=np.float32)

@@ -103,11 +103,13 @@ def test_two_topics_in_one_clause_get_their_own_sentiment(classifier):
     """No contrastive word to split on: only attention over the tokens separates the opinions."""
     text = "The delivery was quick and the fabric feels cheap."
     (result,) = classifier.classify([text])
-    assert {t.name: t.sentiment for t in result.topics} == {"delivery": "positive", "quality": "negative"}
+    found = {t.name: t.sentiment for t in result.topics}  # "cheap" may also raise price
+    assert (found.get("delivery"), found.get("quality")) == ("positive", "negative")
     head, classifier.aspect_head = classifier.aspect_head, None
     try:
         (clauses_only,) = classifier.classify([text])
     finally:
         classifier.aspect_head = head
     # The clause method gives both topics the same (whole-text) sentiment here.
-    assert len({t.sentiment for t in clauses_only.topics}) == 1
+    found = {t.name: t.sentiment for t in clauses_only.topics}
+    assert found["delivery"] == found["quality"]

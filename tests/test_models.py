@@ -183,3 +183,25 @@ def test_missing_hub_model_offline(tmp_path, monkeypatch):
 def test_bad_model_path_is_clear(tmp_path):
     with pytest.raises(ModelError, match="model train"):
         models.load_classifier({"path": str(tmp_path / "nowhere")}, [])
+
+
+def test_one_token_close_to_a_topic_raises_its_score():
+    """A topic named once in a long text lifts the score through its token, not the mean."""
+    import numpy as np
+
+    from models.taxonomy import TopicSpec
+    from models.topics import TopicIndex
+
+    axes = np.eye(4, dtype=np.float32)
+    index = TopicIndex.build([TopicSpec("a", "a"), TopicSpec("b", "b"), TopicSpec("c", "c")],
+                             lambda texts: axes[["abc".index(t) for t in texts]], token_weight=1.0)
+    tokens = np.tile(axes[3], (10, 1)) + 0.01  # filler, far from every topic
+    tokens[5] = axes[1]  # one token that is topic b
+    scores = index.token_scores(tokens)
+    assert int(np.argmax(scores)) == 1 and scores[1] > 0.5
+    segments = np.zeros((1, 3), dtype=np.float32)
+    with_tokens, _ = index.text_scores("x", segments, tokens)
+    without, _ = index.text_scores("x", segments)
+    assert with_tokens[1] - without[1] == pytest.approx(scores[1]) and with_tokens[0] < with_tokens[1]
+    tokens[0] = axes[2]  # [CLS] is not a word: it never counts
+    assert index.token_scores(tokens)[2] < 0.1

@@ -116,7 +116,7 @@ def load(path: Path) -> AspectHead | None:
 Pair = tuple[int, int, int]  # (text index, topic row in its centroid table, label index)
 
 
-def _net(dim: int, hidden: int, kernel: int) -> Any:
+def _net(dim: int, hidden: int, kernel: int, focus: float = 10.0) -> Any:
     import torch
     from torch import nn
 
@@ -132,7 +132,7 @@ def _net(dim: int, hidden: int, kernel: int) -> Any:
             self.out = nn.Linear(hidden, 3)
             with torch.no_grad():  # start as plain similarity attention, no salience
                 self.conv.weight.zero_()
-                self.conv.weight[0, :, kernel // 2] = 10.0
+                self.conv.weight[0, :, kernel // 2] = focus
                 self.conv.bias.zero_()
                 self.salience.weight.zero_()
                 self.salience.bias.zero_()
@@ -169,18 +169,20 @@ def _batch(states: Sequence[tuple[np.ndarray, np.ndarray]], queries: np.ndarray,
 
 def train(states: Sequence[tuple[np.ndarray, np.ndarray]], queries: np.ndarray, groups: np.ndarray,
           pairs: Sequence[Pair], *, epochs: int = 3, lr: float = 1e-3, batch_size: int = 32,
-          hidden: int = 256, kernel: int = 5, seed: int = 0, mix: float = DEFAULT_MIX,
+          hidden: int = 256, kernel: int = 5, focus: float = 10.0, seed: int = 0, mix: float = DEFAULT_MIX,
           progress: Any = None) -> AspectHead:
     """Fit a head on ``pairs`` over cached (tuned, base) token ``states``.
 
     ``queries`` holds every training topic's centroid; ``groups[t]`` names the taxonomy topic
     ``t`` belongs to, so each pair is scored relative to its own taxonomy's topics only.
+    ``focus`` is the starting sharpness of the attention on topic-like tokens (lower: their
+    neighbours, where the opinion usually is, start with more weight).
     """
     import torch
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = _net(queries.shape[1], hidden, kernel)
+    net = _net(queries.shape[1], hidden, kernel, focus)
     tables = {g: torch.from_numpy(queries[groups == g].astype(np.float32)) for g in np.unique(groups)}
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
     net.train()
@@ -200,4 +202,5 @@ def train(states: Sequence[tuple[np.ndarray, np.ndarray]], queries: np.ndarray, 
             if progress:
                 progress(len(chunk))
     arrays = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-    return AspectHead(arrays, mix, {"kernel": kernel, "hidden": hidden, "epochs": epochs, "lr": lr, "pairs": len(pairs)})
+    return AspectHead(arrays, mix, {"kernel": kernel, "focus": focus, "hidden": hidden, "epochs": epochs, "lr": lr,
+                                    "pairs": len(pairs)})

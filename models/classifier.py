@@ -99,7 +99,9 @@ class Classifier:
             strings.append(text)
             strings.extend(parts)
         if strings:
-            wanted = [first for _, first, _ in spans] if self._wants_tokens else []
+            # Token states: each text's for topics, and its clauses' too for the aspect head.
+            wanted = ([] if not self._wants_tokens else list(range(len(strings))) if self.aspect_head is not None
+                      else [first for _, first, _ in spans])
             probs, vectors, tokens = self._score(strings, wanted)
             similarity = None
             if self.topics is not None and vectors is not None:
@@ -107,7 +109,7 @@ class Classifier:
             for index, first, count in spans:
                 results[index] = self._one(texts[index], probs[first : first + count],
                                            None if similarity is None else similarity[first : first + count],
-                                           tokens.get(first))
+                                           [tokens.get(k) for k in range(first, first + count)])
         return [r for r in results if r is not None]
 
     @property
@@ -115,12 +117,13 @@ class Classifier:
         return self.topics is not None and (self.aspect_head is not None or self.topics.token_weight > 0)
 
     def _one(self, text: str, probs: np.ndarray, similarity: np.ndarray | None,
-             tokens: tuple[np.ndarray, np.ndarray] | None = None) -> Classification:
+             tokens: Sequence[tuple[np.ndarray, np.ndarray] | None] = ()) -> Classification:
         scores = {label: float(p) for label, p in zip(SENTIMENTS, probs[0])}
         sentiment = SENTIMENTS[int(np.argmax(probs[0]))]
         found: list[TopicScore] = []
         if similarity is not None and self.topics is not None:
-            raw, where = self.topics.text_scores(text, similarity, None if tokens is None else tokens[1])
+            whole = tokens[0] if tokens else None
+            raw, where = self.topics.text_scores(text, similarity, None if whole is None else whole[1])
             confidence = self.topics.calibrated(raw)
             forced = set(self.topics.keyword_hits(text))
             chosen = [int(t) for t in np.argsort(-confidence) if confidence[t] >= 0.5 or t in forced][: self.max_topics]
@@ -131,23 +134,27 @@ class Classifier:
         return Classification(sentiment, scores, tuple(found), self.name, lang)
 
     def _topic_sentiments(self, probs: np.ndarray, where: np.ndarray, chosen: list[int],
-                          tokens: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+                          tokens: Sequence[tuple[np.ndarray, np.ndarray] | None]) -> np.ndarray:
         """(len(chosen), 3) sentiment towards each chosen topic.
 
         The clause that speaks of the topic gives one opinion (the whole text when it has a
         single clause), so "late parcel, lovely shoes" splits in two; where an aspect head and
-        the text's token states are present, its attention over the tokens is averaged in.
+        that clause's token states are present, its attention over them is averaged in, so
+        two topics within one clause split too.
         """
         assert self.topics is not None
-        if not chosen:
-            return np.zeros((0, 3), dtype=np.float32)
-        clause = probs[[int(where[t]) for t in chosen]] * self.topic_sentiment_weights
+        rows = [int(where[t]) for t in chosen]
+        clause = probs[rows] * self.topic_sentiment_weights
         clause = clause / np.maximum(clause.sum(1, keepdims=True), 1e-9)
-        if self.aspect_head is None or tokens is None:
+        if self.aspect_head is None:
             return clause
         centroids = self.topics.centroids
-        attended = self.aspect_head.probs(tokens[0], tokens[1], centroids[chosen], centroids)
-        return self.aspect_head.mix * attended + (1.0 - self.aspect_head.mix) * clause
+        for k, (t, row) in enumerate(zip(chosen, rows)):
+            states = tokens[row] if row < len(tokens) else None
+            if states is not None:
+                attended = self.aspect_head.probs(states[0], states[1], centroids[[t]], centroids)[0]
+                clause[k] = self.aspect_head.mix * attended + (1.0 - self.aspect_head.mix) * clause[k]
+        return clause
 
     def topic_similarity(self, texts: Sequence[str]) -> np.ndarray:
         """(n, n_topics) raw cosine similarity, best over each text and its clauses (calibration)."""

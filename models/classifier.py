@@ -39,6 +39,10 @@ MAX_TOPICS = 4
 # A clause that names a topic and states a fact about it ("parcel two weeks late") is a
 # complaint more often than the tweet-trained head's neutral says; measured in MODEL_CARD.md.
 TOPIC_SENTIMENT_WEIGHTS = (1.0, 0.25, 1.0)
+# Most CX mentions hold one opinion, so each topic's verdict leans on the whole text's by this
+# much: "Got a 'delivered' notification but there's nothing here" is no praise of delivery.
+# It costs MAMS (built of mixed sentences) and helps SemEval and the demo; MODEL_CARD.md.
+WHOLE_TEXT_PRIOR = 0.3
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 NEUTRAL = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
 
@@ -79,6 +83,7 @@ class Classifier:
         # Per-topic sentiment decision weights (negative, neutral, positive) over a clause's
         # probabilities; see TOPIC_SENTIMENT_WEIGHTS.
         self.topic_sentiment_weights = np.asarray(TOPIC_SENTIMENT_WEIGHTS, dtype=np.float32)
+        self.whole_text_prior = WHOLE_TEXT_PRIOR
 
     def classify(self, texts: Sequence[str]) -> list[Classification]:
         results: list[Classification | None] = [None] * len(texts)
@@ -140,21 +145,22 @@ class Classifier:
         The clause that speaks of the topic gives one opinion (the whole text when it has a
         single clause), so "late parcel, lovely shoes" splits in two; where an aspect head and
         that clause's token states are present, its attention over them is averaged in, so
-        two topics within one clause split too.
+        two topics within one clause split too. Last, ``whole_text_prior`` of the whole
+        text's verdict is averaged in.
         """
         assert self.topics is not None
+        weighted = probs * self.topic_sentiment_weights
+        weighted = weighted / np.maximum(weighted.sum(1, keepdims=True), 1e-9)
         rows = [int(where[t]) for t in chosen]
-        clause = probs[rows] * self.topic_sentiment_weights
-        clause = clause / np.maximum(clause.sum(1, keepdims=True), 1e-9)
-        if self.aspect_head is None:
-            return clause
-        centroids = self.topics.centroids
-        for k, (t, row) in enumerate(zip(chosen, rows)):
-            states = tokens[row] if row < len(tokens) else None
-            if states is not None:
-                attended = self.aspect_head.probs(states[0], states[1], centroids[[t]], centroids)[0]
-                clause[k] = self.aspect_head.mix * attended + (1.0 - self.aspect_head.mix) * clause[k]
-        return clause
+        verdicts = weighted[rows]
+        if self.aspect_head is not None:
+            centroids = self.topics.centroids
+            for k, (t, row) in enumerate(zip(chosen, rows)):
+                states = tokens[row] if row < len(tokens) else None
+                if states is not None:
+                    attended = self.aspect_head.probs(states[0], states[1], centroids[[t]], centroids)[0]
+                    verdicts[k] = self.aspect_head.mix * attended + (1.0 - self.aspect_head.mix) * verdicts[k]
+        return (1.0 - self.whole_text_prior) * verdicts + self.whole_text_prior * weighted[0]
 
     def topic_similarity(self, texts: Sequence[str]) -> np.ndarray:
         """(n, n_topics) raw cosine similarity, best over each text and its clauses (calibration)."""

@@ -12,8 +12,8 @@ validation pairs). This head looks at every token of the text once per found top
    through a LayerNorm -> GELU -> 3 head.
 
 It has no per-topic weights: the query is the centroid of whatever taxonomy the user writes,
-so it serves any topic. Its probabilities are averaged with the clause method's (``mix``),
-because each wins on a different kind of data (model card). Token states come from the same
+so it serves any topic. ``mix`` sets its share against the clause's own sentiment-head verdict
+(the shipped head uses 1.0: the classifier's whole-text prior does that job better; model card). Token states come from the same
 encoder pass as everything else (``Encoder.encode(keep_tokens=...)``). Inference is numpy;
 training (``train``) uses torch and cached token states.
 """
@@ -29,7 +29,7 @@ import numpy as np
 from models.heads import _gelu
 
 FILE = "aspects.safetensors"
-DEFAULT_MIX = 0.6  # weight of this head against the clause method, chosen in the model card
+DEFAULT_MIX = 1.0  # weight of this head against the clause's sentiment-head verdict (model card)
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:

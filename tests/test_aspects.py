@@ -96,7 +96,7 @@ def test_a_broken_aspect_file_is_a_clear_error(tmp_path):
 
 def test_the_bundled_model_ships_an_aspect_head():
     artifact = heads.load(heads.BUNDLED)
-    assert artifact.aspect_head is not None and 0 < artifact.aspect_head.mix < 1
+    assert artifact.aspect_head is not None and 0 < artifact.aspect_head.mix <= 1
 
 
 # Two topics with opposite opinions in one clause: no contrastive word to split on.
@@ -126,15 +126,15 @@ def test_two_topics_in_one_clause_get_their_own_sentiment(classifier):
         clauses_only = _right(classifier)
     finally:
         classifier.aspect_head = head
-    # Measured: 9 of 16 with the head, 7 without (2026-12-02; 11 before the whole-text prior);
-    # "fast delivery, bad product" still drags delivery negative, a weakness in the model card.
-    assert with_head >= 8 and with_head >= clauses_only + 2, (with_head, clauses_only)
+    # Measured: 11 of 16 with the head, 7 without (2026-12-02); "fast delivery, bad product"
+    # still drags delivery negative, a weakness in the model card.
+    assert with_head >= 10 and with_head >= clauses_only + 3, (with_head, clauses_only)
 
 
 def test_complaints_in_the_demo_rarely_praise_a_topic(classifier):
     """The demo's delivery spike is complaints: a positive topic inside one is almost always wrong.
 
-    Measured on its 298 mentions (2026-12-02): 9 of 75 negative mentions carry a positive topic
+    Measured on its 298 mentions (2026-12-02): 6 of 75 negative mentions carry a positive topic
     (16 before the whole-text prior; v2 with clauses only: 8 of 68).
     """
     import json

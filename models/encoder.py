@@ -244,11 +244,11 @@ class Encoder:
                 n = len(windows[idx[row]])
                 window_tokens[idx[row]] = (out[3][row, :n].copy(), out[4][row, :n].copy())
             start = end
-        tokens: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for text in sorted(keep):
-            parts = [window_tokens[w] for w in range(len(windows)) if owner[w] == text]
-            if parts:
-                tokens[text] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        by_text: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for w in sorted(window_tokens):  # window order is token order within a text
+            by_text.setdefault(owner[w], []).append(window_tokens[w])
+        tokens = {text: (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+                  for text, parts in by_text.items()}
         return Encoded(self._gather(tuned, owner, counts, len(texts)), self._gather(base, owner, counts, len(texts)),
                        tokens)
 

@@ -148,3 +148,21 @@ def test_complaints_in_the_demo_rarely_praise_a_topic(classifier):
     negative = [r for r in results if r.sentiment == "negative"]
     praised = [r for r in negative if any(t.sentiment == "positive" for t in r.topics)]
     assert len(negative) >= 60 and len(praised) <= 0.15 * len(negative), (len(praised), len(negative))
+
+
+def test_token_states_cover_every_window_in_order():
+    """A long text's token states are its windows' states end to end: their mean is its vector."""
+    from models.encoder import Encoder
+
+    encoder = Encoder(max_length=64)
+    texts = ["the parcel came late " * 20 + "the jacket is gorgeous " * 20, "short one", "not kept"]
+    windows, owner = encoder.windows(texts)
+    encoded = encoder.encode(texts, keep_tokens=[0, 1])
+    assert set(encoded.tokens) == {0, 1}
+    tuned, base = encoded.tokens[0]
+    assert len(tuned) == len(base) == sum(len(w) for w, o in zip(windows, owner) if o == 0) > 64
+    np.testing.assert_allclose(tuned.mean(0), encoded.tuned[0], atol=1e-4)
+    np.testing.assert_allclose(encoded.tokens[1][1].mean(0), encoded.base[1], atol=1e-4)
+    parcel, jacket = _unit(encoder.embed(["the parcel came late", "the jacket is gorgeous"]))
+    start, end = _unit(base[5:40]).mean(0), _unit(base[-40:-5]).mean(0)
+    assert start @ parcel > start @ jacket and end @ jacket > end @ parcel  # windows kept in order

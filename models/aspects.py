@@ -26,19 +26,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from models.heads import _gelu
+from models.heads import _gelu, layer_norm
+from models.topics import normalise
 
 FILE = "aspects.safetensors"
 DEFAULT_MIX = 1.0  # weight of this head against the clause's sentiment-head verdict (model card)
-
-
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    mu = x.mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * weight + bias
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
 
 
 @dataclass
@@ -52,7 +44,7 @@ class AspectHead:
     def attention(self, tuned: np.ndarray, base: np.ndarray, query: np.ndarray, centroids: np.ndarray) -> np.ndarray:
         """(topics, tokens) attention of each ``query`` centroid over the text's tokens."""
         w = self.weights
-        unit = _unit(base.astype(np.float32))
+        unit = normalise(base.astype(np.float32))
         cos = query @ unit.T  # (topics, tokens)
         rel = cos - (unit @ centroids.T).mean(1)[None]
         kernel = w["conv.weight"][0]  # (2 channels, width)
@@ -75,7 +67,7 @@ class AspectHead:
         tuned = tuned.astype(np.float32)
         attended = self.attention(tuned, base, query, centroids) @ tuned
         x = np.concatenate([attended, np.repeat(tuned.mean(0, keepdims=True), len(query), 0)], 1)
-        z = _gelu(_layer_norm(x, w["ln.weight"], w["ln.bias"]) @ w["hidden.weight"].T + w["hidden.bias"])
+        z = _gelu(layer_norm(x, w["ln.weight"], w["ln.bias"]) @ w["hidden.weight"].T + w["hidden.bias"])
         z = z @ w["out.weight"].T + w["out.bias"]
         z = np.exp(z - z.max(1, keepdims=True))
         return z / z.sum(1, keepdims=True)

@@ -25,6 +25,11 @@ BUNDLED = ARTIFACTS / "bundled"
 STATS_FILE = "anchors.safetensors"
 
 
+def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * weight + bias
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
 
@@ -44,9 +49,7 @@ class SentimentHead:
         w = self.weights
         x = x.astype(np.float32)
         if "ln.weight" in w:
-            mu = x.mean(-1, keepdims=True)
-            var = x.var(-1, keepdims=True)
-            x = (x - mu) / np.sqrt(var + 1e-5) * w["ln.weight"] + w["ln.bias"]
+            x = layer_norm(x, w["ln.weight"], w["ln.bias"])
         if "hidden.weight" in w:
             x = _gelu(x @ w["hidden.weight"].T + w["hidden.bias"])
         return x @ w["out.weight"].T + w["out.bias"]

@@ -11,13 +11,10 @@ import numpy as np
 import pytest
 
 from models import aspects, heads
+from models.topics import normalise as _unit
 from sentimon.errors import ModelError
 
 DIM = 16
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
 def test_numpy_inference_matches_the_torch_training_net():

@@ -12,12 +12,12 @@ the tuned layers change (recipe 3/4 or `model train --finetune`).
 import os, sys
 sys.path.insert(0, os.getcwd())  # run from the repository root
 D = os.path.join(os.environ.get("SENTIMON_SHARED", "../shared"), "data") + "/"
-import time, tomllib, pathlib, numpy as np, torch
+import time, pathlib, numpy as np, torch
 torch.set_num_threads(2)
 from models import aspects, heads
 from models.data import read_jsonl
 from models.encoder import Encoder
-from models.taxonomy import TopicSpec
+from sentimon.config import load_config
 from models.topics import TopicIndex, normalise
 from sentimon.mention import SENTIMENTS
 
@@ -39,8 +39,7 @@ def token_states(texts):
 
 mams = read_jsonl(D + "absa_mams_acsa/train.jsonl", "topics")
 laptops = read_jsonl(D + "absa_semeval2016_laptops/train.jsonl", "topics")
-raw = tomllib.load(open("models/taxonomies/mams.toml", "rb"))["topics"]
-mams_topics = [TopicSpec(n, v.get("description", ""), tuple(v.get("examples", ()))) for n, v in raw.items()]
+mams_topics = load_config("models/taxonomies/mams.toml").topics
 laptop_cats = sorted({a.category for r in laptops for a in r.aspects})
 queries = np.concatenate([TopicIndex.build(mams_topics, encoder.embed).centroids,
                           normalise(encoder.embed([c.lower().replace("#", " ").replace("_", " ").replace(" general", "")

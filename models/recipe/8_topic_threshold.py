@@ -8,22 +8,21 @@ the base encoder only, so this does not depend on the tuned layers.
 import os, sys
 sys.path.insert(0, os.getcwd())  # run from the repository root
 D = os.path.join(os.environ.get("SENTIMON_SHARED", "../shared"), "data") + "/"
-import json, tomllib, numpy as np, torch
+import json, numpy as np, torch
 torch.set_num_threads(2)
 import models
 from models import heads
 from models.calibrate import best_thresholds
 from models.data import read_jsonl
 from models.evaluate import gold_topics
-from models.taxonomy import TopicSpec
+from sentimon.config import load_config
 
 weight = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
 meta_file = heads.BUNDLED / "meta.json"
 meta = json.loads(meta_file.read_text())
 meta["topic_token_weight"] = weight
 meta_file.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")  # the classifier below reads it
-raw = tomllib.load(open("models/taxonomies/mams.toml", "rb"))["topics"]
-topics = [TopicSpec(n, v.get("description", ""), tuple(v.get("examples", ()))) for n, v in raw.items()]
+topics = load_config("models/taxonomies/mams.toml").topics
 rows = read_jsonl(D + "absa_mams_acsa/train.jsonl", "topics")[:1000]
 classifier = models.load_classifier({}, topics)
 sim = classifier.topic_similarity([r.text for r in rows])

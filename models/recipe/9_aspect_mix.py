@@ -10,18 +10,13 @@ argv: mixes, then `--prior` and priors (defaults below).
 import os, sys
 sys.path.insert(0, os.getcwd())  # run from the repository root
 D = os.path.join(os.environ.get("SENTIMON_SHARED", "../shared"), "data") + "/"
-import json, random, tomllib, pathlib, numpy as np, torch
+import json, random, pathlib, numpy as np, torch
 torch.set_num_threads(2)
 import models
 from models import aspects
 from models.data import read_jsonl
 from models.evaluate import evaluate_topics
-from models.taxonomy import TopicSpec
-
-
-def taxonomy(path):
-    raw = tomllib.load(open(path, "rb"))["topics"]
-    return [TopicSpec(n, v.get("description", ""), tuple(v.get("examples", ()))) for n, v in raw.items()]
+from sentimon.config import load_config
 
 
 args = sys.argv[1:]
@@ -33,12 +28,12 @@ held = np.random.default_rng(1).permutation(len(mams))[: len(mams) // 10]  # as 
 semeval = read_jsonl(D + "absa_semeval2014_restaurants/train.jsonl", "topics")
 random.Random(0).shuffle(semeval)  # the 800 rows 5_topic_sentiment_weight.py chose its weight on
 head = aspects.load(pathlib.Path("scratch/models/aspect_hold"))
-demo = [json.loads(line) for line in open("sentimon/demo/mentions.jsonl", encoding="utf-8")]
+demo = [json.loads(line) for line in pathlib.Path("sentimon/demo/mentions.jsonl").read_text(encoding="utf-8").splitlines()]
 demo_texts = [f"{r['title']}. {r['text']}" if r.get("title") else r["text"] for r in demo]
 sets = []
 for path, rows in (("models/taxonomies/mams.toml", [mams[i] for i in held]),
                    ("models/taxonomies/restaurants.toml", semeval[:800])):
-    topics = taxonomy(path)
+    topics = load_config(path).topics
     sets.append((models.load_classifier({}, topics), rows, topics))
 cx = models.load_classifier({}, models.DEFAULT_TOPICS)
 for classifier in [c for c, _, _ in sets] + [cx]:

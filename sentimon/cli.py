@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -218,12 +219,29 @@ def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
         click.echo(f"volume         {sparkline([r['total'] for r in rows])}")
 
 
+def _app_or_defaults(ctx: click.Context) -> Any:
+    """The App, or one on the built-in defaults when no config file was named and none is in
+    this folder: a newcomer's first command needs no setup. A named file stays required, so a
+    typo in --config is an error rather than a silent switch of model and topics."""
+    from sentimon.app import App
+    from sentimon.config import parse_config
+
+    app = ctx.obj
+    named = ctx.find_root().params.get("config_path") or os.environ.get("SENTIMON_CONFIG")
+    if named or app.config_path.exists():
+        return app
+    return App(app.config_path, config=parse_config({}, app.config_path))
+
+
 @cli.command()
 @click.argument("texts", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True)
-@click.pass_obj
-def classify(app, texts: tuple[str, ...], fmt: str) -> None:
-    """Classify texts given as arguments (or one per line on stdin, or with `-`)."""
+@click.pass_context
+def classify(ctx: click.Context, texts: tuple[str, ...], fmt: str) -> None:
+    """Classify texts given as arguments (or one per line on stdin, or with `-`).
+
+    Needs no config file: without one it uses the bundled model and the default topics."""
+    app = _app_or_defaults(ctx)
     if not texts or texts == ("-",):
         texts = tuple(line.rstrip("\n") for line in sys.stdin if line.strip())
     results = app.classifier().classify(list(texts))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from sentimon.errors import SentimonError
+from sentimon.output import spreadsheet_safe
 from sentimon.store import Store, to_db_time
 
 COLUMNS = [
@@ -48,7 +49,8 @@ def write_export(store: Store, out: TextIO, fmt: str, *, since: datetime | None 
         writer.writeheader()
     for row in export_rows(store, since, until):
         if writer:
-            writer.writerow({**row, "topics": ";".join(f"{t['name']}:{t['sentiment']}" for t in row["topics"])})
+            flat = {**row, "topics": ";".join(f"{t['name']}:{t['sentiment']}" for t in row["topics"])}
+            writer.writerow({k: spreadsheet_safe(v) for k, v in flat.items()})
         else:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         count += 1

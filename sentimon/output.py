@@ -23,6 +23,18 @@ def sparkline(values: Sequence[float]) -> str:
     return "".join(_SPARKS[int((v - low) / span * (len(_SPARKS) - 1))] for v in values)
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (the OWASP rule):
+    a string starting with = + - @ TAB or CR gets a leading '. Review text, titles and authors
+    come from strangers, and a CX lead opens the export in Excel. Numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -67,7 +79,10 @@ def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], *, fl
         writer = csv.DictWriter(buffer, fieldnames=fieldnames, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in row.items()})
+            writer.writerow({
+                k: spreadsheet_safe(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
+                for k, v in row.items()
+            })
         click.echo(buffer.getvalue(), nl=False)
     else:
         click.echo(render_table(rows, columns, flexible=flexible))

@@ -78,3 +78,38 @@ def test_classify_with_a_named_missing_config_still_fails(tmp_path, keyword_mode
     """A config the user named (a typo in --config) is not silently replaced by the defaults."""
     result = run("classify", "late parcel", config=tmp_path / "typo.toml")
     assert result.exit_code == 2 and "config file not found" in result.output
+
+
+# --- 5. CSV formula injection ---------------------------------------------------------------
+
+HOSTILE = ['=HYPERLINK("http://evil.example","open")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)"]
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(tmp_path, keyword_model):
+    """Review text, titles and authors come from strangers: in `export --format csv` and
+    `mentions --format csv` a cell starting with = + - @ TAB or CR is prefixed with ' (OWASP)."""
+    rows = [{"id": f"h{i}", "text": text, "title": text, "author": text, "rating": 1,
+             "created_at": f"2026-11-20T1{i}:00:00Z"} for i, text in enumerate(HOSTILE)]
+    rows.append({"id": "ok", "text": "a plain review, - with a dash inside", "created_at": "2026-11-21T10:00:00Z"})
+    config = write_rows(tmp_path, rows)
+    assert run("fetch", config=config).exit_code == 0
+    export = run("export", "--format", "csv", config=config)
+    listed = run("mentions", "--format", "csv", "--since", "3650d", "--limit", "100", config=config)
+    for result in (export, listed):
+        assert result.exit_code == 0, result.output
+        parsed = {r["external_id"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+        for i, text in enumerate(HOSTILE):
+            for column in ("text", "title", "author"):
+                assert parsed[f"h{i}"][column] == "'" + text, (column, parsed[f"h{i}"][column])
+        assert parsed["ok"]["text"] == "a plain review, - with a dash inside"
+        assert parsed["h0"]["rating"] == "1"
+
+
+def test_one_function_guards_every_csv_writer():
+    from sentimon import export, output
+
+    assert output.spreadsheet_safe("=1+1") == "'=1+1" and output.spreadsheet_safe(-2) == -2
+    # connectors strip leading whitespace today; the guard does not rely on it
+    assert output.spreadsheet_safe("\t=1") == "'\t=1" and output.spreadsheet_safe("\r@x") == "'\r@x"
+    assert output.spreadsheet_safe("fine - text") == "fine - text" and output.spreadsheet_safe(None) is None
+    assert export.spreadsheet_safe is output.spreadsheet_safe

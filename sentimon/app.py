@@ -35,6 +35,10 @@ class App:
         self._stores: list[Store] = []
         self._classifier: Classifier | None = None
         self._lock = threading.Lock()
+        self._identity: tuple[int, int] | None = None
+        # Commands that only read set this False: they must not create an empty database
+        # where the configured one is missing (deleted, moved, or a typo in the path).
+        self.creates_database = True
 
     @property
     def config(self) -> Config:
@@ -50,10 +54,21 @@ class App:
         """This thread's connection (sqlite3 connections must not cross threads)."""
         store = getattr(self._local, "store", None)
         if store is None:
-            store = Store(self.config.db_path)
+            store = self.open_store()
             self._local.store = store
             with self._lock:
                 self._stores.append(store)
+        return store
+
+    def open_store(self) -> Store:
+        """A new connection to the configured database (the caller closes it). Only the
+        first one of a process may create the file; later ones must find that same file, so
+        a database deleted under a running daemon is refused, not silently recreated empty."""
+        with self._lock:
+            expect, first = self._identity, self._identity is None
+        store = Store(self.config.db_path, create=first and self.creates_database, expect=expect)
+        with self._lock:
+            self._identity = self._identity or store.identity
         return store
 
     def classifier(self) -> Classifier:

@@ -23,6 +23,8 @@ from sentimon.logs import setup_logging
 from sentimon.output import FORMATS, emit, moment_option, sparkline
 
 log = logging.getLogger(__name__)
+# Commands that may create the database; every other one refuses a missing file (dbfile.py).
+CREATES_DATABASE = frozenset({"init", "run", "fetch", "serve"})
 
 
 class SentimonGroup(click.Group):
@@ -54,6 +56,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 
     setup_logging(logging.DEBUG if verbose else logging.INFO)
     ctx.obj = App(config_path or default_config_path())
+    ctx.obj.creates_database = ctx.invoked_subcommand in CREATES_DATABASE
     ctx.call_on_close(ctx.obj.close)
 
 

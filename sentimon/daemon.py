@@ -103,7 +103,9 @@ class Daemon:
         if not config.alerts:
             return
         try:
-            alerts.check(self.app.store().db, config.alerts, now=datetime.now(timezone.utc))
+            store = self.app.store()
+            store.check_file()  # alerts write through store.db: never into a deleted file
+            alerts.check(store.db, config.alerts, now=datetime.now(timezone.utc))
         except SentimonError as exc:
             log.error("alert check failed: %s", exc)
 
@@ -115,7 +117,9 @@ class Daemon:
             return
         try:
             notifiers = alerts.build_notifiers(config.notifiers)
-            alerts.deliver_pending(self.app.store().db, notifiers, now=datetime.now(timezone.utc))
+            store = self.app.store()
+            store.check_file()
+            alerts.deliver_pending(store.db, notifiers, now=datetime.now(timezone.utc))
         except SentimonError as exc:
             log.error("alert delivery failed: %s", exc)
 
@@ -123,6 +127,7 @@ class Daemon:
         """Daily: apply ``retention_days``, then FTS and planner upkeep."""
         try:
             store = self.app.store()
+            store.check_file()
             days = self.app.config.storage.get("retention_days") or 0
             if days > 0:
                 cutoff = datetime.now(timezone.utc) - timedelta(days=days)

@@ -225,6 +225,7 @@ class PushServer(ThreadingHTTPServer):
         self.store_lock = threading.Lock()
         self._store: Store | None = None
         self._busy = 0
+        self._failing = False
         self._closed = False
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -237,7 +238,7 @@ class PushServer(ThreadingHTTPServer):
             reason = exc.strerror or exc
             raise SentimonError(f"push endpoint: cannot listen on {host}:{port}: {reason}") from exc
         try:
-            self._store = Store(app.config.db_path)  # now, so a bad database fails at start
+            self._store = app.open_store()  # now, so a bad database fails at start
         except SentimonError:
             self.server_close()
             raise
@@ -285,8 +286,22 @@ class PushServer(ThreadingHTTPServer):
         if self._closed:
             raise SentimonError("the push endpoint is shutting down")
         if self._store is None:
-            self._store = Store(self.app.config.db_path)
+            self._store = self.app.open_store()
         return self._store
+
+    def health(self) -> bool:
+        """Whether pushes can be stored now (the database file is the one opened). The
+        reason is logged once when it starts, not told to unauthenticated callers."""
+        try:
+            with self.store_lock:
+                self.store().check_file()
+        except SentimonError as exc:
+            if not self._failing:
+                log.error("push endpoint not accepting: %s", exc)
+            self._failing = True
+            return False
+        self._failing = False
+        return True
 
     def ingest(self, mentions: list[Mention]) -> int:
         classifier = self.app.classifier()
@@ -337,7 +352,10 @@ class PushHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
-            self._reply(200, {"status": "ok"})
+            if self.server.health():
+                self._reply(200, {"status": "ok"})
+            else:
+                self._reply(503, {"status": "failing", "error": "cannot store pushes; see the log"})
         elif path == "/metrics" and self.server.metrics_enabled:
             self._guarded(self._metrics)
         elif path == MENTIONS_PATH:
@@ -479,6 +497,10 @@ class PushHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         mentions = parse_body(body, self.server.source, max_batch=self.server.max_batch)
         client = self.client_address[0]
+        if not self.server.health():
+            raise RequestError(
+                503, "cannot store pushes now; retry later", headers={"Retry-After": "30"}
+            )
         self.server.busy(+1)
         try:
             new = self.server.ingest(mentions)

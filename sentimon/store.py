@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from sqlite_utils import Database
 
-from sentimon import rollup
+from sentimon import dbfile, rollup
 from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention
 from sentimon.schema import SCHEMA_VERSION, migrations
@@ -118,10 +118,23 @@ class SaveResult:
 class Store:
     """A connection to one sentimon database; one per thread (sqlite3 connections are not shared)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self, path: str | Path, *, create: bool = True, expect: dbfile.FileIdentity | None = None
+    ) -> None:
+        """``create=False`` refuses a missing file instead of creating an empty database;
+        ``expect`` is the identity of the file another store of this process opened."""
         self.path = Path(path)
         self._stale = False
+        on_disk = str(path) != ":memory:"
+        dbfile.check_same_file(self.path, expect)
+        if on_disk and not create and not self.path.exists():
+            raise dbfile.missing(self.path)
         self.db = self._connect()
+        self.identity = dbfile.identity(self.path) if on_disk else None
+
+    def check_file(self) -> None:
+        """DatabaseGone when the file was deleted or replaced since it was opened."""
+        dbfile.check_same_file(self.path, self.identity)
 
     def _connect(self) -> Database:
         path = self.path
@@ -151,8 +164,10 @@ class Store:
             self._stale = str(self.path) != ":memory:"
 
     def _refresh(self) -> None:
-        """Before a write: reconnect if the last write found the file read-only. It stays
-        marked until a write succeeds, as the new connection may be read-only again."""
+        """Before a write: refuse a deleted or replaced file (the write would be lost), and
+        reconnect if the last write found the file read-only. It stays marked until a write
+        succeeds, as the new connection may be read-only again."""
+        self.check_file()
         if not self._stale:
             return
         fresh = self._connect()

@@ -23,32 +23,11 @@ from sentimon.app import App
 from sentimon.cli_serve import start_push_server
 from sentimon.config import SERVER_SETTINGS, STORAGE_SETTINGS, Config, load_config
 from sentimon.errors import ConfigError
-from sentimon.mention import Classification
 from sentimon.settings import validate
+from stubs import KeywordClassifier
 
 TOKEN = "test-push-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-class KeywordClassifier:
-    """The model is replaced because these tests are about HTTP, not classification: any
-    object with ``.name`` and ``.classify(texts)`` is a Classifier to the pipeline."""
-
-    name = "test-keywords"
-
-    def classify(self, texts):
-        results = []
-        for text in texts:
-            negative = "late" in text.lower()
-            scores = {
-                "negative": 0.9 if negative else 0.05,
-                "neutral": 0.05,
-                "positive": 0.05 if negative else 0.9,
-            }
-            results.append(
-                Classification("negative" if negative else "positive", scores, model=self.name)
-            )
-        return results
 
 
 def _models_present() -> bool:

@@ -164,6 +164,7 @@ def test_export_cli_writes_parquet_and_refuses_stdout(tmp_path):
     pytest.importorskip("pyarrow")
     config = tmp_path / "sentimon.toml"
     config.write_text('[storage]\npath = "s.db"\n')
+    Store(tmp_path / "s.db").close()  # export reads a database; it does not create one
     to_stdout = CliRunner().invoke(cli, ["--config", str(config), "export", "--format", "parquet"])
     assert to_stdout.exit_code == 2 and "--out FILE.parquet" in to_stdout.output
     out = tmp_path / "x.parquet"

@@ -1,0 +1,92 @@
+"""``sentimon mentions`` and ``sentimon stats``: the queries a CX team runs every day.
+
+Thin commands over ``Store.mentions`` and ``Store.stats``; the filters they share are declared
+once in ``_query_options``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from sentimon.output import FORMATS, emit, moment_option, sparkline
+
+_MENTION_COLUMNS = ["id", "created_at", "source", "sentiment", "rating", "topics", "text"]
+
+
+def _table_row(row: dict[str, Any]) -> dict[str, Any]:
+    topics = ",".join(f"{t['name']}{'-' if t['sentiment'] == 'negative' else '+' if t['sentiment'] == 'positive' else ''}" for t in row["topics"])
+    text = f"{row['title']}: {row['text']}" if row.get("title") else row["text"]
+    sentiment = f"{row['sentiment']}*" if row.get("corrected") else row["sentiment"]  # * = set by a person
+    return {**row, "created_at": row["created_at"].replace("T", " ")[:16], "topics": topics, "text": text,
+            "sentiment": sentiment}
+
+
+def _query_options(func):
+    options = [
+        click.option("--since", callback=moment_option, help="Duration back from now (24h, 7d) or ISO date."),
+        click.option("--until", callback=moment_option, help="Duration back from now or ISO date."),
+        click.option("--sentiment", "sentiments", multiple=True, type=click.Choice(["negative", "neutral", "positive"]), help="Repeatable."),
+        click.option("--topic", "topics", multiple=True, help="Repeatable."),
+        click.option("--source", "sources", multiple=True, help="Connector name; repeatable."),
+        click.option("--search", help="Full-text search in title and text (all words must match)."),
+        click.option("--min-rating", type=click.IntRange(1, 5)),
+        click.option("--max-rating", type=click.IntRange(1, 5)),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.command()
+@_query_options
+@click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def mentions(app, fmt: str, **filters: Any) -> None:
+    """Recent mentions, newest first, with their sentiment and topics."""
+    from sentimon.store import MentionQuery
+
+    rows = app.store().mentions(MentionQuery(**filters))
+    if fmt == "table":
+        emit([_table_row(r) for r in rows], fmt, _MENTION_COLUMNS, flexible="text")
+    else:
+        for row in rows:
+            row.pop("lang", None)
+        emit(rows, fmt, _MENTION_COLUMNS)
+
+
+@click.command()
+@click.option("--since", callback=moment_option, default="7d", show_default=True, help="Duration or ISO date.")
+@click.option("--until", callback=moment_option, help="Duration back from now or ISO date.")
+@click.option("--by", type=click.Choice(["day", "hour", "source", "topic"]), default="day", show_default=True)
+@click.option("--source", "sources", multiple=True, help="Connector name; repeatable.")
+@click.option("--topic", "topics", multiple=True, help="Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
+    """Counts per sentiment and the negative share, grouped by day, hour, source or topic."""
+    from sentimon.store import MentionQuery
+
+    query = MentionQuery(since=since, until=until, sources=sources, topics=topics)
+    rows = app.store().stats(query, by)
+    total = sum(r["total"] for r in rows)
+    negative = sum(r["negative"] for r in rows)
+    summary = {
+        "since": since.isoformat() if since else None,
+        "total": total,
+        "negative": negative,
+        "negative_share": round(negative / total, 4) if total else 0.0,
+        "by": by,
+        "groups": rows,
+    }
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2))
+        return
+    emit(rows, "table", [by, "total", "negative", "neutral", "positive", "negative_share"])
+    click.echo(f"\n{total} mentions, {summary['negative_share']:.0%} negative")
+    if by in ("day", "hour") and rows:
+        click.echo(f"negative share {sparkline([r['negative_share'] for r in rows])}")
+        click.echo(f"volume         {sparkline([r['total'] for r in rows])}")

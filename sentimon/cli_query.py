@@ -72,8 +72,11 @@ def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
 
     query = MentionQuery(since=since, until=until, sources=sources, topics=topics)
     rows = app.store().stats(query, by)
-    total = sum(r["total"] for r in rows)
-    negative = sum(r["negative"] for r in rows)
+    # A mention has several topics: the totals count mentions, from a grouping that holds
+    # each one once (by day, the daily roll-ups answer it).
+    overall = app.store().stats(query, "day") if by == "topic" else rows
+    total = sum(r["total"] for r in overall)
+    negative = sum(r["negative"] for r in overall)
     summary = {
         "since": since.isoformat() if since else None,
         "total": total,

@@ -113,3 +113,23 @@ def test_one_function_guards_every_csv_writer():
     assert output.spreadsheet_safe("\t=1") == "'\t=1" and output.spreadsheet_safe("\r@x") == "'\r@x"
     assert output.spreadsheet_safe("fine - text") == "fine - text" and output.spreadsheet_safe(None) is None
     assert export.spreadsheet_safe is output.spreadsheet_safe
+
+
+# --- 4. stats --by topic counts mentions, not topic tags --------------------------------------
+
+THREE = [
+    {"id": "a", "text": "Late again and the price went up", "created_at": "2026-11-20T10:00:00Z"},
+    {"id": "b", "text": "Parcel came late", "created_at": "2026-11-20T11:00:00Z"},
+    {"id": "c", "text": "Lovely boots", "created_at": "2026-11-21T12:00:00Z"},
+]
+
+
+def test_stats_by_topic_footer_counts_mentions(tmp_path, keyword_model):
+    """Mention a has two topics: the footer still says 3 mentions, 2 of them negative."""
+    config = write_rows(tmp_path, THREE)
+    run("fetch", config=config)
+    table = run("stats", "--since", "3650d", "--by", "topic", config=config)
+    assert table.exit_code == 0 and "3 mentions, 67% negative" in table.output, table.output
+    data = json.loads(run("stats", "--since", "3650d", "--by", "topic", "--format", "json", config=config).output)
+    assert (data["total"], data["negative"]) == (3, 2)
+    assert {g["topic"]: g["total"] for g in data["groups"]} == {"delivery": 2, "price": 1}

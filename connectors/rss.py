@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterator
 
@@ -96,6 +97,11 @@ class RssConnector(HttpConnector):
             raise ConnectorError(
                 f"{self.name}: {shown} is not a readable RSS/Atom feed ({str(problem)[:150]})"
             )
+        if not parsed.get("version") and not parsed.entries:
+            raise ConnectorError(
+                f"{self.name}: {shown} is not a readable RSS/Atom feed "
+                f"(the URL returned {_what_it_is(response.content)}, not a feed)"
+            )
         if parsed.bozo:
             log.info(
                 "%s: %s is malformed but readable (%s)",
@@ -176,6 +182,19 @@ def cursor_key(url: str) -> str:
     if shown == url:
         return url
     return f"{shown}#{hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]}"
+
+
+_ROOT = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.:-]{0,60})")
+_PROLOG = re.compile(rb"<\?.*?\?>|<!--.*?-->|<!.*?>", re.S)
+
+
+def _what_it_is(body: bytes) -> str:
+    """Which XML came back instead of a feed, by its root element (an S3 ``<Error>`` page,
+    an HTML login wall): what an operator needs to fix the URL. The name is matched to XML's
+    name characters, so nothing from the body reaches a terminal unchecked."""
+    head = _PROLOG.sub(b"", body[:8192]).lstrip()
+    match = _ROOT.match(head)
+    return f"XML with root <{match.group(1).decode('ascii')}>" if match else "no XML document"
 
 
 def _declared_id(entry: Any) -> str | None:

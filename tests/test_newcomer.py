@@ -133,3 +133,24 @@ def test_stats_by_topic_footer_counts_mentions(tmp_path, keyword_model):
     data = json.loads(run("stats", "--since", "3650d", "--by", "topic", "--format", "json", config=config).output)
     assert (data["total"], data["negative"]) == (3, 2)
     assert {g["topic"]: g["total"] for g in data["groups"]} == {"delivery": 2, "price": 1}
+
+
+# --- 3. an RSS URL answering XML that is not a feed is an error ------------------------------
+
+S3_DENIED = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+             '<Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>')
+
+
+def test_rss_url_answering_non_feed_xml_fails_with_what_it_found(tmp_path, local_server, keyword_model):
+    from localserver import Reply
+
+    local_server.add("/feed.xml", Reply(200, S3_DENIED, {"Content-Type": "application/xml"}))
+    config = tmp_path / "sentimon.toml"
+    config.write_text(f'[[connectors]]\nname = "news"\ntype = "rss"\nurl = "{local_server.url}/feed.xml"\n')
+    fetched = run("fetch", config=config)
+    assert fetched.exit_code == 1, fetched.output
+    line = next(x for x in fetched.output.splitlines() if x.startswith("news:"))
+    assert "error:" in line and "not a readable RSS/Atom feed (the URL returned XML with root <Error>" in line, line
+    doctor = json.loads(run("doctor", "--format", "json", config=config).output)
+    health = next(c for c in doctor if c["name"] == "health news")
+    assert health["status"] != "ok" and "root <Error>" in health["detail"]

@@ -2,57 +2,71 @@
 
 Files are read from where the last run stopped (a byte offset per file, kept in the cursor),
 so re-running imports only appended lines; a file that shrank or was replaced is read again
-from the start and deduplication drops what is already stored. Lines are read in batches,
-so a large file never sits in memory, and each bad line is skipped with its line number.
+from the start and deduplication drops what is already stored. Rows come from
+``connectors.filerows`` in batches, so a large file never sits in memory; a bad line is
+skipped and reported as ``file:line``, and a file that cannot be read is reported while the
+other files of the glob are still read.
+
+Identity: a row's ``external_id`` column when mapped, else a hash of its content and its line
+number (docs/connectors.md, "Identity"), so re-reading a file is idempotent and two identical
+short reviews stay two mentions.
+
+A row skipped because of the config (a date layout, a column name, a delimiter) must not be
+lost: when no row of a batch could be read and every failure names the same field, the run
+fails with that line and the cursor stays before it, so fixing the config reads the rows.
 """
 
 from __future__ import annotations
 
-import csv
 import glob
 import json
 import os
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
+from zoneinfo import ZoneInfo
 
 from connectors.base import Batch, Connector, Skipped
-from connectors.incremental import load_cursor
-from connectors.records import mention_from_record
+from connectors.filerows import Position, Row, csv_rows, jsonl_rows
+from connectors.incremental import ITEM_ERRORS, isolated, load_cursor
+from connectors.records import RECORD_FIELDS, mention_from_record
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting
 
 BATCH_LINES = 500
-
-
-@dataclass
-class _Position:
-    """Where reading stopped in one file: bytes consumed, lines consumed, file identity."""
-
-    offset: int = 0
-    line: int = 0
-    inode: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"offset": self.offset, "line": self.line, "inode": self.inode}
+# Turning one record into a Mention may also recurse too deep on a hostile value.
+ROW_ERRORS: tuple[type[Exception], ...] = ITEM_ERRORS + (RecursionError,)
+_HINTS = {
+    "created_at": "set date_format (and timezone) to the file's date layout, or map created_at in fields",
+    "text": "map the text column in fields, or check the delimiter",
+}
 
 
 class FilesConnector(Connector):
     type: ClassVar[str] = "files"
+    supports_backfill: ClassVar[bool] = True  # --backfill reads every file from the start
     settings: ClassVar[tuple[Setting, ...]] = (
         Setting("path", "path", help="A file or a glob such as exports/*.csv (relative to the config file)."),
         Setting("format", "str", "auto", help="auto (by extension), jsonl or csv.", choices=("auto", "jsonl", "csv")),
         Setting("fields", "dict[str,str]", {}, help="Mention field -> column name, where they differ."),
         Setting("kind", "str", "review", help="Kind of mention for rows without a kind column."),
         Setting("delimiter", "str", ",", help="CSV delimiter."),
+        Setting("date_format", "str", "", help=(
+            "strptime layout of created_at values that are not ISO 8601, such as %d.%m.%Y %H:%M; "
+            "ISO 8601 values are read either way.")),
+        Setting("timezone", "timezone", "UTC", help=(
+            "Time zone of created_at values written without one, such as Europe/Berlin.")),
     )
 
     def _files(self) -> list[Path]:
         pattern = str(self.options["path"])
         if glob.has_magic(pattern):
-            return [Path(p) for p in sorted(glob.glob(pattern)) if os.path.isfile(p)]
+            found = [Path(p) for p in sorted(glob.glob(pattern)) if os.path.isfile(p)]
+            if not found:
+                raise ConnectorError(f"{self.name}: no file matches {pattern} ({_what_is_there(pattern)})")
+            return found
         path = Path(pattern)
         if not path.is_file():
             raise ConnectorError(f"{self.name}: no such file {path}")
@@ -64,90 +78,111 @@ class FilesConnector(Connector):
         return "csv" if path.suffix.lower() in (".csv", ".tsv") else "jsonl"
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
-        positions: dict[str, dict[str, int]] = load_cursor(cursor, self.name)
-        for path in self._files():
-            key = str(path.resolve())
+        positions: dict[str, Any] = {} if backfill else load_cursor(cursor, self.name)
+        parts = [(path.name, partial(self._read_file, path, positions)) for path in self._files()]
+        yield from isolated(self.name, parts, lambda: json.dumps(positions, sort_keys=True))
+
+    def reset_cursor(self, cursor: str | None, since: datetime | None) -> str | None:
+        """``connectors reset --since``: files modified since then are read again from the
+        start; the others keep their place."""
+        if since is None:
+            return None
+        kept = {}
+        for key, position in load_cursor(cursor, self.name).items():
+            try:
+                if os.stat(key).st_mtime < since.timestamp():
+                    kept[key] = position
+            except OSError:
+                continue
+        return json.dumps(kept, sort_keys=True) if kept else None
+
+    def _read_file(self, path: Path, positions: dict[str, Any]) -> Iterator[Batch]:
+        key = str(path.resolve())
+        try:
             stat = path.stat()
-            saved = _Position(**positions.get(key, {}))
+            saved = _saved(positions.get(key))
             if saved.inode != stat.st_ino or saved.offset > stat.st_size:
-                saved = _Position(inode=stat.st_ino)  # replaced or truncated: start over
+                saved = Position(inode=stat.st_ino)  # replaced or truncated: start over
             for mentions, skipped, position in self._read(path, saved):
                 positions[key] = position.as_dict()
                 yield Batch(mentions, json.dumps(positions, sort_keys=True), skipped)
+        except OSError as exc:
+            raise ConnectorError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
-    def _read(self, path: Path, start: _Position) -> Iterator[tuple[list[Mention], list[Skipped], _Position]]:
-        """Yield (mentions, skipped, position after them) every BATCH_LINES lines."""
-        reader = self._csv_rows if self._format(path) == "csv" else self._jsonl_rows
+    def _read(self, path: Path, start: Position) -> Iterator[tuple[list[Mention], list[Skipped], Position]]:
+        """Yield (mentions, skipped, position after them) every BATCH_LINES rows."""
+        if self._format(path) == "csv":
+            rows = csv_rows(path, start, self.options["delimiter"])
+        else:
+            rows = jsonl_rows(path, start)
+        batch: list[Row] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH_LINES:
+                yield self._convert(path, batch)
+                batch = []
+        if batch:
+            yield self._convert(path, batch)
+
+    def _convert(self, path: Path, rows: list[Row]) -> tuple[list[Mention], list[Skipped], Position]:
+        """Mentions and skips of one batch; ConnectorError when the config is the likely cause."""
+        now = datetime.now(timezone.utc)
+        zone = ZoneInfo(self.options["timezone"])
         mentions: list[Mention] = []
         skipped: list[Skipped] = []
-        position = _Position(start.offset, start.line, start.inode)
-        now = datetime.now(timezone.utc)
-        for line_no, end_offset, record in reader(path, start):
-            position = _Position(end_offset, line_no, start.inode)
-            if isinstance(record, str):
-                skipped.append(Skipped(f"{path.name}:{line_no}", record))
-            else:
-                try:
-                    mentions.append(mention_from_record(
-                        record, self.name, fields=self.options["fields"],
-                        default_kind=self.options["kind"], now=now,
-                    ))
-                except (ValueError, TypeError) as exc:
-                    skipped.append(Skipped(f"{path.name}:{line_no}", str(exc)))
-            if len(mentions) + len(skipped) >= BATCH_LINES:
-                yield mentions, skipped, position
-                mentions, skipped = [], []
-        if mentions or skipped or position.offset != start.offset:
-            yield mentions, skipped, position
-
-    @staticmethod
-    def _lines(path: Path, start: _Position) -> Iterator[tuple[int, int, bytes]]:
-        """(line number, offset after the line, raw line) from ``start``; a trailing line
-        without a newline is left for the next run, as a writer may still be appending it."""
-        with open(path, "rb") as handle:
-            handle.seek(start.offset)
-            offset, line_no = start.offset, start.line
-            for raw in handle:
-                if not raw.endswith(b"\n"):
-                    return
-                offset += len(raw)
-                line_no += 1
-                yield line_no, offset, raw
-
-    def _jsonl_rows(self, path: Path, start: _Position) -> Iterator[tuple[int, int, dict[str, Any] | str]]:
-        for line_no, offset, raw in self._lines(path, start):
-            if not raw.strip():
+        field_failures: list[tuple[int, str]] = []
+        for row in rows:
+            if row.record is None:
+                skipped.append(Skipped(f"{path.name}:{row.line}", row.error or "unreadable"))
                 continue
             try:
-                record = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                yield line_no, offset, "not valid UTF-8"
-                continue
-            except json.JSONDecodeError as exc:
-                yield line_no, offset, f"not valid JSON ({exc.msg})"
-                continue
-            yield line_no, offset, record if isinstance(record, dict) else "not a JSON object"
+                mentions.append(mention_from_record(
+                    row.record, self.name, fields=self.options["fields"],
+                    default_kind=self.options["kind"], now=now, position=str(row.line),
+                    date_format=self.options["date_format"], tz=zone,
+                ))
+            except ROW_ERRORS as exc:
+                reason = str(exc) or type(exc).__name__
+                skipped.append(Skipped(f"{path.name}:{row.line}", reason))
+                field_failures.append((row.line, reason))
+        if not mentions and (len(field_failures) > 1 or rows[0].line <= 2):
+            _refuse_if_config(path, field_failures)
+        return mentions, skipped, rows[-1].end
 
-    def _csv_rows(self, path: Path, start: _Position) -> Iterator[tuple[int, int, dict[str, Any] | str]]:
-        header_line = _Position()
-        header_lines = self._lines(path, header_line)
-        first = next(header_lines, None)
-        if first is None:
-            return
-        header = next(csv.reader([first[2].decode("utf-8-sig", errors="replace")], delimiter=self.options["delimiter"]))
-        if start.offset == 0:
-            start = _Position(first[1], 1, start.inode)
-        state = {"line": start.line, "offset": start.offset}
 
-        def text_lines() -> Iterator[str]:
-            for line_no, offset, raw in self._lines(path, start):
-                state["line"], state["offset"] = line_no, offset
-                yield raw.decode("utf-8", errors="replace")
+def _refuse_if_config(path: Path, failures: list[tuple[int, str]]) -> None:
+    """Every readable row (several, or the file's first) failed on the same field: that is a
+    config problem (a date layout, a column name), not bad data, so stop before these rows
+    instead of skipping them."""
+    fields = {reason.split(":", 1)[0] for _, reason in failures}
+    if len(fields) != 1 or not fields <= set(RECORD_FIELDS):
+        return
+    (field,) = fields
+    line, reason = failures[0]
+    hint = _HINTS.get(field, "check fields, delimiter and date_format")
+    rows = f"line {line}" if len(failures) == 1 else f"all {len(failures)} rows from line {line} on"
+    raise ConnectorError(
+        f"{path.name}:{line}: {reason}; {rows} failed the same way, which points to the config: "
+        f"{hint}. Nothing was skipped: the next fetch reads these rows again"
+    )
 
-        for values in csv.reader(text_lines(), delimiter=self.options["delimiter"]):
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                yield state["line"], state["offset"], f"{len(values)} columns where the header has {len(header)}"
-                continue
-            yield state["line"], state["offset"], {k: (v if v != "" else None) for k, v in zip(header, values)}
+
+def _saved(data: Any) -> Position:
+    """The stored position of one file; anything odd reads the file from the start."""
+    try:
+        return Position(**{k: int(data[k]) for k in ("offset", "line", "inode")})
+    except (TypeError, KeyError, ValueError):
+        return Position()
+
+
+def _what_is_there(pattern: str) -> str:
+    """What the folder of a glob holds, so "no file matches" says why."""
+    parts = Path(pattern).parts
+    folder = Path(*[p for p in parts[: next(i for i, p in enumerate(parts) if glob.has_magic(p))]] or ".")
+    if not folder.is_dir():
+        return f"folder {folder} does not exist"
+    names = sorted(p.name for p in folder.iterdir())
+    if not names:
+        return f"folder {folder} is empty"
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"{folder} holds {shown}"

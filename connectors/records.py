@@ -12,7 +12,8 @@ import hashlib
 import math
 import re
 import unicodedata
-from datetime import datetime, timedelta, timezone
+import uuid
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Mapping
 
 from sentimon.mention import Mention
@@ -105,36 +106,53 @@ def parse_rating(value: Any) -> int | None:
     return int(number)
 
 
-def parse_time(value: Any, *, now: datetime) -> datetime:
-    """ISO 8601 text, a date, or epoch seconds/milliseconds -> aware UTC; missing -> ``now``."""
+def parse_time(
+    value: Any, *, now: datetime, date_format: str = "", tz: tzinfo = timezone.utc
+) -> datetime:
+    """ISO 8601 text (or text in ``date_format``, a ``strptime`` pattern), a date, or epoch
+    seconds/milliseconds -> aware UTC; missing -> ``now``. A time written without a zone is
+    read in ``tz``: exports from helpdesk tools are usually in the account's local time."""
     if value is None or value == "":
         return now
     if isinstance(value, bool):
         raise ValueError(f"created_at: expected an ISO date or epoch seconds, got {value!r}")
     if isinstance(value, (int, float)):
-        seconds = value / 1000 if abs(value) > 1e11 else value
         try:
+            seconds = value / 1000 if abs(value) > 1e11 else value
             moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
-            raise ValueError(f"created_at: epoch value {value!r} is out of range") from None
+            raise ValueError(f"created_at: epoch value {str(value)[:40]!r} is out of range") from None
     elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"created_at: {value[:40]!r} is not an ISO 8601 date or time") from None
+        moment = _parse_text_time(value.strip(), date_format)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=tz)
     else:
         raise ValueError(f"created_at: expected an ISO date or epoch seconds, got {type(value).__name__}")
     try:
         moment = moment.astimezone(timezone.utc)
-    except OverflowError:
+    except (OverflowError, ValueError):
         raise ValueError(f"created_at: {value!r} is out of range") from None
     if moment > now + FUTURE_SLACK:
         raise ValueError(f"created_at: {moment.isoformat()} is in the future")
     if moment < EARLIEST:
         raise ValueError(f"created_at: {moment.isoformat()} is before 1970")
     return moment
+
+
+def _parse_text_time(text: str, date_format: str) -> datetime:
+    """``date_format`` when set; ISO 8601 always (an export may mix both)."""
+    if date_format:
+        try:
+            return datetime.strptime(text, date_format)
+        except ValueError:
+            pass
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        expected = f"in date_format {date_format!r} or ISO 8601" if date_format else (
+            "an ISO 8601 date or time (set date_format for other layouts)"
+        )
+        raise ValueError(f"created_at: {text[:40]!r} is not {expected}") from None
 
 
 def safe_url(value: Any) -> str | None:
@@ -145,10 +163,20 @@ def safe_url(value: Any) -> str | None:
     return None
 
 
-def content_id(text: str, author: str | None, created: Any, title: str | None) -> str:
-    """A stable id for rows that have none: the same row in two exports is one mention."""
-    key = "\x1f".join([text, author or "", str(created or ""), title or ""])
-    return "sha:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+def content_id(
+    text: str, author: str | None, created: Any, title: str | None, *, rating: Any = None,
+    position: str | None = None,
+) -> str:
+    """A stable id for rows that have none, from everything the row says (and, for a file
+    line, where it is): re-reading the same line gives the same id, while two identical short
+    reviews on different lines ("Terrible service", 1 star) stay two mentions."""
+    parts = [text, author or "", str(created or ""), title or ""]
+    if rating not in (None, ""):
+        parts.append(f"rating={rating}")
+    if position is not None:
+        parts.append(f"at={position}")
+    key = "\x1f".join(parts)
+    return "sha:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 def _extra(record: Mapping[str, Any], used: set[str]) -> dict[str, Any]:
@@ -170,9 +198,15 @@ def mention_from_record(
     fields: Mapping[str, str] | None = None,
     default_kind: str = "review",
     now: datetime | None = None,
+    position: str | None = None,
+    date_format: str = "",
+    tz: tzinfo = timezone.utc,
 ) -> Mention:
     """Build a Mention from ``record``; ``fields`` maps mention fields to the record's keys.
 
+    A record without an id gets one from its content and ``position`` (where a file line
+    sits), so re-reading a file is idempotent; without a position (a push) it is a new
+    mention every time, as a sender pushing "Terrible service" twice reports two customers.
     Raises ValueError naming the field for a missing/empty/oversized text, a bad rating or
     timestamp, or a wrong type. Keys that are not mention fields go to ``extra``.
     """
@@ -196,18 +230,24 @@ def mention_from_record(
     title = _string(_pick(record, "title", fields), "title")
     author = _string(_pick(record, "author", fields), "author")
     raw_created = _pick(record, "created_at", fields)
+    raw_rating = _pick(record, "rating", fields)
     external_id = _string(_pick(record, "external_id", fields), "external_id", limit=500)
+    if not external_id:
+        external_id = (
+            "new:" + uuid.uuid4().hex if position is None
+            else content_id(text, author, raw_created, title, rating=raw_rating, position=position)
+        )
     used = {fields.get(f, f) for f in RECORD_FIELDS} | {"id"}
     return Mention(
         source=source,
-        external_id=external_id or content_id(text, author, raw_created, title),
+        external_id=external_id,
         text=text,
-        created_at=parse_time(raw_created, now=now),
+        created_at=parse_time(raw_created, now=now, date_format=date_format, tz=tz),
         kind=_string(_pick(record, "kind", fields), "kind") or default_kind,
         url=safe_url(_pick(record, "url", fields)),
         author=author,
         title=title,
-        rating=parse_rating(_pick(record, "rating", fields)),
+        rating=parse_rating(raw_rating),
         lang=_string(_pick(record, "lang", fields), "lang"),
         extra=_extra(record, used),
     )

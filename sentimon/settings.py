@@ -28,6 +28,7 @@ _EXPECTED = {
     "str|list[str]": "a string or a list of strings",
     "dict": "a table",
     "dict[str,str]": "a table of strings",
+    "timezone": 'an IANA time zone such as "UTC" or "Europe/Berlin"',
 }
 
 
@@ -89,6 +90,9 @@ def _convert(setting: Setting, value: Any, key: str) -> Any:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise wrong
+    elif kind == "timezone":
+        if not isinstance(value, str) or not _is_zone(value):
+            raise wrong
     elif kind in ("dict", "dict[str,str]"):
         if not isinstance(value, dict):
             raise wrong
@@ -101,6 +105,17 @@ def _convert(setting: Setting, value: Any, key: str) -> Any:
                 choices = ", ".join(repr(c) for c in setting.choices)
                 raise SettingError(key, f"expected one of {choices}, got {item!r}")
     return value
+
+
+def _is_zone(name: str) -> bool:
+    """Checked when the config loads, not at the first row of a file hours later."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True
 
 
 def validate(table: dict[str, Any], settings: Sequence[Setting], where: str) -> dict[str, Any]:

@@ -109,3 +109,80 @@ def test_large_file_comes_in_bounded_batches(tmp_path):
     assert [len(b.mentions) for b in batches] == [500, 500, 203]
     # each batch carries the cursor for exactly the lines it holds
     assert json.loads(batches[0].cursor)[str(path.resolve())]["line"] == 500
+
+
+# --- issue 14: hostile lines, unclosed quotes, identity -------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_hostile_line = st.one_of(
+    st.text(max_size=60).map(lambda t: t.replace("\n", " ").replace("\r", " ")),
+    st.integers(1, 30_000).map(lambda n: "[" * n),
+    st.integers(4_000, 6_000).map(lambda n: '{"text": "x", "rating": ' + "7" * n + "}"),
+    st.integers(300, 500).map(lambda n: '{"text": "x", "created_at": 1' + "0" * n + "}"),
+    st.sampled_from(['{"text": "x", "created_at": 1e999}', '{"text": "x", "rating": -1e400}',
+                     '{"text": {"deep": [[[[]]]]}}', '{"text": "x", "created_at": [1]}']),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_hostile_line, min_size=1, max_size=6))
+def test_any_line_is_a_mention_or_a_numbered_skip_and_good_lines_survive(tmp_path_factory, lines):
+    folder = tmp_path_factory.mktemp("hostile")
+    write_jsonl(folder / "a.jsonl", [{"id": "first", "text": "good"}, *lines, {"id": "last", "text": "good"}])
+    write_jsonl(folder / "b.jsonl", [{"id": "later", "text": "a later file"}])
+    mentions, skipped, _ = run(make(folder / "*.jsonl"))
+    ids = [m.external_id for m in mentions]
+    assert ids[0] == "first" and ids[-2:] == ["last", "later"]
+    assert len(mentions) + len(skipped) == len([line for line in lines if line.strip()]) + 3
+    assert all(s.where.startswith("a.jsonl:") for s in skipped)
+
+
+def test_csv_field_over_the_csv_module_limit_is_one_skipped_row(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(f'id,text\n1,fine\n2,"{"x" * 140_000}"\n3,{"y" * 140_000}\n4,also fine\n', encoding="utf-8")
+    mentions, skipped, _ = run(make(path))
+    assert [m.external_id for m in mentions] == ["1", "4"]
+    assert [s.where for s in skipped] == ["t.csv:3", "t.csv:4"]
+
+
+def test_unclosed_quote_at_the_end_waits_for_the_rest_of_the_row(tmp_path):
+    """A writer may still be appending a quoted field over several lines: not an error yet."""
+    path = tmp_path / "t.csv"
+    path.write_text('id,text\n1,fine\n2,"a review still being\nwritten\n', encoding="utf-8")
+    connector = make(path)
+    mentions, skipped, cursor = run(connector)
+    assert [m.external_id for m in mentions] == ["1"] and skipped == []
+    with path.open("a") as f:
+        f.write('by its writer"\n3,next\n')
+    mentions, skipped, _ = run(connector, cursor)
+    assert [(m.external_id, m.text) for m in mentions] == [("2", "a review still being\nwritten\nby its writer"),
+                                                          ("3", "next")]
+
+
+def test_rows_without_id_keep_their_identity_by_content_and_line(tmp_path):
+    path = tmp_path / "m.jsonl"
+    write_jsonl(path, [{"text": "Terrible service", "rating": 1}] * 2 + [{"text": "Terrible service", "rating": 2}])
+    first, _, _ = run(make(path))
+    again, _, _ = run(make(path))  # a re-read (reset, backfill, replaced file) gives the same ids
+    assert len({m.external_id for m in first}) == 3
+    assert [m.external_id for m in first] == [m.external_id for m in again]
+
+
+def test_records_without_id_or_position_are_new_mentions_each_time():
+    """What the push endpoint builds: three pushes of the same short review are three customers."""
+    from connectors.records import mention_from_record
+
+    ids = {mention_from_record({"text": "Terrible service", "rating": 1}, "webhook").external_id for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_date_format_and_timezone(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id;text;when\n1;late;04.12.2026 10:15\n2;ok;2026-12-01T10:00:00+05:00\n", encoding="utf-8")
+    connector = make(path, delimiter=";", fields={"created_at": "when"}, date_format="%d.%m.%Y %H:%M",
+                     timezone="America/New_York")
+    mentions, skipped, _ = run(connector)
+    assert skipped == [] and [m.created_at.isoformat() for m in mentions] == [
+        "2026-12-04T15:15:00+00:00", "2026-12-01T05:00:00+00:00"]  # ISO with a zone still reads

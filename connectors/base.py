@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Iterator
 
@@ -76,6 +77,17 @@ class Connector(abc.ABC):
         Raise ``ConnectorError`` for a source-level failure (down, bad credentials); report
         single unparseable items as ``Skipped`` in the batch instead.
         """
+
+    def reset_cursor(self, cursor: str | None, since: datetime | None) -> str | None:
+        """The cursor ``sentimon connectors reset`` stores: None starts the source afresh
+        (deduplication keeps what is stored from being added twice). A connector that can
+        re-read from a point in time overrides this to honour ``since``."""
+        if since is not None:
+            raise ConfigError(
+                f"connectors reset --since is not supported by {self.type!r} connectors; "
+                "reset without --since to re-read what the source still offers"
+            )
+        return None
 
     def close(self) -> None:
         """Release sessions or files; called once the run is over."""

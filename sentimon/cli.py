@@ -270,6 +270,7 @@ def _register_subcommands() -> None:
         ("sentimon.cli_alerts", "alerts"),
         ("sentimon.cli_serve", "serve"),
         ("sentimon.cli_label", "label"),
+        ("sentimon.cli_connectors", "connectors"),
         ("sentimon.cli_query", "mentions"),
         ("sentimon.cli_query", "stats"),
     ):

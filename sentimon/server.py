@@ -1,11 +1,12 @@
 """The push endpoint: ``POST /v1/mentions`` for helpdesks, survey tools and shop apps that push.
 
-Standard library only (``ThreadingHTTPServer``): the endpoint is small and a framework would be
-a dependency for every install. It is meant to sit on 127.0.0.1 (the default) behind a reverse
-proxy that terminates TLS. Every request is checked in the cheapest order, before the body is
-read: route, per-client rate (token bucket), bearer token (constant time), content type and
-declared length. The body is then read up to ``max_body_bytes``, parsed into ``Mention``s by
-``connectors.records.mention_from_record`` (the files connector's fields and checks), and
+Standard library only (``ThreadingHTTPServer``, with heads collected by ``push_http``, which
+says why not waitress). It is meant to sit on 127.0.0.1 (the default) behind a reverse proxy
+that terminates TLS. Every request is checked in the cheapest order, before the body is read:
+route, bearer token (constant time), rate (a token bucket per token for authenticated
+requests, per client address for everything refused, so a flood of wrong tokens never spends a
+genuine sender's bucket), content type and declared length. The body is then read up to
+``max_body_bytes`` within ``BODY_TIMEOUT``, parsed into ``Mention``s (``push_parse``), and
 classified and stored through ``pipeline.ingest`` *before* the 2xx goes out, so a sender that
 saw ``200`` never needs to resend, and one that did not may resend safely (dedup by id).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import logging
 import math
@@ -26,158 +28,28 @@ import socketserver
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from connectors.records import RECORD_FIELDS, mention_from_record
 from sentimon.errors import ConfigError, SentimonError
 from sentimon.mention import Mention
 from sentimon.pipeline import ingest
-from sentimon.store import Store
+from sentimon.push_http import (
+    BODY_TIMEOUT, BUSY_REPLY, HEAD_TIMEOUT, MAX_PENDING, RATE_BURST, RATE_PER_SECOND,
+    DeadlineReader, FramingError, HeadCollector, RateLimiter, printable, read_chunked,
+)
+from sentimon.push_parse import RequestError, parse_body  # noqa: F401  (parse_body: re-export)
 
 log = logging.getLogger(__name__)
 
 MENTIONS_PATH = "/v1/mentions"
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-RATE_PER_SECOND = 10.0     # sustained requests per client address
-RATE_BURST = 60            # requests a client may send at once before 429
 MIN_TOKEN_CHARS = 16       # shorter tokens are guessable (and too short for log masking)
 SOCKET_TIMEOUT = 15.0      # a client that stalls mid-request is dropped after this long
 DRAIN_SECONDS = 1.0        # after an early error, read what the client is still sending
 SHUTDOWN_WAIT = 30.0       # how long shutdown waits for requests that are storing
-MAX_CONNECTIONS = 64       # connections handled at once (a thread each); more get a 503
-_MAX_CLIENTS = 10_000      # rate-limit buckets kept; idle (full) ones are dropped first
+MAX_CONNECTIONS = 64       # requests handled at once (a thread each, head complete); more: 503
 _TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-
-
-class RequestError(Exception):
-    """A request refused with ``status``; ``field``/``index`` point at the bad mention."""
-
-    def __init__(
-        self, status: int, message: str, *, field: str | None = None, index: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.field = field
-        self.index = index
-        self.headers = headers or {}
-
-    def payload(self) -> dict[str, Any]:
-        if self.status == 400:
-            return {"error": self.message, "field": self.field, "index": self.index}
-        return {"error": self.message}
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _field_of(message: str) -> str | None:
-    """``mention_from_record`` messages start with the field: ``"rating: expected ..."``."""
-    head = message.partition(":")[0].strip()
-    return head if head in RECORD_FIELDS else None
-
-
-def parse_body(
-    body: bytes, source: str, *, max_batch: int, now: datetime | None = None
-) -> list[Mention]:
-    """One JSON object or a list of them -> Mentions; RequestError for anything else.
-
-    The whole batch is refused when one item is bad (the reply names its index and field),
-    so a sender fixes and resends one thing instead of working out which half was stored.
-    """
-    try:
-        document = json.loads(body.decode("utf-8-sig"), parse_constant=_reject_constant)
-    except UnicodeDecodeError as exc:
-        raise RequestError(400, f"body is not valid UTF-8 (byte {exc.start})") from None
-    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers over 4300 digits
-        raise RequestError(400, f"body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise RequestError(400, "body is not valid JSON: nested too deeply") from None
-    if isinstance(document, dict):
-        items = [document]
-    elif isinstance(document, list):
-        items = document
-    else:
-        kind = type(document).__name__
-        raise RequestError(400, f"expected a JSON object or a list of objects, got {kind}")
-    if len(items) > max_batch:
-        raise RequestError(
-            413, f"{len(items)} mentions in one request; at most {max_batch} (split the batch)"
-        )
-    now = now or datetime.now(timezone.utc)
-    mentions = []
-    for index, item in enumerate(items):
-        _check_unicode(item, index)
-        try:
-            mention = mention_from_record(item, source, now=now)
-        except (ValueError, ArithmeticError) as exc:  # Overflow: see tests/test_fuzz_records.py
-            message = str(exc)
-            raise RequestError(400, message, field=_field_of(message), index=index) from None
-        mentions.append(mention)
-    return mentions
-
-
-def _check_unicode(item: Any, index: int) -> None:
-    """JSON escapes can produce lone surrogates (``"\\ud800"``): not Unicode text, and SQLite
-    cannot store them. Refuse them up front, naming the field, instead of failing at insert."""
-    if not isinstance(item, dict):
-        return
-    for key, value in item.items():
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                field = "external_id" if key == "id" else key[:100]
-                raise RequestError(
-                    400, f"{field}: contains an unpaired surrogate (not valid Unicode)",
-                    field=field, index=index,
-                ) from None
-
-
-class RateLimiter:
-    """A token bucket per client address: ``burst`` at once, then ``rate`` per second."""
-
-    def __init__(
-        self, rate: float = RATE_PER_SECOND, burst: int = RATE_BURST, clock=time.monotonic
-    ) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """Spend one token; return 0 when allowed, else the seconds until one is available."""
-        with self._lock:
-            now = self.clock()
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                if len(self._buckets) > _MAX_CLIENTS:
-                    self._forget_idle(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.rate if self.rate > 0 else 3600.0
-
-    def _forget_idle(self, now: float) -> None:
-        full = self.burst / self.rate if self.rate > 0 else math.inf
-        for key, (_, last) in list(self._buckets.items()):
-            if now - last >= full:
-                del self._buckets[key]
-        while len(self._buckets) > _MAX_CLIENTS:  # all busy: drop the oldest
-            del self._buckets[min(self._buckets, key=lambda k: self._buckets[k][1])]
-
-
-_BUSY_BODY = b'{"error": "server busy; retry later"}'
-_BUSY_REPLY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
-    b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY)
-)
 
 
 def _digest(value: str) -> bytes:
@@ -194,6 +66,7 @@ class PushServer(ThreadingHTTPServer):
     def __init__(
         self, app: Any, host: str, port: int, *, rate: float = RATE_PER_SECOND,
         burst: int = RATE_BURST, max_connections: int = MAX_CONNECTIONS,
+        head_timeout: float = HEAD_TIMEOUT, max_pending: int = MAX_PENDING,
     ) -> None:
         from sentimon.metrics import Counters
 
@@ -230,6 +103,8 @@ class PushServer(ThreadingHTTPServer):
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._received: dict[int, bytes] = {}  # id(socket) -> its head, for the handler
+        self._heads = HeadCollector(self._dispatch, deadline=head_timeout, max_pending=max_pending)
         if ":" in host:
             self.address_family = socket.AF_INET6
         try:
@@ -249,15 +124,28 @@ class PushServer(ThreadingHTTPServer):
         self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """A thread per connection, but only so many at once: stalled clients cannot pile up."""
+        """A new connection waits, without a thread, until its head is in (``push_http``)."""
+        if not self._heads.add(request, client_address):
+            self._refuse_busy(request)
+
+    def _dispatch(self, request: socket.socket, client_address: Any, received: bytes) -> None:
+        """A complete head: a handler thread, but only so many at once (else 503)."""
         if not self._slots.acquire(blocking=False):
-            try:
-                request.sendall(_BUSY_REPLY)
-            except OSError:
-                pass
-            self.shutdown_request(request)
+            self._refuse_busy(request)
             return
+        self._received[id(request)] = received
         super().process_request(request, client_address)
+
+    def _refuse_busy(self, request: socket.socket) -> None:
+        try:
+            request.sendall(BUSY_REPLY)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def received(self, request: socket.socket) -> bytes:
+        """What the head collector read from this connection (the handler reads on from it)."""
+        return self._received.pop(id(request), b"")
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
@@ -318,6 +206,7 @@ class PushServer(ThreadingHTTPServer):
                 self._idle.notify_all()
 
     def start(self) -> PushServer:
+        self._heads.start()
         self._thread = threading.Thread(
             target=self.serve_forever, args=(0.1,), name="push-server", daemon=True
         )
@@ -330,6 +219,7 @@ class PushServer(ThreadingHTTPServer):
             super().shutdown()
             self._thread.join()
             self._thread = None
+            self._heads.stop()
         with self._idle:
             self._idle.wait_for(lambda: self._busy == 0, timeout=SHUTDOWN_WAIT)
         self.server_close()
@@ -347,6 +237,15 @@ class PushHandler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = SOCKET_TIMEOUT
 
+    def setup(self) -> None:
+        """Read on from what the head collector received, within one deadline for the body."""
+        super().setup()
+        self.rfile.close()
+        self.reader = DeadlineReader(
+            self.connection, self.server.received(self.request), time.monotonic() + BODY_TIMEOUT
+        )
+        self.rfile = io.BufferedReader(self.reader)
+
     # --- routing ----------------------------------------------------------------------------
 
     def do_GET(self) -> None:
@@ -361,19 +260,27 @@ class PushHandler(BaseHTTPRequestHandler):
         elif path == MENTIONS_PATH:
             self._fail(RequestError(405, "use POST", headers={"Allow": "POST"}))
         else:
-            self._fail(RequestError(404, "not found"))
+            self._unrouted(RequestError(404, "not found"))
 
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == MENTIONS_PATH:
             self._guarded(self._push)
         elif path == "/healthz" or (path == "/metrics" and self.server.metrics_enabled):
-            self._fail(RequestError(405, "use GET", headers={"Allow": "GET"}))
+            self._unrouted(RequestError(405, "use GET", headers={"Allow": "GET"}))
         else:
-            self._fail(RequestError(404, "not found"))
+            self._unrouted(RequestError(404, "not found"))
 
     def _other_method(self) -> None:
-        self._fail(RequestError(405, f"method {self.command} not allowed"))
+        self._unrouted(RequestError(405, f"method {self.command} not allowed"))
+
+    def _unrouted(self, exc: RequestError) -> None:
+        """Refused before auth (no such route or method): counted in the client's bucket."""
+        try:
+            self._limit(f"client:{self.client_address[0]}")
+        except RequestError as limited:
+            exc = limited
+        self._fail(exc)
 
     do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _other_method
 
@@ -403,25 +310,30 @@ class PushHandler(BaseHTTPRequestHandler):
             return
         self._checked = True
         path = self.path.split("?", 1)[0]
-        wait = self.server.limiter.take(self.client_address[0])
-        if wait:
-            retry = {"Retry-After": str(math.ceil(wait))}
-            raise RequestError(429, "too many requests; slow down", headers=retry)
-        self._authorize()
-        if path == MENTIONS_PATH and self.command == "POST":
-            self._check_content_type()
-            self._declared_length()
-
-    def _authorize(self) -> None:
-        values = self.headers.get_all("Authorization") or []
-        scheme, _, presented = (values[0] if len(values) == 1 else "").strip().partition(" ")
-        # The digest comparison runs for every request, token or not, so timing tells nothing.
-        good = hmac.compare_digest(_digest(presented.strip()), self.server.token_digest)
-        if not good or scheme.lower() != "bearer":
+        if self._authorized():
+            self._limit("token")  # one bucket per token (there is one token)
+        else:
+            self._limit(f"client:{self.client_address[0]}")
             raise RequestError(
                 401, "missing or wrong bearer token (Authorization: Bearer <token>)",
                 headers={"WWW-Authenticate": 'Bearer realm="sentimon"'},
             )
+        if path == MENTIONS_PATH and self.command == "POST":
+            self._check_content_type()
+            self._declared_length()
+
+    def _authorized(self) -> bool:
+        values = self.headers.get_all("Authorization") or []
+        scheme, _, presented = (values[0] if len(values) == 1 else "").strip().partition(" ")
+        # The digest comparison runs for every request, token or not, so timing tells nothing.
+        good = hmac.compare_digest(_digest(presented.strip()), self.server.token_digest)
+        return good and scheme.lower() == "bearer"
+
+    def _limit(self, bucket: str) -> None:
+        wait = self.server.limiter.take(bucket)
+        if wait:
+            retry = {"Retry-After": str(math.ceil(wait))}
+            raise RequestError(429, "too many requests; slow down", headers=retry)
 
     def _check_content_type(self) -> None:
         media, _, params = (self.headers.get("Content-Type") or "").partition(";")
@@ -456,40 +368,17 @@ class PushHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         length = self._declared_length()
         try:
-            if length is None:
-                return self._read_chunked()
-            body = self.rfile.read(length)
+            body = (read_chunked(self.rfile, self.server.max_body) if length is None
+                    else self.rfile.read(length))
         except TimeoutError:
             self._body_read = True  # nothing more is coming; do not wait to drain it
-            raise RequestError(408, f"body not received within {SOCKET_TIMEOUT:.0f}s") from None
-        if len(body) != length:
+            raise RequestError(408, f"body not received within {BODY_TIMEOUT:.0f}s") from None
+        except FramingError as exc:
+            raise RequestError(exc.status, str(exc)) from None
+        if length is not None and len(body) != length:
             raise RequestError(400, "body shorter than its Content-Length")
         self._body_read = True
         return body
-
-    def _read_chunked(self) -> bytes:
-        limit, parts, total = self.server.max_body, [], 0
-        while True:
-            line = self.rfile.readline(1026)
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise RequestError(400, "malformed chunked body") from None
-            if size == 0:
-                break
-            total += size
-            if total > limit:
-                raise RequestError(413, f"body over {limit} bytes")
-            chunk = self.rfile.read(size)
-            if len(chunk) != size or self.rfile.readline(3).strip():
-                raise RequestError(400, "malformed chunked body")
-            parts.append(chunk)
-        for _ in range(100):  # trailer lines, up to the blank one
-            if self.rfile.readline(8192).strip() == b"":
-                break
-        self._body_read = True
-        return b"".join(parts)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -534,9 +423,9 @@ class PushHandler(BaseHTTPRequestHandler):
     def _fail(self, exc: RequestError) -> None:
         level = {401: logging.WARNING, 429: logging.DEBUG}.get(exc.status, logging.INFO)
         where = f" (item {exc.index}, field {exc.field})" if exc.index is not None else ""
-        path = self.path.split("?", 1)[0][:100]
-        log.log(level, "%s %s from %s refused: %d%s", self.command, path, self.client_address[0],
-                exc.status, where)
+        path = printable(self.path.split("?", 1)[0], 100)
+        log.log(level, "%s %s from %s refused: %d%s", printable(self.command, 20), path,
+                self.client_address[0], exc.status, where)
         self._reply(exc.status, exc.payload(), headers=exc.headers)
 
     def _reply(
@@ -582,4 +471,4 @@ class PushHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         # The base class writes every request line to stderr; sentimon's own lines say enough.
-        log.debug("%s %s", self.client_address[0], format % args)
+        log.debug("%s %s", self.client_address[0], printable(format % args, 300))

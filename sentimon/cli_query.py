@@ -6,6 +6,7 @@ once in ``_query_options``.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -14,6 +15,10 @@ import click
 from sentimon.output import FORMATS, emit, moment_option, sparkline
 
 _MENTION_COLUMNS = ["id", "created_at", "source", "sentiment", "rating", "topics", "text"]
+_CSV_COLUMNS = [
+    "id", "source", "external_id", "kind", "url", "author", "title", "text", "rating", "lang", "created_at",
+    "sentiment", "score_negative", "score_neutral", "score_positive", "corrected", "topics",
+]  # the columns of `export --format csv`, less its model and correction history
 
 
 def _table_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +36,9 @@ def _query_options(func):
         click.option("--sentiment", "sentiments", multiple=True, type=click.Choice(["negative", "neutral", "positive"]), help="Repeatable."),
         click.option("--topic", "topics", multiple=True, help="Repeatable."),
         click.option("--source", "sources", multiple=True, help="Connector name; repeatable."),
+        click.option("--lang", "langs", multiple=True, help="Language code (en, de); repeatable."),
+        click.option("--author", "authors", multiple=True, help="Author, whatever the case; repeatable."),
+        click.option("--kind", "kinds", multiple=True, help="review, post, comment, article, ...; repeatable."),
         click.option("--search", help="Full-text search in title and text (all words must match)."),
         click.option("--min-rating", type=click.IntRange(1, 5)),
         click.option("--max-rating", type=click.IntRange(1, 5)),
@@ -46,31 +54,47 @@ def _query_options(func):
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_obj
 def mentions(app, fmt: str, **filters: Any) -> None:
-    """Recent mentions, newest first, with their sentiment and topics."""
+    """Recent mentions, newest first, with their sentiment and topics.
+
+    The table ends with how many matched ("20 of 312 shown"); csv is flat, like `export`."""
+    from sentimon.export import write_csv
+    from sentimon.queries import check_query, count_mentions
     from sentimon.store import MentionQuery
 
-    rows = app.store().mentions(MentionQuery(**filters))
-    if fmt == "table":
-        emit([_table_row(r) for r in rows], fmt, _MENTION_COLUMNS, flexible="text")
-    else:
-        for row in rows:
-            row.pop("lang", None)
+    query = MentionQuery(**filters)
+    store = app.store()
+    check_query(query, store, app.config)
+    rows = store.mentions(query)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        write_csv(rows, buffer, _CSV_COLUMNS)
+        click.echo(buffer.getvalue(), nl=False)
+    elif fmt != "table":
         emit(rows, fmt, _MENTION_COLUMNS)
+    else:
+        emit([_table_row(r) for r in rows], fmt, _MENTION_COLUMNS, flexible="text")
+        total = count_mentions(store, query) if len(rows) == query.limit else len(rows)
+        if rows:
+            shown = f"{len(rows)} of {total} shown (--limit for more)" if total > len(rows) else f"{total} mentions"
+            click.echo(f"\n{shown}")
 
 
 @click.command()
 @click.option("--since", callback=moment_option, default="7d", show_default=True, help="Duration or ISO date.")
 @click.option("--until", callback=moment_option, help="Duration back from now or ISO date.")
-@click.option("--by", type=click.Choice(["day", "hour", "source", "topic"]), default="day", show_default=True)
+@click.option("--by", type=click.Choice(["day", "week", "hour", "source", "topic"]), default="day", show_default=True,
+              help="week: Monday to Sunday (UTC), labelled by its Monday.")
 @click.option("--source", "sources", multiple=True, help="Connector name; repeatable.")
 @click.option("--topic", "topics", multiple=True, help="Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
 def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
-    """Counts per sentiment and the negative share, grouped by day, hour, source or topic."""
+    """Counts per sentiment and the negative share, grouped by day, week, hour, source or topic."""
+    from sentimon.queries import check_query
     from sentimon.store import MentionQuery
 
     query = MentionQuery(since=since, until=until, sources=sources, topics=topics)
+    check_query(query, app.store(), app.config)
     rows = app.store().stats(query, by)
     # A mention has several topics: the totals count mentions, from a grouping that holds
     # each one once (by day, the daily roll-ups answer it).
@@ -90,6 +114,6 @@ def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
         return
     emit(rows, "table", [by, "total", "negative", "neutral", "positive", "negative_share"])
     click.echo(f"\n{total} mentions, {summary['negative_share']:.0%} negative")
-    if by in ("day", "hour") and rows:
+    if by in ("day", "week", "hour") and rows:
         click.echo(f"negative share {sparkline([r['negative_share'] for r in rows])}")
         click.echo(f"volume         {sparkline([r['total'] for r in rows])}")

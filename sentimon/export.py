@@ -6,7 +6,7 @@ import csv
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterable, Iterator, Sequence, TextIO
 
 from sentimon.errors import SentimonError
 from sentimon.output import spreadsheet_safe
@@ -43,16 +43,36 @@ def export_rows(store: Store, since: datetime | None = None, until: datetime | N
 
 
 def write_export(store: Store, out: TextIO, fmt: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+    rows = export_rows(store, since, until)
+    if fmt == "csv":
+        return write_csv(rows, out, COLUMNS)
     count = 0
-    writer = csv.DictWriter(out, fieldnames=COLUMNS) if fmt == "csv" else None
-    if writer:
-        writer.writeheader()
-    for row in export_rows(store, since, until):
-        if writer:
-            flat = {**row, "topics": ";".join(f"{t['name']}:{t['sentiment']}" for t in row["topics"])}
-            writer.writerow({k: spreadsheet_safe(v) for k, v in flat.items()})
-        else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One flat row as spreadsheets and BI tools read it: topics as ``name:sentiment;...``,
+    scores as three columns, booleans as 1/0 and every cell spreadsheet-safe. Shared by
+    ``export`` and ``mentions --format csv``, so both files load the same way."""
+    flat = dict(row)
+    scores = flat.pop("scores", None)
+    if isinstance(scores, dict):
+        flat.update({f"score_{name}": scores.get(name) for name in ("negative", "neutral", "positive")})
+    if isinstance(flat.get("topics"), list):
+        flat["topics"] = ";".join(f"{t['name']}:{t['sentiment']}" for t in flat["topics"])
+    return {k: spreadsheet_safe(int(v) if isinstance(v, bool) else v) for k, v in flat.items()}
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str]) -> int:
+    """Write ``rows`` flattened by ``csv_row`` under a header of ``columns``; the row count."""
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow(csv_row(row))
         count += 1
     return count
 

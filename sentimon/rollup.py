@@ -26,6 +26,8 @@ def answers(query: MentionQuery, by: str) -> bool:
         return False
     if query.search or query.min_rating is not None or query.max_rating is not None:
         return False
+    if query.langs or query.authors or query.kinds:  # not keys of the roll-ups
+        return False
     # A mention with two of the wanted topics is one mention; the topic roll-up would count it
     # twice. Grouped by topic, a topic filter keeps the mention's other topics too.
     return len(query.topics) <= (0 if by == "topic" else 1)
@@ -70,6 +72,12 @@ def counts(db: Database, query: MentionQuery, by: str, first: datetime | None, e
         f"GROUP BY {bucket}, {sentiment} HAVING SUM(n) > 0"
     )
     return [(b, s or None, n) for b, s, n in db.execute(sql, params).fetchall()]
+
+
+def week_of(day: str) -> str:
+    """The Monday (ISO week start) of a ``YYYY-MM-DD`` day, in the same form: a week's label."""
+    date = datetime.strptime(day, "%Y-%m-%d").date()
+    return (date - timedelta(days=date.weekday())).isoformat()
 
 
 def _midnight(moment: datetime) -> datetime:

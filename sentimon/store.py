@@ -70,6 +70,9 @@ class MentionQuery:
     search: str | None = None
     min_rating: int | None = None
     max_rating: int | None = None
+    langs: Sequence[str] = ()
+    authors: Sequence[str] = ()  # matched whatever their case: people type "ann" for "Ann"
+    kinds: Sequence[str] = ()
     limit: int = 20
 
     def where(self, *, counting: bool = False) -> tuple[str, list[Any]]:
@@ -86,7 +89,10 @@ class MentionQuery:
             clauses.append("m.created_at < ?")
             params.append(to_db_time(self.until))
         source = "+m.source" if counting else "m.source"
-        for column, values in (("m.sentiment", self.sentiments), (source, self.sources)):
+        for column, values in (
+            ("m.sentiment", self.sentiments), (source, self.sources), ("m.lang", self.langs),
+            ("m.kind", self.kinds), ("lower(m.author)", [a.lower() for a in self.authors]),
+        ):
             if values:
                 clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
                 params.extend(values)
@@ -388,9 +394,12 @@ class Store:
         return found
 
     def stats(self, query: MentionQuery, by: str, *, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Counts per sentiment and the negative share, grouped by day, hour, source or topic."""
+        """Counts per sentiment and the negative share, grouped by day, week, hour, source or
+        topic. Weeks are summed from the days, so they are served by the daily roll-ups too."""
         with self._guard("query failed"):
-            found = self._stats_counts(query, by, now or datetime.now(timezone.utc))
+            found = self._stats_counts(query, "day" if by == "week" else by, now or datetime.now(timezone.utc))
+        if by == "week":
+            found = [(rollup.week_of(day), sentiment, n) for day, sentiment, n in found]
         groups: dict[str, dict[str, Any]] = {}
         for bucket_value, sentiment, n in found:
             group = groups.setdefault(

@@ -154,3 +154,94 @@ def test_rss_url_answering_non_feed_xml_fails_with_what_it_found(tmp_path, local
     doctor = json.loads(run("doctor", "--format", "json", config=config).output)
     health = next(c for c in doctor if c["name"] == "health news")
     assert health["status"] != "ok" and "root <Error>" in health["detail"]
+
+
+# --- 8. queries ------------------------------------------------------------------------------
+
+MIXED = [
+    {"id": "en1", "text": "Parcel came late", "author": "Ann", "kind": "review", "lang": "en",
+     "created_at": "2026-11-16T10:00:00Z", "rating": 1},
+    {"id": "de1", "text": "Paket kam late an", "author": "bob", "kind": "review", "lang": "de",
+     "created_at": "2026-11-18T10:00:00Z", "rating": 2},
+    {"id": "en2", "text": "Lovely boots, fair price", "author": "Ann", "kind": "post", "lang": "en",
+     "created_at": "2026-11-24T10:00:00Z", "rating": 5},
+]
+
+
+@pytest.fixture
+def mixed(tmp_path, keyword_model) -> Path:
+    config = write_rows(tmp_path, MIXED)
+    assert run("fetch", config=config).exit_code == 0
+    return config
+
+
+def ids(config: Path, *args: str) -> list[str]:
+    result = run("mentions", "--since", "3650d", "--format", "json", *args, config=config)
+    assert result.exit_code == 0, result.output
+    return [r["external_id"] for r in json.loads(result.stdout)]
+
+
+def test_mentions_filter_by_lang_author_and_kind(mixed):
+    assert ids(mixed, "--lang", "de") == ["de1"]
+    assert ids(mixed, "--author", "ann") == ["en2", "en1"]  # authors match whatever their case
+    assert ids(mixed, "--kind", "post") == ["en2"]
+    assert ids(mixed, "--kind", "review", "--lang", "en") == ["en1"]
+    assert ids(mixed, "--lang", "de", "--lang", "en") == ["en2", "de1", "en1"]
+
+
+def test_mentions_json_carries_lang(mixed):
+    rows = json.loads(run("mentions", "--since", "3650d", "--format", "json", config=mixed).stdout)
+    assert {r["external_id"]: r["lang"] for r in rows} == {"en1": "en", "de1": "de", "en2": "en"}
+
+
+@pytest.mark.parametrize("option, typo, known", [
+    ("--source", "shopp", "shop"),
+    ("--topic", "deliverys", "delivery"),
+])
+@pytest.mark.parametrize("command", ["mentions", "stats"])
+def test_a_mistyped_source_or_topic_names_the_known_ones(mixed, command, option, typo, known):
+    result = run(command, option, typo, config=mixed)
+    assert result.exit_code == 2, result.output
+    assert typo in result.output and known in result.output and "(no rows)" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and typo in errors[0] and known in errors[0]  # one line says it all
+
+
+def test_known_source_and_topic_without_matches_are_not_errors(mixed):
+    assert ids(mixed, "--topic", "returns") == []  # in the default taxonomy, no mention yet
+    assert ids(mixed, "--source", "shop", "--topic", "price") == ["en2"]
+
+
+def test_since_after_until_is_a_usage_error(mixed):
+    result = run("mentions", "--since", "2026-11-20", "--until", "2026-11-10", config=mixed)
+    assert result.exit_code == 2 and "--since" in result.output and "--until" in result.output
+    assert run("stats", "--since", "2026-11-20", "--until", "2026-11-10", config=mixed).exit_code == 2
+
+
+def test_the_table_says_how_many_of_how_many_are_shown(mixed):
+    cut = run("mentions", "--since", "3650d", "--limit", "2", config=mixed)
+    assert "2 of 3 shown" in cut.output
+    whole = run("mentions", "--since", "3650d", config=mixed)
+    assert "of 3 shown" not in whole.output and "3 mentions" in whole.output
+    assert "shown" not in run("mentions", "--since", "3650d", "--limit", "2", "--format", "json", config=mixed).stdout
+
+
+def test_mentions_csv_is_flat_like_export(mixed):
+    rows = list(csv.DictReader(io.StringIO(run("mentions", "--since", "3650d", "--format", "csv", config=mixed).stdout)))
+    exported = list(csv.DictReader(io.StringIO(run("export", "--format", "csv", config=mixed).stdout)))
+    row = next(r for r in rows if r["external_id"] == "en2")
+    assert row["topics"] == "price:positive" and row["lang"] == "en"
+    assert float(row["score_positive"]) > 0.5 and row["corrected"] == "0"
+    for value in (v for r in rows for v in r.values()):
+        assert not value.startswith(("{", "[")) and value not in ("False", "True")
+    shared = set(rows[0]) & set(exported[0])
+    assert shared >= {"id", "source", "external_id", "text", "lang", "sentiment", "score_negative", "topics"}
+    assert next(r for r in exported if r["external_id"] == "en2")["topics"] == row["topics"]
+
+
+def test_stats_by_week(mixed):
+    data = json.loads(run("stats", "--since", "3650d", "--by", "week", "--format", "json", config=mixed).output)
+    # weeks start on Monday (UTC): 16 and 18 Nov 2026 share the week of Monday the 16th
+    assert [(g["week"], g["total"], g["negative"]) for g in data["groups"]] == [("2026-11-16", 2, 2), ("2026-11-23", 1, 0)]
+    table = run("stats", "--since", "3650d", "--by", "week", config=mixed)
+    assert table.exit_code == 0 and "2026-11-16" in table.output and "volume" in table.output

@@ -255,14 +255,20 @@ def test_cli_filters_treat_injection_strings_as_data(payload, queried_db):
     for args in (
         ["mentions", "--search", value],
         ["mentions", "--search", payload],
+    ):
+        result = runner.invoke(cli, ["--config", str(config), *args])
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        assert result.exception is None
+    # an unknown source or topic is looked up as a bound value, then refused by name
+    for args in (
         ["mentions", "--topic", value, "--format", "json"],
         ["mentions", "--source", value, "--format", "csv"],
         ["stats", "--source", value, "--topic", value, "--by", "topic"],
         ["stats", "--source", value, "--by", "source", "--format", "json"],
     ):
         result = runner.invoke(cli, ["--config", str(config), *args])
-        assert result.exit_code == 0, (args, result.output, result.exception)
-        assert result.exception is None
+        assert result.exit_code == 2 and "known:" in result.output, (args, result.output, result.exception)
+        assert "Traceback" not in result.output
     # --since is parsed, never passed on: a bad value is a usage error, not SQL
     result = runner.invoke(cli, ["--config", str(config), "mentions", "--since", value])
     assert result.exit_code == 2 and "Traceback" not in result.output

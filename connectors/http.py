@@ -6,6 +6,10 @@ handling lives here once instead of in each connector: exponential backoff with 
 ``ConnectorError`` whose message is one line naming the connector, the URL and what happened.
 The pipeline records that line in ``runs`` and the daemon retries at the next slot.
 
+Every request also has a total deadline (headers and body together, ``connectors.deadline``),
+a cap on the body (counted after decompression, so a gzip bomb stops at the cap too) and a
+redirect limit: a hostile or broken feed can slow one run down, never hang or bloat it.
+
 ``sleep`` and ``rng`` are injected so tests never wait for a real backoff.
 """
 
@@ -23,6 +27,7 @@ import requests
 
 import sentimon
 from connectors.base import Connector
+from connectors.deadline import DeadlineAdapter, deadline
 from sentimon.durations import retry_after_seconds
 from sentimon.errors import ConnectorError
 from sentimon.settings import Setting
@@ -32,6 +37,9 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"sentimon/{sentimon.__version__} (+https://github.com/sentimon/sentimon)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
 MAX_WAIT = 120.0  # a Retry-After longer than this ends the run; the next slot tries again
+DEADLINE = 120.0  # seconds for one whole request, body included
+MAX_BODY_BYTES = 50_000_000  # big feeds are a few MB; a 50 MB answer is a mistake or hostile
+MAX_REDIRECTS = 5
 
 # Settings every HTTP connector accepts (appended to its own).
 HTTP_SETTINGS: tuple[Setting, ...] = (
@@ -44,6 +52,15 @@ HTTP_SETTINGS: tuple[Setting, ...] = (
         3,
         help="Retries on 429, 5xx and connection errors, with exponential backoff.",
     ),
+    Setting(
+        "deadline", "float", DEADLINE,
+        help="Seconds one request may take in all, body included (timeout is per read).",
+    ),
+    Setting(
+        "max_body_bytes", "int", MAX_BODY_BYTES,
+        help="Largest answer read, after decompression; a larger one fails the request.",
+    ),
+    Setting("max_redirects", "int", MAX_REDIRECTS, help="Redirects followed per request."),
 )
 
 
@@ -54,6 +71,10 @@ def display_url(url: str) -> str:
 
 
 _short = display_url
+
+
+class _Expired(Exception):
+    """The request's total deadline passed (its sockets were shut down)."""
 
 
 class HttpClient:
@@ -68,6 +89,9 @@ class HttpClient:
         backoff: float = 1.0,
         max_backoff: float = 60.0,
         max_wait: float = MAX_WAIT,
+        deadline: float = DEADLINE,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_redirects: int = MAX_REDIRECTS,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         session: requests.Session | None = None,
@@ -80,7 +104,14 @@ class HttpClient:
         self.max_wait = max_wait
         self.sleep = sleep
         self.rng = rng
-        self.session = session or requests.Session()
+        self.deadline = deadline
+        self.max_body = max_body_bytes
+        if session is None:  # a session given by a test keeps its own adapters
+            session = requests.Session()
+            for prefix in ("http://", "https://"):
+                session.mount(prefix, DeadlineAdapter())
+        self.session = session
+        self.session.max_redirects = max_redirects
         self.session.headers["User-Agent"] = USER_AGENT
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
@@ -110,9 +141,9 @@ class HttpClient:
             retry_after: float | None = None
             status: int | None = None
             try:
-                response = self.session.request(
-                    method, url, params=params, headers=dict(headers or {}), timeout=self.timeout
-                )
+                response = self._fetch(method, url, params, headers, ok, where)
+            except _Expired:
+                problem = f"no complete answer within {self.deadline:g}s"
             except requests.Timeout:
                 problem = f"no answer within {self.timeout:g}s"
             except requests.ConnectionError as exc:
@@ -140,6 +171,48 @@ class HttpClient:
                 )
             log.info("%s: %s; retry %d/%d in %.1fs", where, problem, attempt, self.retries, wait)
             self.sleep(wait)
+
+    def _fetch(
+        self, method: str, url: str, params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None, ok: tuple[int, ...], where: str,
+    ) -> requests.Response:
+        """One attempt, within the total deadline; a wanted answer's body is read (capped)."""
+        with deadline(self.deadline) as watch:
+            try:
+                response = self.session.request(
+                    method, url, params=params, headers=dict(headers or {}),
+                    timeout=self.timeout, stream=True,
+                )
+                if 200 <= response.status_code < 300 or response.status_code in ok:
+                    self._read_body(response, where)
+                else:
+                    response.close()  # only its status and headers are used
+            except requests.TooManyRedirects:
+                raise ConnectorError(
+                    f"{where} failed: more than {self.session.max_redirects} redirects"
+                ) from None
+            except (requests.RequestException, OSError):
+                if watch.expired:
+                    raise _Expired from None
+                raise
+            if watch.expired:  # cut off where the body may simply end (no Content-Length)
+                raise _Expired
+        return response
+
+    def _read_body(self, response: requests.Response, where: str) -> None:
+        too_big = f"{where} failed: the answer is more than {self.max_body} bytes (max_body_bytes)"
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            response.close()
+            raise ConnectorError(too_big)
+        parts, total = [], 0
+        for part in response.iter_content(65536):
+            total += len(part)
+            if total > self.max_body:
+                response.close()
+                raise ConnectorError(too_big)
+            parts.append(part)
+        response._content = b"".join(parts)  # what .content/.text/.json() read from now on
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", url, **kwargs)
@@ -197,6 +270,9 @@ class HttpConnector(Connector):
             name,
             timeout=float(options.get("timeout", 20.0)),
             retries=int(options.get("retries", 3)),
+            deadline=float(options.get("deadline", DEADLINE)),
+            max_body_bytes=int(options.get("max_body_bytes", MAX_BODY_BYTES)),
+            max_redirects=int(options.get("max_redirects", MAX_REDIRECTS)),
         )
 
     def close(self) -> None:

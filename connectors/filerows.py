@@ -8,9 +8,11 @@ a file, and never the files after it.
 
 CSV needs one more guard. A quote opened and never closed (``7,"Great product but``) makes
 a CSV reader take every following line into that one field. A record spanning several lines
-is accepted only while it looks like one quoted text; once its continuation lines look like
-rows of their own, its closing quote is followed by text, or it grows past any sane size,
-its first line is reported and the lines after it are read again as rows.
+is accepted only while it looks like one quoted text; once most of its continuation lines (two
+or more) look like rows of their own, its closing quote is followed by text, it leaves the wrong
+number of columns, or it grows past any sane size, its first line is reported and the lines
+after it are read again as rows. A stray quote that happens to close cleanly at the end of a
+line over text that does not look like rows cannot be told from a real multi-line field.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from connectors.records import MAX_TEXT_CHARS
 
 MAX_RECORD_LINES = 1_000                 # a ticket with a long e-mail thread still fits
 MAX_RECORD_CHARS = MAX_TEXT_CHARS + 10_000  # a longer record could not be stored anyway
-ROW_LIKE_LIMIT = 2                      # continuation lines shaped like rows: a swallow
+ROW_LIKE_LIMIT = 2  # this many continuation lines shaped like rows (and most of them): a swallow
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,8 @@ class _CsvRecords:
         lines after it put back to be read as rows."""
         row_like = sum(1 for item in pending[1:] if self._row_like(item[2]))
         width_ok = values is not None and len(values) == len(self.header)
-        if problem is None and not at_eof and width_ok and row_like < ROW_LIKE_LIMIT:
+        swallowed = row_like >= ROW_LIKE_LIMIT and 2 * row_like > len(pending) - 1
+        if problem is None and not at_eof and width_ok and not swallowed:
             return self._row(pending[0][0], self._end(pending[-1]), values or [])
         self.back.extendleft(reversed(pending[1:]))
         first, last = pending[0][0], pending[-1][0]
@@ -195,14 +198,14 @@ class _CsvRecords:
         ))
 
     def _row_like(self, text: str) -> bool:
-        """A line that parses on its own as a whole row of the header's width."""
+        """A line that parses on its own as a whole row of the header's width, first field set."""
         if len(self.header) < 2:
             return False
         try:
             fields = _parse([text], self.delimiter, strict=True)
         except csv.Error:
             return False
-        return fields is not None and len(fields) == len(self.header)
+        return fields is not None and len(fields) == len(self.header) and bool(fields[0].strip())
 
     def _row(self, line: int, end: Position, values: list[str]) -> Row | None:
         if not any(v.strip() for v in values):

@@ -160,10 +160,10 @@ def _refuse_if_config(path: Path, failures: list[tuple[int, str]]) -> None:
     (field,) = fields
     line, reason = failures[0]
     hint = _HINTS.get(field, "check fields, delimiter and date_format")
-    rows = f"line {line}" if len(failures) == 1 else f"all {len(failures)} rows from line {line} on"
+    rows = "the file's first row" if len(failures) == 1 else f"all {len(failures)} rows read"
     raise ConnectorError(
-        f"{path.name}:{line}: {reason}; {rows} failed the same way, which points to the config: "
-        f"{hint}. Nothing was skipped: the next fetch reads these rows again"
+        f"{path.name}:{line}: {reason}; {rows} failed so, likely a config mistake: {hint} "
+        "(nothing was skipped: the next fetch reads these rows again)"
     )
 
 

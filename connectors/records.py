@@ -149,9 +149,7 @@ def _parse_text_time(text: str, date_format: str) -> datetime:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        expected = f"in date_format {date_format!r} or ISO 8601" if date_format else (
-            "an ISO 8601 date or time (set date_format for other layouts)"
-        )
+        expected = f"in date_format {date_format!r} or ISO 8601" if date_format else "an ISO 8601 date or time"
         raise ValueError(f"created_at: {text[:40]!r} is not {expected}") from None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,44 @@ def test_date_format_and_timezone(tmp_path):
     mentions, skipped, _ = run(connector)
     assert skipped == [] and [m.created_at.isoformat() for m in mentions] == [
         "2026-12-04T15:15:00+00:00", "2026-12-01T05:00:00+00:00"]  # ISO with a zone still reads
+
+
+def _mostly_rows(text: str) -> bool:
+    rest = text.split("\n")[1:]
+    rows = [line for line in rest if line.count(",") == 1 and line.split(",")[0].strip()]
+    return len(rows) >= 2 and 2 * len(rows) > len(rest)
+
+
+@settings(max_examples=int(os.environ.get("SENTIMON_FUZZ_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    # The guard's limits (connectors/filerows.py): a text starting with a line break makes `r0,"`
+    # close the stray quote cleanly at a line end, valid CSV for another reading; and a text whose
+    # lines mostly read as rows of their own looks like a swallow itself.
+    st.lists(st.text("ab ,\n", min_size=1, max_size=12).filter(
+        lambda t: t.strip() and t[0] != "\n" and not _mostly_rows(t)), min_size=1, max_size=30),
+    st.integers(0, 30),
+)
+def test_one_unclosed_quote_anywhere_costs_only_its_own_line(tmp_path_factory, texts, where):
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "text"])
+    rows = [[f"r{i}", text] for i, text in enumerate(texts)]
+    at = min(where, len(rows))
+    for row in rows[:at]:
+        writer.writerow(row)
+    out.write('bad,"Great product but\n')
+    for row in rows[at:]:
+        writer.writerow(row)
+    path = tmp_path_factory.mktemp("quote") / "t.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    mentions, skipped, _ = run(make(path))
+    stripped = {f"r{i}": text.strip() for i, text in enumerate(texts)}
+    assert {m.external_id: m.text for m in mentions} == stripped
+    if at == len(rows):  # the last line: a writer may still be adding to it, so it waits
+        assert skipped == []
+    else:
+        assert len(skipped) == 1 and "quote" in skipped[0].reason

@@ -19,7 +19,7 @@ import click
 from sentimon import __version__
 from sentimon.config import default_config_path
 from sentimon.errors import SentimonError
-from sentimon.logs import setup_logging
+from sentimon.logs import redactor, setup_logging
 from sentimon.output import emit, moment_option
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class SentimonGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SentimonError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {redactor.redact(str(exc))}", err=True)  # as logs: remotes echo
             ctx.exit(exc.exit_code)
 
 
@@ -74,6 +74,9 @@ def init(app, demo: bool, force: bool) -> None:
     click.echo(f"database {store.path} ready (schema version {store.schema_version})")
     if demo:
         click.echo("next: sentimon run --once   (fetch, classify, store, check alerts)")
+    else:
+        click.echo(f"next: add a [[connectors]] entry to {app.config_path} (commented examples inside),\n"
+                   "      check it with `sentimon doctor`, then `sentimon run --once`")
 
 
 def _print_run(result, fmt: str) -> None:
@@ -138,6 +141,9 @@ def run(app, once: bool) -> None:
     from sentimon.daemon import Daemon
 
     daemon = Daemon(app)
+    if not any(c.enabled for c in app.config.connectors):
+        click.echo(f"no connectors configured in {app.config_path}: add a [[connectors]] entry "
+                   "(see docs/connectors.md); only alerts and deliveries will run", err=True)
     if once:
         sys.exit(0 if daemon.run_once() else 1)
     daemon.serve_forever()

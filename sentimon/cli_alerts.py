@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 import click
 
+from sentimon.logs import redactor
 from sentimon.output import emit, moment_option
 
 _CHECK_COLUMNS = ["rule", "scope", "action", "observed", "expected", "p_value", "event_id"]
@@ -61,7 +62,7 @@ def check(app, dry_run: bool, fmt: str) -> None:
     if report is not None:
         click.echo(f"\ndelivered {report.sent}, retrying {report.retrying}, expired {report.expired}")
         for error in report.errors:
-            click.echo(f"  {error}", err=True)
+            click.echo(f"  {redactor.redact(str(error))}", err=True)
 
 
 @alerts.command("list")

@@ -209,3 +209,23 @@ def test_a_glob_matching_nothing_is_an_error_saying_what_is_there(tmp_path):
     assert result.exit_code == 1
     line = next(ln for ln in result.output.splitlines() if ln.startswith("shop:"))
     assert "no file matches" in line and "tickets.CSV.txt" in line
+
+
+def test_connectors_reset_since_on_a_type_that_cannot_is_a_usage_error(tmp_path):
+    config = tmp_path / "sentimon.toml"
+    config.write_text('[[connectors]]\nname = "news"\ntype = "rss"\nurl = "http://127.0.0.1:9/feed"\nretries = 0\n')
+    sentimon(config, "fetch")  # creates the database (the feed is down: an error, no matter)
+    result = sentimon(config, "connectors", "reset", "news", "--since", "7d")
+    assert result.exit_code == 2 and "--since is not supported" in result.output
+    assert sentimon(config, "connectors", "reset", "news").exit_code == 0
+
+
+def test_a_wrong_delimiter_holds_the_cursor_and_says_what_to_check(tmp_path):
+    (tmp_path / "export.csv").write_text(SEMICOLON_EXPORT, encoding="utf-8")
+    config = configure(tmp_path, "export.csv", 'fields = { text = "Body" }\n')
+    failed = sentimon(config, "fetch")
+    assert failed.exit_code == 1 and "export.csv:2: text: missing" in failed.output
+    assert "delimiter" in failed.output
+    configure(tmp_path, "export.csv", 'delimiter = ";"\nfields = { text = "Body", created_at = "Created" }\n'
+              'date_format = "%d.%m.%Y %H:%M"\n')
+    assert "fetched 2, new 2" in sentimon(config, "fetch").output

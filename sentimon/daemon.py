@@ -8,6 +8,7 @@ check between batches; the scheduler then waits for running jobs and the process
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -29,12 +30,23 @@ class DaemonLock:
     """An advisory lock beside the database; released by the OS if the process dies."""
 
     def __init__(self, db_path: Path) -> None:
-        self.path = Path(f"{db_path}.lock")
+        # The real path: a symlinked database path must take its target's lock.
+        self.path = Path(f"{Path(db_path).resolve()}.lock")
         self._file: Any = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
+        try:  # O_NOFOLLOW: a link planted here must not make us truncate its target
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise SentimonError(
+                    f"daemon lock file {self.path} is a symbolic link; remove it"
+                ) from None
+            raise SentimonError(
+                f"cannot create the daemon lock file {self.path}: {exc.strerror or exc}"
+            ) from None
+        handle = os.fdopen(fd, "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

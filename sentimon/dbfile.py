@@ -44,6 +44,16 @@ def check_same_file(path: Path, expected: FileIdentity | None) -> None:
     )
 
 
+def create_private(path: Path) -> None:
+    """Create an empty database file readable by its owner only (0600), if there is none.
+    SQLite gives the WAL and shared-memory files the database's mode, so they follow; the
+    data is customer text, not for every local user."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def missing(path: Path) -> StorageError:
     """The error for a command that reads a database which does not exist (yet, or any more)."""
     return StorageError(

@@ -147,6 +147,7 @@ class Store:
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                dbfile.create_private(self.path)
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             db = Database(conn)
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -157,6 +158,8 @@ class Store:
             migrations.apply(db)
         except sqlite3.DatabaseError as exc:
             raise storage_problem(path, "cannot open database", exc) from exc
+        except OSError as exc:  # the folder or file cannot be created: one line, not a traceback
+            raise StorageError(f"{path}: cannot create the database: {exc.strerror or exc}") from exc
         return db
 
     def close(self) -> None:

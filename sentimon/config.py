@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sentimon.durations import parse_duration
 from sentimon.errors import ConfigError
 from sentimon.settings import Setting, SettingError, validate
 
@@ -86,8 +87,17 @@ def default_config_path() -> Path:
     return Path(os.environ.get("SENTIMON_CONFIG") or DEFAULT_PATH)
 
 
-def load_config(path: str | Path) -> Config:
-    """Read, expand and check the TOML file at ``path``; raise ConfigError on any problem."""
+class MissingEnvironment(ConfigError):
+    """``${NAME}`` references with no such variable set: all of them, so one try finds them all."""
+
+    def __init__(self, message: str, names: list[str]) -> None:
+        super().__init__(message)
+        self.names = names
+
+
+def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Read, expand and check the TOML file at ``path``; raise ConfigError on any problem.
+    ``environ`` replaces the process environment (doctor checks on with the missing as empty)."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -100,15 +110,28 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(raw, path)
+    return parse_config(raw, path, environ)
 
 
 def parse_config(raw: dict[str, Any], path: Path, environ: dict[str, str] | None = None) -> Config:
     """Check an already-parsed TOML document (separate from reading, for tests and `init`)."""
     secrets: set[str] = set()
+    missing: dict[str, str] = {}
     try:
-        expanded = _expand(raw, "", os.environ if environ is None else environ, secrets)
+        expanded = _expand(raw, "", os.environ if environ is None else environ, secrets, missing)
+        if missing:
+            if len(missing) == 1:
+                (name, key), = missing.items()
+                what = f"{key}: environment variable {name} is not set (referenced as ${{{name}}})"
+            else:
+                what = "environment variables not set: " + ", ".join(f"{n} ({k})" for n, k in missing.items())
+            raise MissingEnvironment(
+                f"{path}: {what}; export {'it' if len(missing) == 1 else 'them'}, or add "
+                f"{'it' if len(missing) == 1 else 'them'} to the service's environment file", list(missing),
+            )
         return _build(expanded, path, secrets)
+    except MissingEnvironment:
+        raise
     except (SettingError, ConfigError) as exc:
         # A check may quote the value it rejected; if that came from the environment, the
         # message (printed, not logged) must not show it.
@@ -122,19 +145,21 @@ def _masked(text: str, secrets: set[str]) -> str:
     return text
 
 
-def _expand(value: Any, key: str, environ: Any, secrets: set[str]) -> Any:
-    """Replace ``${NAME}`` in every string with the environment's value."""
+def _expand(value: Any, key: str, environ: Any, secrets: set[str], missing: dict[str, str]) -> Any:
+    """Replace ``${NAME}`` in every string with the environment's value; unset names are
+    collected in ``missing`` (name -> first key using it) so they are reported together."""
     if isinstance(value, dict):
-        return {k: _expand(v, f"{key}.{k}" if key else k, environ, secrets) for k, v in value.items()}
+        return {k: _expand(v, f"{key}.{k}" if key else k, environ, secrets, missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, f"{key}[{i}]", environ, secrets) for i, v in enumerate(value)]
+        return [_expand(v, f"{key}[{i}]", environ, secrets, missing) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in environ:
-            raise SettingError(key, f"environment variable {name} is not set (referenced as ${{{name}}})")
+            missing.setdefault(name, key)
+            return ""
         secret = environ[name]
         if secret:
             secrets.add(secret)
@@ -240,5 +265,7 @@ def _connectors(tables: list[dict[str, Any]], base_dir: Path) -> list[ConnectorC
             if setting.kind == "path" and isinstance(value, Path) and not value.is_absolute():
                 values[setting.name] = base_dir / value
         common = {key: values.pop(key) for key in ("type", "every", "enabled")}
+        if isinstance(common["every"], str):  # the declared default ("15m") arrives unparsed
+            common["every"] = parse_duration(common["every"])
         entries.append(ConnectorConfig(name=name, cls=cls, options=values, **common))
     return entries

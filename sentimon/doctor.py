@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sentimon.app import exposes_secrets
+from sentimon.durations import format_duration
+from sentimon.config import MissingEnvironment, load_config
 from sentimon.errors import ConfigError, SentimonError
 from sentimon.logs import mask
 
@@ -47,7 +49,7 @@ def check_config(app: Any) -> list[Check]:
         shown = ", ".join(f"{n}={mask(str(entry.options.get(n) or ''))}" for n in secret_settings)
         missing = [n for n in secret_settings if not entry.options.get(n)]
         status = "warn" if missing else "ok"
-        detail = f"type {entry.type}, every {entry.every}" + (f"; {shown}" if shown else "")
+        detail = f"type {entry.type}, every {format_duration(entry.every)}" + (f"; {shown}" if shown else "")
         if missing:
             detail += f"; missing credentials: {', '.join(missing)}"
         rows.append(_row(f"connector {entry.name}", status, detail))
@@ -89,13 +91,37 @@ def run_checks(app: Any) -> list[Check]:
     steps: list[tuple[str, Callable[[Any], list[Check]]]] = [
         ("config", check_config), ("database", check_database), ("model", check_model),
     ]
-    for name, step in steps:
-        try:
-            rows.extend(step(app))
-        except SentimonError as exc:
-            if name == "config" and isinstance(exc, ConfigError):
-                raise  # nothing else can be checked: one line and exit 2, like every command
-            rows.append(_row(name, "fail", str(exc)))
-            if name == "config":
-                break
+    checked = app
+    try:
+        for name, step in steps:
+            try:
+                rows.extend(step(checked))
+            except MissingEnvironment as exc:
+                # Name every unset variable, then check the rest as if they were set but empty.
+                rows.append(_row("environment", "fail", str(exc)))
+                try:
+                    checked = _without(app, exc.names)
+                except ConfigError as still:  # an empty value is no valid URL, port, ...
+                    rows.append(_row("config", "fail", f"with those variables empty: {still}"))
+                    break
+                rows.extend(step(checked))
+            except SentimonError as exc:
+                if name == "config" and isinstance(exc, ConfigError):
+                    raise  # nothing else can be checked: one line and exit 2, like every command
+                rows.append(_row(name, "fail", str(exc)))
+                if name == "config":
+                    break
+    finally:
+        if checked is not app:
+            checked.close()
     return rows
+
+
+def _without(app: Any, names: list[str]) -> Any:
+    """The app with its config loaded as though ``names`` were set to empty strings."""
+    from sentimon.app import App
+
+    environ = {**os.environ, **{name: "" for name in names}}
+    fallback = App(app.config_path, config=load_config(app.config_path, environ))
+    fallback.creates_database = getattr(app, "creates_database", True)
+    return fallback

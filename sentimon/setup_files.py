@@ -8,6 +8,7 @@ moment of ``init``, so its most recent day is always "today" and the delivery sp
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
@@ -162,7 +163,17 @@ def write_config(path: Path, *, demo: bool, force: bool, now: datetime | None = 
                 "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
             )
             written.append(target)
-        path.write_text(DEMO_CONFIG, encoding="utf-8")
+        write_private(path, DEMO_CONFIG)
     else:
-        path.write_text(starter_config(), encoding="utf-8")
+        write_private(path, starter_config())
     return written
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by its owner only (0600): the config names where secrets are
+    used, and ``doctor`` warns about one every user can read. An overwritten file is narrowed
+    too; the mode is set before any text is written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -245,3 +245,82 @@ def test_stats_by_week(mixed):
     assert [(g["week"], g["total"], g["negative"]) for g in data["groups"]] == [("2026-11-16", 2, 2), ("2026-11-23", 1, 0)]
     table = run("stats", "--since", "3650d", "--by", "week", config=mixed)
     assert table.exit_code == 0 and "2026-11-16" in table.output and "volume" in table.output
+
+
+# --- 10. first run ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("demo", [(), ("--demo",)])
+def test_init_prints_next_steps_and_writes_a_private_config(tmp_path, demo, keyword_model):
+    config = tmp_path / "sentimon.toml"
+    result = run("init", *demo, config=config)
+    assert result.exit_code == 0, result.output
+    assert "next:" in result.output and "sentimon run --once" in result.output
+    assert config.stat().st_mode & 0o777 == 0o600  # it will name secrets; doctor warns on 0644
+    doctor = json.loads(run("doctor", "--format", "json", config=config).output) if not demo else []
+    assert not [c for c in doctor if c["name"] == "config permissions"]
+
+
+def test_plain_init_says_to_add_a_connector(tmp_path):
+    result = run("init", config=tmp_path / "sentimon.toml")
+    assert "[[connectors]]" in result.output and "sentimon doctor" in result.output
+
+
+def test_run_once_without_connectors_says_so(tmp_path, keyword_model):
+    config = tmp_path / "sentimon.toml"
+    config.write_text("")
+    result = run("run", "--once", config=config)
+    assert "no connectors configured" in result.output and "[[connectors]]" in result.output
+
+
+def test_doctor_prints_durations_as_written(tmp_path, keyword_model):
+    config = write_rows(tmp_path, [{"id": "1", "text": "fine", "created_at": "2026-11-20T10:00:00Z"}])
+    config.write_text(config.read_text() + 'every = "1m"\n')
+    checks = {c["name"]: c for c in json.loads(run("doctor", "--format", "json", config=config).output)}
+    assert "every 1m" in checks["connector shop"]["detail"] and "0:01:00" not in checks["connector shop"]["detail"]
+
+
+MISSING_ENV = """
+[[connectors]]
+name = "reddit-brand"
+type = "reddit"
+query = "acme"
+client_id = "${T13_REDDIT_ID}"
+client_secret = "${T13_REDDIT_SECRET}"
+user_agent = "sentimon:test:1.0"
+
+[notifiers.slack]
+type = "slack"
+webhook_url = "${T13_SLACK_URL}"
+"""
+
+
+def test_every_missing_environment_variable_is_named_at_once(tmp_path, keyword_model, monkeypatch):
+    for name in ("T13_REDDIT_ID", "T13_REDDIT_SECRET", "T13_SLACK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "sentimon.toml"
+    config.write_text(MISSING_ENV)
+    config.chmod(0o600)
+    fetched = run("fetch", config=config)
+    assert fetched.exit_code == 2
+    line = fetched.output.strip()
+    assert "\n" not in line and all(n in line for n in ("T13_REDDIT_ID", "T13_REDDIT_SECRET", "T13_SLACK_URL"))
+    doctor = run("doctor", config=config)
+    assert doctor.exit_code == 1 and "Traceback" not in doctor.output
+    assert "[FAIL] environment" in doctor.output and "T13_SLACK_URL" in doctor.output
+    assert "T13_REDDIT_ID" in doctor.output and "[ok  ] package models" in doctor.output
+
+
+def test_doctor_checks_on_past_missing_credentials(tmp_path, keyword_model, monkeypatch):
+    """With only the connector's secrets unset, doctor names them and still checks the rest."""
+    for name in ("T13_REDDIT_ID", "T13_REDDIT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "sentimon.toml"
+    config.write_text(MISSING_ENV.split("[notifiers.slack]")[0])
+    config.chmod(0o600)
+    doctor = run("doctor", config=config)
+    assert doctor.exit_code == 1
+    assert "T13_REDDIT_ID" in doctor.output and "T13_REDDIT_SECRET" in doctor.output
+    assert "] database" in doctor.output and "[ok  ] model" in doctor.output
+    assert "missing credentials: client_id, client_secret" in doctor.output
+    assert "every 15m" in doctor.output  # the default, parsed like a written one (was a str)

@@ -105,6 +105,8 @@ def fetch_all(app, names: tuple[str, ...] = (), *, backfill: bool = False, fmt: 
         click.echo("no connectors configured", err=True)
     ok = True
     for entry in entries:
+        if stop is not None and stop.is_set():
+            break
         result = run_connector(
             app.store(), app.classifier, entry, backfill=backfill, stop=stop,
             on_batch=_show_progress if backfill else None,
@@ -126,8 +128,16 @@ def fetch(app, names: tuple[str, ...], backfill: bool, fmt: str) -> None:
 
     Prints one line per connector: fetched, new, skipped, seconds, error.
     """
-    if not fetch_all(app, names, backfill=backfill, fmt=fmt):
-        sys.exit(1)
+    from sentimon.interrupt import stop_on_interrupt
+
+    with stop_on_interrupt() as stop:
+        try:
+            ok = fetch_all(app, names, backfill=backfill, fmt=fmt, stop=stop)
+        except KeyboardInterrupt:
+            click.echo("stopped; what was stored stays stored, the next fetch goes on from there", err=True)
+            sys.exit(130)
+    if not ok or stop.is_set():
+        sys.exit(130 if stop.is_set() else 1)
 
 
 @cli.command()

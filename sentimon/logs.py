@@ -66,6 +66,8 @@ redactor = RedactSecrets()
 def setup_logging(level: int = logging.INFO) -> None:
     """One stderr handler for the whole process: ``time level logger: message``."""
     root = logging.getLogger()
+    # APScheduler's "Adding job tentatively" and "Added job" lines at every start are detail.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING if level > logging.DEBUG else logging.DEBUG)
     if any(getattr(h, "_sentimon", False) for h in root.handlers):
         root.setLevel(level)
         return

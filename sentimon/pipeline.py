@@ -177,7 +177,9 @@ def run_connector(
     if result.error:
         log.error("%s: run failed after %.1fs: %s", name, result.seconds, result.error)
     else:
-        log.info(
+        # A quiet run every minute is no news: only runs that found something log at INFO.
+        log.log(
+            logging.INFO if result.fetched or result.skipped else logging.DEBUG,
             "%s: fetched %d, new %d, skipped %d in %.1fs",
             name, result.fetched, result.new, result.skipped, result.seconds,
         )

@@ -324,3 +324,63 @@ def test_doctor_checks_on_past_missing_credentials(tmp_path, keyword_model, monk
     assert "] database" in doctor.output and "[ok  ] model" in doctor.output
     assert "missing credentials: client_id, client_secret" in doctor.output
     assert "every 15m" in doctor.output  # the default, parsed like a written one (was a str)
+
+
+# --- 11. noise and stops ---------------------------------------------------------------------
+
+
+def test_quiet_runs_and_scheduler_chatter_log_at_debug(tmp_path, keyword_model, caplog):
+    """A daemon polling every minute must not print "fetched 0" each time, nor APScheduler's
+    "Adding job tentatively" lines at start; -v shows both."""
+    import logging
+
+    from sentimon.logs import setup_logging
+
+    config = write_rows(tmp_path, THREE)
+    caplog.set_level(logging.DEBUG)
+    run("fetch", config=config)
+    run("fetch", config=config)
+    run("-v", "fetch", config=config)
+    fetched = [(r.levelno, r.getMessage()) for r in caplog.records if ": fetched" in r.getMessage()]
+    assert fetched[0][0] == logging.INFO and "fetched 3" in fetched[0][1]
+    assert len(fetched) == 2  # the quiet second run logged nothing at INFO
+    assert fetched[1][0] == logging.DEBUG and "fetched 0" in fetched[1][1]  # -v shows it
+    try:
+        setup_logging(logging.INFO)
+        assert not logging.getLogger("apscheduler.scheduler").isEnabledFor(logging.INFO)
+        setup_logging(logging.DEBUG)
+        assert logging.getLogger("apscheduler.scheduler").isEnabledFor(logging.DEBUG)
+    finally:
+        setup_logging(logging.INFO)
+
+
+def test_ctrl_c_on_fetch_says_it_is_stopping_and_stops(tmp_path, local_server):
+    """The feed hangs for 30 s; Ctrl-C prints that it is stopping and the process is gone
+    within a few seconds, without a traceback, with exit status 130 (interrupted)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from localserver import Reply
+
+    local_server.add("/slow.xml", Reply(200, "<rss/>", delay=30))
+    config = tmp_path / "sentimon.toml"
+    config.write_text(f'[[connectors]]\nname = "news"\ntype = "rss"\nurl = "{local_server.url}/slow.xml"\n'
+                      'timeout = 60\nretries = 0\n')
+    stub_cli = Path(__file__).parent / "stub_cli.py"
+    process = subprocess.Popen([sys.executable, str(stub_cli), "--config", str(config), "fetch"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not local_server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert local_server.requests, "the fetch never reached the feed"
+        sent = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+        took = time.monotonic() - sent
+    finally:
+        process.kill()
+    assert "stopping" in err and "Traceback" not in err, err
+    assert process.returncode == 130 and took < 5, (process.returncode, took)

@@ -254,9 +254,13 @@ def datasette(app, out: Path) -> None:
     """
     from sentimon.datasette_meta import metadata
 
+    import shutil
+
     db_path = app.config.db_path
     out.write_text(json.dumps(metadata(db_path), indent=2), encoding="utf-8")
     click.echo(f"wrote {out}; open with: datasette {db_path} -m {out}")
+    if shutil.which("datasette") is None:
+        click.echo("datasette is not installed here: pip install 'sentimon[datasette]'")
 
 
 @cli.command()

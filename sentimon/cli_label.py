@@ -28,7 +28,10 @@ def _author() -> str:
 def label(app, mention_id: int, sentiment, topics, removed, note, author, fmt: str) -> None:
     """Correct MENTION_ID's sentiment and topics; the model's output is kept in the history.
 
-    Example: sentimon label 42 --sentiment negative --topic delivery:negative --remove-topic quality
+    \b
+    Example:
+      sentimon label 42 --sentiment negative --topic delivery:negative --remove-topic quality
+
     Corrections feed `sentimon model train --from-corrections`.
     """
     correction = Correction(

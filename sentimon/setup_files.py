@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-from sentimon.errors import SentimonError
+from sentimon.errors import ConfigError
 
 _HEADER = """\
 # sentimon configuration. Every setting is documented in README.md and docs/.
@@ -147,7 +147,7 @@ def demo_records(now: datetime) -> list[dict[str, Any]]:
 def write_config(path: Path, *, demo: bool, force: bool, now: datetime | None = None) -> list[Path]:
     """Write the starter or demo config (and the demo's data); return the files written."""
     if path.exists() and not force:
-        raise SentimonError(f"{path} already exists; use --force to overwrite it")
+        raise ConfigError(f"{path} already exists; use --force to overwrite it")  # usage: exit 2
     path.parent.mkdir(parents=True, exist_ok=True)
     written = [path]
     if demo:

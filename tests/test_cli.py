@@ -95,7 +95,7 @@ def test_init_never_overwrites_without_force(tmp_path):
     assert "[topics.delivery]" in config.read_text()
     config.write_text(config.read_text() + "\n# my edit\n")
     refused = invoke(config, "init")
-    assert refused.exit_code == 1 and "--force" in refused.output
+    assert refused.exit_code == 2 and "--force" in refused.output
     assert "# my edit" in config.read_text()
     assert invoke(config, "init", "--force").exit_code == 0
     assert "# my edit" not in config.read_text()

@@ -384,3 +384,64 @@ def test_ctrl_c_on_fetch_says_it_is_stopping_and_stops(tmp_path, local_server):
         process.kill()
     assert "stopping" in err and "Traceback" not in err, err
     assert process.returncode == 130 and took < 5, (process.returncode, took)
+
+
+# --- 6. docs that agree with the program ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_lists_every_table_of_a_fresh_database(tmp_path):
+    from sentimon.store import Store
+
+    store = Store(tmp_path / "s.db")
+    names = [r[0] for r in store.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name NOT LIKE 'mentions_fts_%'")]
+    store.close()
+    database_section = (ROOT / "README.md").read_text().split("## The database")[1].split("\n## ")[0]
+    missing = [n for n in names if f"`{n}`" not in database_section]
+    assert not missing, f"README's table list omits {missing}"
+
+
+def test_init_over_an_existing_config_is_a_usage_error(tmp_path):
+    config = tmp_path / "sentimon.toml"
+    assert run("init", config=config).exit_code == 0
+    again = run("init", config=config)
+    assert again.exit_code == 2 and "--force" in again.output  # README: 2 for usage errors
+
+
+def test_datasette_is_an_extra_and_the_command_says_how_to_install_it(tmp_path, monkeypatch):
+    import configparser
+
+    extras = configparser.ConfigParser()
+    extras.read(ROOT / "setup.cfg")
+    assert "datasette" in extras["options.extras_require"]["datasette"]
+    assert "pip install 'sentimon[datasette]'" in (ROOT / "README.md").read_text()
+    config = tmp_path / "sentimon.toml"
+    run("init", config=config)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no datasette here
+    result = run("datasette", config=config)
+    assert result.exit_code == 0 and "pip install 'sentimon[datasette]'" in result.output
+
+
+def test_label_help_shows_its_example_on_its_own_line():
+    lines = [line.strip() for line in run("label", "--help").output.splitlines()]
+    example = next(line for line in lines if line.startswith("sentimon label 42"))
+    assert example.endswith("--remove-topic quality"), example
+    assert any(line.startswith("Corrections feed") for line in lines)
+
+
+def test_deploy_doc_runs_doctor_with_the_units_environment_file():
+    unit = (ROOT / "contrib" / "sentimon.service").read_text()
+    env_file = next(line.split("=", 1)[1].strip() for line in unit.splitlines() if line.startswith("EnvironmentFile="))
+    blocks = (ROOT / "docs" / "deploy.md").read_text().split("```sh\n")[1:]
+    commands = [c for block in blocks for c in block.split("```")[0].replace("\\\n", " ").splitlines()]
+    doctor = [c for c in commands if c.startswith("sudo") and " doctor" in c.split("#")[0]]
+    assert doctor and all(env_file.lstrip("-") in c for c in doctor), doctor
+
+
+def test_dockerfile_installs_the_cpu_torch_wheel():
+    line = next(x for x in (ROOT / "Dockerfile").read_text().splitlines() if "torch==" in x)
+    assert "--index-url" in line and "/whl/cpu" in line

@@ -9,29 +9,29 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import stubs
 from click.testing import CliRunner
 
 from sentimon.cli import cli
-from sentimon.mention import Classification, TopicScore
+from sentimon.mention import TopicScore
 
 
-class KeywordClassifier:
-    """Negative when the text says "late" (with a delivery topic), positive otherwise."""
-
-    name = "test-keywords"
+class KeywordClassifier(stubs.KeywordClassifier):
+    """The shared keyword rules ("late" reads negative), plus topics: delivery for a late
+    text, price when it says "price", so per-topic commands have something to count."""
 
     def classify(self, texts):
         results = []
-        for text in texts:
-            negative = "late" in text.lower()
+        for text, result in zip(texts, super().classify(texts)):
+            negative = result.sentiment == "negative"
             topics = [TopicScore("delivery", 0.9, "negative")] if negative else []
             if "price" in text.lower():
-                topics.append(TopicScore("price", 0.8, "negative" if negative else "positive"))
-            scores = {"negative": 0.9 if negative else 0.05, "neutral": 0.05, "positive": 0.05 if negative else 0.9}
-            results.append(Classification("negative" if negative else "positive", scores, tuple(topics), self.name))
+                topics.append(TopicScore("price", 0.8, result.sentiment))
+            results.append(replace(result, topics=tuple(topics)))
         return results
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from models import heads
 from models.aspects import AspectHead
+from models.multilingual import MultilingualSentiment
 from models.taxonomy import TopicSpec
 from models.text import clauses, detect_language
 from models.topics import (
@@ -73,12 +74,14 @@ class Classifier:
 
     def __init__(self, name: str, score: ScoreFn, topic_index: TopicIndex | None,
                  languages: Sequence[str] = ("en",), max_topics: int = MAX_TOPICS,
-                 aspect_head: AspectHead | None = None) -> None:
+                 aspect_head: AspectHead | None = None,
+                 multilingual: MultilingualSentiment | None = None) -> None:
         self.name = name
         self._score = score
         self.topics = topic_index
         self.aspect_head = aspect_head if topic_index is not None else None
-        self.languages = tuple(languages)
+        self.multilingual = multilingual
+        self.languages = tuple(languages) + (multilingual.languages if multilingual else ())
         self.max_topics = max_topics
         # Per-topic sentiment decision weights (negative, neutral, positive) over a clause's
         # probabilities; see TOPIC_SENTIMENT_WEIGHTS.
@@ -89,6 +92,8 @@ class Classifier:
         results: list[Classification | None] = [None] * len(texts)
         strings: list[str] = []
         spans: list[tuple[int, int, int]] = []  # (text index, first string, string count)
+        foreign: list[tuple[int, str, str]] = []  # (text index, text, language) for the multilingual path
+        langs: dict[int, str | None] = {}
         for index, raw in enumerate(texts):
             text = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
             # NUL confuses tokenizers; an unpaired surrogate (invalid UTF-8 passed through
@@ -96,6 +101,10 @@ class Classifier:
             text = _SURROGATE.sub("\ufffd", text.replace("\x00", " "))
             if not text.strip():
                 results[index] = Classification("neutral", dict(NEUTRAL), (), self.name, None)
+                continue
+            langs[index] = lang = detect_language(text)
+            if self.multilingual is not None and self.multilingual.covers(lang):
+                foreign.append((index, text, str(lang)))
                 continue
             parts = clauses(text) if self.topics is not None else []
             if len(parts) == 1:
@@ -114,7 +123,12 @@ class Classifier:
             for index, first, count in spans:
                 results[index] = self._one(texts[index], probs[first : first + count],
                                            None if similarity is None else similarity[first : first + count],
-                                           [tokens.get(k) for k in range(first, first + count)])
+                                           [tokens.get(k) for k in range(first, first + count)], langs[index])
+        if foreign and self.multilingual is not None:
+            for (index, _, lang), p in zip(foreign, self.multilingual.probs([text for _, text, _ in foreign])):
+                scores = {label: float(v) for label, v in zip(SENTIMENTS, p)}
+                results[index] = Classification(SENTIMENTS[int(np.argmax(p))], scores, (),
+                                                f"{self.name}+{self.multilingual.name}", lang)
         return [r for r in results if r is not None]
 
     @property
@@ -122,7 +136,8 @@ class Classifier:
         return self.topics is not None and (self.aspect_head is not None or self.topics.token_weight > 0)
 
     def _one(self, text: str, probs: np.ndarray, similarity: np.ndarray | None,
-             tokens: Sequence[tuple[np.ndarray, np.ndarray] | None] = ()) -> Classification:
+             tokens: Sequence[tuple[np.ndarray, np.ndarray] | None] = (),
+             lang: str | None = None) -> Classification:
         scores = {label: float(p) for label, p in zip(SENTIMENTS, probs[0])}
         sentiment = SENTIMENTS[int(np.argmax(probs[0]))]
         found: list[TopicScore] = []
@@ -135,7 +150,6 @@ class Classifier:
             for t, p in zip(chosen, self._topic_sentiments(probs, where, chosen, tokens)):
                 found.append(TopicScore(self.topics.topics[t].name, round(float(max(confidence[t], 0.5)), 4),
                                         SENTIMENTS[int(np.argmax(p))]))
-        lang = detect_language(text)
         return Classification(sentiment, scores, tuple(found), self.name, lang)
 
     def _topic_sentiments(self, probs: np.ndarray, where: np.ndarray, chosen: list[int],
@@ -231,7 +245,8 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
     if source == "bundled":
         name = f"{artifact.name}/{backend}"
         return Classifier(name, _encoder_scores(encoder, artifact), index, languages,
-                          aspect_head=artifact.aspect_head)
+                          aspect_head=artifact.aspect_head,
+                          multilingual=MultilingualSentiment.from_folder(artifact_dir, artifact.meta))
     from models.hf import HFSentiment
 
     hf = HFSentiment(source, labels=dict(settings.get("labels") or {}),

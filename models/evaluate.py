@@ -27,9 +27,13 @@ def _classify(classifier: Any, texts: list[str], progress: Progress | None, batc
     return out
 
 
-def evaluate_sentiment(classifier: Any, rows: Sequence[Example], progress: Progress | None = None) -> dict[str, Any]:
+def evaluate_sentiment(classifier: Any, rows: Sequence[Example], progress: Progress | None = None,
+                       keep_predictions: bool = False) -> dict[str, Any]:
+    """Sentiment scores; with ``keep_predictions`` the per-row labels too (to score subsets)."""
     results = _classify(classifier, [unescape(r.text) for r in rows], progress)
     report = sentiment_report([r.label for r in rows], [c.sentiment for c in results])
+    if keep_predictions:
+        report["predictions"] = [c.sentiment for c in results]
     return {"task": "sentiment", **report}
 
 

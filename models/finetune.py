@@ -91,11 +91,13 @@ def finetune_top(
     hidden: int = 256, seed: int = 0, sample_weight: np.ndarray | None = None,
     progress: Progress | None = None, score: Callable[[np.ndarray, np.ndarray], float] | None = None,
     start_head: dict[str, np.ndarray] | None = None,
+    checkpoint: Callable[[dict[str, float], Any, dict[str, np.ndarray]], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray], list[dict[str, float]]]:
     """Train layers ``split..`` plus a head; return (layer state dict, head arrays, history).
 
     The layers start from the encoder's tuned ones when it has them above ``split`` (else the
-    base ones), the head from ``start_head`` when given (else random).
+    base ones), the head from ``start_head`` when given (else random). ``checkpoint(entry,
+    layers, head arrays)`` is called at each evaluation, so a long run can be stopped and kept.
     """
     import torch
 
@@ -142,6 +144,8 @@ def finetune_top(
                 entry["heldout"] = score(predict(top, head, eval_states), eval_labels)
             history.append(entry)
             log.info("finetune %s", entry)
+            if checkpoint is not None:
+                checkpoint(entry, top, _export(head, hidden))
     top_state = {f"encoder.layer.{split + i}.{k}": v.detach().clone()
                  for i, layer in enumerate(top) for k, v in layer.state_dict().items()}
     return top_state, _export(head, hidden), history

@@ -74,13 +74,24 @@ def model() -> None:
 @click.option("--backend", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default=None, help="Override [model] backend.")
 @click.option("--path", "model_path", default=None, help="Override [model] path (a folder from `model train`).")
 @click.option("--baseline", is_flag=True, help="Also score the keyword matcher (topics) on the same rows.")
+@click.option("--suite", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Score every validation set under this folder (e.g. ../shared/data) in one table.")
 @click.pass_obj
 def eval(app: Any, files: tuple[Path, ...], from_corrections: bool, task: str, fmt: str, holdout: float,
-         seed: int | None, backend: str | None, model_path: str | None, baseline: bool) -> None:
+         seed: int | None, backend: str | None, model_path: str | None, baseline: bool, suite: Path | None) -> None:
     """Score the model on labelled JSONL FILES: macro-F1, macro-recall, accuracy (sentiment) or
-    micro/macro-F1 and per-topic sentiment accuracy (topics)."""
+    micro/macro-F1 and per-topic sentiment accuracy (topics).
+
+    With --suite DIR, every set under DIR is scored at once (its validation.jsonl, or the
+    held-out 10% of its train.jsonl), sentiment and topics, per language where rows say one.
+    """
     import tempfile
 
+    if suite is not None:
+        if files or from_corrections:
+            raise click.UsageError("--suite scores the sets under its folder: give no FILES with it")
+        _eval_suite(suite, fmt, seed, backend, model_path)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         _eval(app, _with_corrections(app, files, from_corrections, Path(tmp)), task, fmt, holdout, seed,
               backend, model_path, baseline)
@@ -111,6 +122,37 @@ def _eval(app: Any, files: tuple[Path, ...], task: str, fmt: str, holdout: float
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(_table(report))
+
+
+def _eval_suite(root: Path, fmt: str, seed: int | None, backend: str | None, model_path: str | None) -> None:
+    """``model eval --suite``: one classifier per taxonomy (topic sets bring their own)."""
+    import models
+    from models import suite as suites
+    from models.train import DEFAULT_SEED
+    from sentimon.config import load_config
+
+    sets, skipped = suites.discover(root)
+    if not sets:
+        raise SentimonError(f"{root}: no sub-folder holds a validation.jsonl or train.jsonl")
+    overrides = {k: v for k, v in {"backend": backend, "path": model_path}.items() if v is not None}
+    settings = {s.name: s.default for s in models.MODEL_SETTINGS} | overrides
+    loaded: dict[Path | None, tuple[Any, list[Any]]] = {}
+    plan = [(entry, suites.rows_of(entry, DEFAULT_SEED if seed is None else seed)) for entry in sets]
+    results: list[dict[str, Any]] = []
+    with click.progressbar(length=sum(len(rows) for _, rows in plan), label="classifying", file=sys.stderr) as bar:
+        for entry, rows in plan:
+            if entry.taxonomy not in loaded:
+                topics = list(load_config(entry.taxonomy).topics) if entry.taxonomy else list(models.DEFAULT_TOPICS)
+                loaded[entry.taxonomy] = (models.load_classifier(settings, topics), topics)
+            classifier, topics = loaded[entry.taxonomy]
+            results.extend(suites.score_set(entry, rows, classifier, topics, bar.update))
+    name = next(iter(loaded.values()))[0].name
+    if fmt == "json":
+        click.echo(json.dumps({"model": name, "results": results, "skipped": skipped}, indent=2))
+        return
+    click.echo(suites.table(results, name))
+    for line in skipped:
+        click.echo(f"skipped {line}")
 
 
 def _table(report: dict[str, Any]) -> str:

@@ -304,7 +304,7 @@ class Store:
             """,
             [
                 source, m.external_id, m.kind, m.url, m.author, m.title, m.text, m.rating,
-                m.lang or cls.lang, to_db_time(m.created_at), now_text,
+                cls.lang or m.lang, to_db_time(m.created_at), now_text,
                 json.dumps(m.extra, default=str) if m.extra else None, cls.sentiment,
                 float(cls.scores.get("negative", 0.0)), float(cls.scores.get("neutral", 0.0)),
                 float(cls.scores.get("positive", 0.0)), cls.model,

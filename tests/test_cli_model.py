@@ -137,3 +137,44 @@ def test_train_topic_thresholds(run, tmp_path):
     meta = json.loads((out / "meta.json").read_text())
     assert "delivery" in meta["topic_thresholds"] and (out / "head.safetensors").exists()
     assert (out / "anchors.safetensors").exists()  # so adapting from this folder stays anchored
+
+
+def test_eval_suite_scores_every_set_in_one_table(run, tmp_path):
+    """--suite: validation.jsonl where a folder has one, else train.jsonl's held-out 10%; aspect
+    sets with a shipped taxonomy are scored for topics, others skipped with the reason; rows with
+    a language are also scored per language."""
+    root = tmp_path / "data"
+    for name in ("shop_reviews", "absa_mams_acsa", "laptops", "tweets_xx", "empty"):
+        (root / name).mkdir(parents=True)
+    write_jsonl(root / "shop_reviews" / "validation.jsonl", SENTIMENT_ROWS)
+    write_jsonl(root / "shop_reviews" / "train.jsonl", [{"text": "never read", "label": "neutral"}])
+    write_jsonl(root / "absa_mams_acsa" / "validation.jsonl", TOPIC_ROWS)
+    write_jsonl(root / "laptops" / "train.jsonl", TOPIC_ROWS)
+    write_jsonl(root / "tweets_xx" / "train.jsonl", SENTIMENT_ROWS * 10)  # 60 rows: 6 held out
+    langs = [dict(r, language=lang) for r, lang in zip(SENTIMENT_ROWS, ["en", "en", "en", "de", "de", "de"])]
+    write_jsonl(root / "tweets_xx" / "validation.jsonl", langs)
+    (root / "tweets_xx" / "train.jsonl").unlink()
+    (root / "shop_held").mkdir()
+    write_jsonl(root / "shop_held" / "train.jsonl", SENTIMENT_ROWS * 10)
+
+    result = run("eval", "--suite", str(root), "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rows = {r["set"]: r for r in report["results"]}
+    assert set(rows) == {"absa_mams_acsa", "shop_held", "shop_reviews", "tweets_xx", "tweets_xx/de", "tweets_xx/en"}
+    assert rows["shop_reviews"]["n"] == 6 and rows["shop_reviews"]["split"] == "validation"
+    assert rows["shop_held"]["n"] == 6 and rows["shop_held"]["split"] == "train 10% held out"
+    assert rows["absa_mams_acsa"]["task"] == "topics" and 0 <= rows["absa_mams_acsa"]["micro_f1"] <= 1
+    assert rows["tweets_xx/de"]["n"] == 3 and rows["tweets_xx/en"]["n"] == 3
+    assert 0 <= rows["shop_reviews"]["negative_recall"] <= 1
+    assert any(s.startswith("laptops: aspect rows") for s in report["skipped"])
+    assert any(s.startswith("empty: no validation") for s in report["skipped"])
+    table = run("eval", "--suite", str(root)).stdout
+    assert "tweets_xx/de" in table and "skipped laptops" in table
+
+
+def test_eval_suite_refuses_files_beside_it(run, tmp_path):
+    (tmp_path / "d").mkdir()
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "absent.toml"), "model", "eval", "--suite",
+                                      str(tmp_path / "d"), str(write_jsonl(tmp_path / "x.jsonl", SENTIMENT_ROWS))])
+    assert result.exit_code == 2 and "--suite" in result.output

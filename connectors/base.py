@@ -37,6 +37,14 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
     Setting("type", "str", help="Which connector: files, reddit, appstore, rss, ..."),
     Setting("every", "duration", "15m", help="How often the daemon runs it."),
     Setting("enabled", "bool", True, help="Set false to keep the section but not run it."),
+    Setting(
+        "match", "list[str]", [],
+        help='Keep only mentions naming one of these: words or phrases (any case), or "re:REGEX".',
+    ),
+    Setting(
+        "exclude", "list[str]", [],
+        help='Known false matches ("Acme Corp"), ignored before `match` is checked; same forms.',
+    ),
 )
 
 

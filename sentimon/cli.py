@@ -84,9 +84,10 @@ def _print_run(result, fmt: str) -> None:
         click.echo(json.dumps(result.__dict__))
         return
     status = f"error: {result.error}" if result.error else "ok"
+    off_brand = f"off-brand {result.dropped}, " if result.dropped else ""
     click.echo(
         f"{result.source}: fetched {result.fetched}, new {result.new}, skipped {result.skipped}, "
-        f"{result.seconds:.1f}s, {status}"
+        f"{off_brand}{result.seconds:.1f}s, {status}"
     )
 
 

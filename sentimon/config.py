@@ -243,6 +243,7 @@ def _topics(table: dict[str, Any], models: Any) -> list[Any]:
 
 def _connectors(tables: list[dict[str, Any]], base_dir: Path) -> list[ConnectorConfig]:
     from connectors.base import COMMON_SETTINGS, load_connector_class
+    from sentimon.matching import BrandFilter
 
     entries: list[ConnectorConfig] = []
     seen: set[str] = set()
@@ -256,6 +257,7 @@ def _connectors(tables: list[dict[str, Any]], base_dir: Path) -> list[ConnectorC
         except ConfigError as exc:
             raise SettingError(f"{where}.type", str(exc)) from None
         values = validate(table, COMMON_SETTINGS + tuple(cls.settings), where)
+        BrandFilter.from_options(values, where)  # a bad match/exclude rule stops the load
         name = values.pop("name")
         if name in seen:
             raise SettingError(f"{where}.name", f"duplicate connector name {name!r}; names must be unique")

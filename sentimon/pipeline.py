@@ -16,6 +16,7 @@ from typing import Callable, Protocol, Sequence
 
 from sentimon.errors import SentimonError, StorageError
 from sentimon.logs import redactor
+from sentimon.matching import BrandFilter
 from sentimon.mention import SENTIMENTS, Classification, Mention
 from sentimon.store import Store
 
@@ -38,6 +39,7 @@ class RunResult:
     fetched: int = 0
     new: int = 0
     skipped: int = 0
+    dropped: int = 0  # off-brand by the connector's match/exclude rules; never stored
     seconds: float = 0.0
     error: str | None = None
     retry_after: float | None = None  # seconds the source asked to wait (HTTP 429)
@@ -135,13 +137,17 @@ def run_connector(
         return result
     connector = None
     try:
-        connector = connector_config.cls(name, connector_config.options)  # type: ignore[attr-defined]
+        options = connector_config.options  # type: ignore[attr-defined]
+        brand = BrandFilter.from_options(options, name)
+        connector = connector_config.cls(name, options)  # type: ignore[attr-defined]
         for batch in connector.fetch(store.get_cursor(name), backfill=backfill):
             for skipped in batch.skipped:
                 log.warning("%s: skipped %s: %s", name, skipped.where, skipped.reason)
             result.fetched += len(batch.mentions)
             result.skipped += len(batch.skipped)
-            fresh = new_mentions(store, name, batch.mentions)
+            on_brand, dropped = brand.split(batch.mentions)
+            result.dropped += dropped
+            fresh = new_mentions(store, name, on_brand)
             classifications = classify_all(get_classifier(), fresh) if fresh else []
             result.new += store.save_batch(name, fresh, classifications, batch.cursor).new
             if on_batch:
@@ -170,6 +176,7 @@ def run_connector(
             store.finish_run(
                 run_id, finished=datetime.now(timezone.utc), fetched=result.fetched,
                 new=result.new, skipped=result.skipped, error=result.error,
+                dropped=result.dropped,
             )
         except StorageError as exc:
             # The batches already stored stay stored; only the health row is missing.
@@ -180,7 +187,7 @@ def run_connector(
         # A quiet run every minute is no news: only runs that found something log at INFO.
         log.log(
             logging.INFO if result.fetched or result.skipped else logging.DEBUG,
-            "%s: fetched %d, new %d, skipped %d in %.1fs",
-            name, result.fetched, result.new, result.skipped, result.seconds,
+            "%s: fetched %d, new %d, skipped %d, off-brand %d in %.1fs",
+            name, result.fetched, result.new, result.skipped, result.dropped, result.seconds,
         )
     return result

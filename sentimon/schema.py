@@ -269,4 +269,11 @@ def _daily_rollups(db: Database) -> None:
     )
 
 
+@migrations(name="0005_runs_dropped")
+def _runs_dropped(db: Database) -> None:
+    # Mentions a connector's match/exclude rules found off-brand: counted, never stored, so a
+    # rule that drops everything shows in `runs` instead of looking like a quiet source.
+    db.execute("ALTER TABLE runs ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0")
+
+
 SCHEMA_VERSION = len(migrations._migrations)

@@ -326,13 +326,13 @@ class Store:
 
     def finish_run(
         self, run_id: int, *, finished: datetime, fetched: int, new: int, skipped: int,
-        error: str | None,
+        error: str | None, dropped: int = 0,
     ) -> None:
         with self._guard("could not record the end of a run", write=True), self._transaction():
             self.db.execute(
-                "UPDATE runs SET finished_at = ?, fetched = ?, new = ?, skipped = ?, error = ? "
-                "WHERE id = ?",
-                [to_db_time(finished), fetched, new, skipped, error, run_id],
+                "UPDATE runs SET finished_at = ?, fetched = ?, new = ?, skipped = ?, error = ?, "
+                "dropped = ? WHERE id = ?",
+                [to_db_time(finished), fetched, new, skipped, error, dropped, run_id],
             )
 
     def delete_older_than(self, cutoff: datetime, *, batch: int = 2000) -> int:

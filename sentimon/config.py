@@ -39,6 +39,7 @@ SERVER_SETTINGS = (
     Setting("max_body_bytes", "int", 5_000_000, help="Largest request body accepted."),
     Setting("max_batch", "int", 1000, help="Most mentions accepted in one request."),
     Setting("metrics", "bool", False, help="Also serve Prometheus metrics at GET /metrics."),
+    Setting("channels", "list[str]", [], help='Channels a pushed item may name (stored as source "webhook/NAME"); empty allows any name.'),
 )
 _SECTIONS = ("storage", "model", "topics", "connectors", "alerts", "notifiers", "daemon", "server")
 

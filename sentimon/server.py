@@ -91,6 +91,7 @@ class PushServer(ThreadingHTTPServer):
         self.source: str = settings["source"]
         self.max_body: int = settings["max_body_bytes"]
         self.max_batch: int = settings["max_batch"]
+        self.channels: tuple[str, ...] = tuple(settings.get("channels") or ())
         self.metrics_enabled: bool = bool(settings.get("metrics"))
         self.token_digest = _digest(token)
         self.limiter = RateLimiter(rate, burst)
@@ -194,8 +195,12 @@ class PushServer(ThreadingHTTPServer):
     def ingest(self, mentions: list[Mention]) -> int:
         classifier = self.app.classifier()
         started = time.monotonic()
+        by_source: dict[str, list[Mention]] = {}
+        for mention in mentions:  # a channel is a source of its own (``webhook/zendesk``)
+            by_source.setdefault(mention.source, []).append(mention)
         with self.store_lock:
-            new = ingest(self.store(), classifier, self.source, mentions)
+            new = sum(ingest(self.store(), classifier, source, group)
+                      for source, group in by_source.items())
         self.counters.classified(len(mentions), new, time.monotonic() - started)
         return new
 
@@ -384,7 +389,8 @@ class PushHandler(BaseHTTPRequestHandler):
 
     def _push(self) -> None:
         body = self._read_body()
-        mentions = parse_body(body, self.server.source, max_batch=self.server.max_batch)
+        mentions = parse_body(body, self.server.source, max_batch=self.server.max_batch,
+                              channels=self.server.channels)
         client = self.client_address[0]
         if not self.server.health():
             raise RequestError(

@@ -29,7 +29,7 @@ BATCH = [
         "text": "The parcel was late again",
         "title": "Late",
         "rating": 2,
-        "channel": "zendesk",
+        "queue": "zendesk",  # not a mention field: kept in extra (a "channel" is a sub-source)
     },
     {"id": "t-2", "text": "Lovely shoes, fast delivery", "created_at": "2026-11-20T10:00:00Z"},
     {"id": "t-1", "text": "a second copy of t-1 in the same batch", "title": "Copy"},
@@ -45,7 +45,7 @@ def test_good_batch_is_stored_before_the_reply_and_deduplicated_on_resend(start)
         ("t-2", None, "Lovely shoes, fast delivery", "positive", "webhook"),
     ]
     assert rows(app, "SELECT extra FROM mentions WHERE external_id = 't-1'") == [
-        ('{"channel": "zendesk"}',)
+        ('{"queue": "zendesk"}',)
     ]
     assert push(url, BATCH).json() == {"accepted": 3, "new": 0}
     assert len(rows(app)) == 2

@@ -4,6 +4,10 @@ Every string that came from a mention (or from config) is escaped for Slack's mr
 (``&``, ``<``, ``>``) before it is placed in a block, so a tweet saying ``<!channel>``,
 ``<@U123>`` or ``<http://evil|click here>`` shows as text: it can never ping anyone or
 dress a link up as something else. Links are built by us, from http(s) URLs only.
+
+Slack's mrkdwn has no escape for ``*bold*``, ``_italic_``, ``~strike~`` or backticks, so in
+text from outside they become look-alike characters (``∗ ˍ ∼ ˋ``), and every section is
+``verbatim`` so Slack does not turn a raw URL or a bare domain in a review into a link.
 """
 
 from __future__ import annotations
@@ -23,37 +27,45 @@ MAX_BLOCKS = 50
 EXAMPLE_CHARS = 600
 
 
+_LOOK_ALIKE = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
+
+
 def escape(text: str) -> str:
-    """Slack's three control characters; everything else in mrkdwn is harmless."""
+    """Slack's three control characters, for a URL inside a link we build."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def shown(text: str) -> str:
+    """Text from outside, escaped and with formatting characters made inert."""
+    return escape(text).translate(_LOOK_ALIKE)
+
+
 def fit(raw: str, limit: int) -> str:
-    """Escape ``raw`` and cut it to ``limit`` characters without splitting an entity."""
-    escaped = escape(raw)
+    """``shown(raw)`` cut to ``limit`` characters without splitting an entity."""
+    escaped = shown(raw)
     if len(escaped) <= limit:
         return escaped
     low, high = 0, len(raw)
     while low < high:  # the longest prefix whose escaped form plus an ellipsis fits
         mid = (low + high + 1) // 2
-        if len(escape(raw[:mid])) + 1 <= limit:
+        if len(shown(raw[:mid])) + 1 <= limit:
             low = mid
         else:
             high = mid - 1
-    return escape(raw[:low]) + "…"
+    return shown(raw[:low]) + "…"
 
 
 def link(url: str | None, label: str) -> str:
     """A Slack link we build ourselves: http(s) only, with ``|``, ``<``, ``>`` and spaces
     percent-encoded in the URL so it cannot end early or carry a label of its own."""
     if not url or not url.lower().startswith(("https://", "http://")):
-        return escape(label)
+        return shown(label)
     safe = quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
-    return f"<{escape(safe)}|{escape(label).replace('|', '¦')}>"
+    return f"<{escape(safe)}|{shown(label).replace('|', '¦')}>"
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT], "verbatim": True}}
 
 
 def blocks(payload: dict[str, Any]) -> list[dict[str, Any]]:

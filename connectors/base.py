@@ -29,6 +29,7 @@ BUILTIN = {
     "googleplay": "connectors.googleplay:GooglePlayConnector",
     "rss": "connectors.rss:RssConnector",
     "hackernews": "connectors.hackernews:HackerNewsConnector",
+    "bluesky": "connectors.bluesky:BlueskyConnector",
 }
 
 # Settings every connector accepts, whatever its type.

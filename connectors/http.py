@@ -20,6 +20,7 @@ import logging
 import random
 import re
 import time
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Any, Callable, ClassVar, Mapping
 
@@ -131,9 +132,11 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (),
+        json: Any = None,
     ) -> requests.Response:
         """Send with retries; return a 2xx response (or one whose status is in ``ok``, such
-        as 304). Anything else ends as ConnectorError, with ``retry_after`` set on 429."""
+        as 304 or an API's 401 whose body says why). Anything else ends as ConnectorError,
+        with ``retry_after`` set on 429. ``json`` is sent as the body (a login, a query)."""
         where = f"{self.name}: {method} {_short(url)}"
         attempt = 0
         while True:
@@ -141,7 +144,7 @@ class HttpClient:
             retry_after: float | None = None
             status: int | None = None
             try:
-                response = self._fetch(method, url, params, headers, ok, where)
+                response = self._fetch(method, url, params, headers, ok, where, json)
             except _Expired:
                 problem = f"no complete answer within {self.deadline:g}s"
             except requests.Timeout:
@@ -158,6 +161,8 @@ class HttpClient:
                 if status not in RETRY_STATUSES:
                     raise ConnectorError(f"{where} failed: {problem}{_hint(status)}")
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                if retry_after is None and status == 429:
+                    retry_after = rate_limit_reset(response.headers)
             if attempt > self.retries:
                 suffix = f" after {attempt} attempts" if attempt > 1 else ""
                 if status == 429 and retry_after is None:  # rate limited: always say when
@@ -174,13 +179,13 @@ class HttpClient:
 
     def _fetch(
         self, method: str, url: str, params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None, ok: tuple[int, ...], where: str,
+        headers: Mapping[str, str] | None, ok: tuple[int, ...], where: str, json: Any = None,
     ) -> requests.Response:
         """One attempt, within the total deadline; a wanted answer's body is read (capped)."""
         with deadline(self.deadline) as watch:
             try:
                 response = self.session.request(
-                    method, url, params=params, headers=dict(headers or {}),
+                    method, url, params=params, headers=dict(headers or {}), json=json,
                     timeout=self.timeout, stream=True,
                 )
                 if 200 <= response.status_code < 300 or response.status_code in ok:
@@ -244,6 +249,27 @@ def request_error_reason(exc: Exception) -> str:
     text = re.sub(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@'\"]*@", r"\1", text)
     text = re.sub(r"(://[^\s?'\"]*)\?[^\s'\"]*", r"\1", text)
     return text[:200]
+
+
+def rate_limit_reset(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds until a rate-limit window resets, for APIs that answer 429 without Retry-After:
+    ``RateLimit-Reset`` (Bluesky: epoch seconds; the IETF draft: seconds from now) or
+    ``X-RateLimit-Reset`` (Mastodon: an ISO 8601 time). None when absent or unreadable."""
+    value = (headers.get("RateLimit-Reset") or headers.get("X-RateLimit-Reset") or "").strip()
+    if not value:
+        return None
+    now = time.time() if now is None else now
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        number = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+    if not 0 <= number < 1e11:  # NaN, infinite, negative or in milliseconds: unreadable
+        return None
+    return max(0.0, number - now) if number > 1e9 else number
 
 
 def _hint(status: int) -> str:

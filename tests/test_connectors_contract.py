@@ -25,6 +25,7 @@ from localserver import LocalServer, Reply, Request
 from sentimon.mention import Mention
 from sentimon.settings import describe, validate
 
+import test_connector_bluesky as bsky
 import test_connector_googleplay as gp
 import test_connector_hackernews as hn
 import test_connector_reddit as rd
@@ -210,7 +211,26 @@ class HackerNewsCase:
         return "4"
 
 
+class BlueskyCase:
+    def start(self, server: LocalServer, tmp_path: Path, monkeypatch: Any) -> None:
+        self.server = server
+        self.posts = [bsky.post(1), {"uri": "at://did:plc:x/app.bsky.feed.post/bad", "record": {}}, bsky.post(2)]
+        server.add(bsky.LOGIN, bsky.session(), method="POST")
+        server.add(bsky.SEARCH, bsky.Search(self.posts))
+
+    def connector(self) -> Connector:
+        from connectors.bluesky import BlueskyConnector
+
+        options = {"query": "acme", "handle": "h", "app_password": "p", "service": self.server.url}
+        return build(BlueskyConnector, "bluesky", options, http=quiet_http("bluesky"))
+
+    def publish(self) -> str:
+        self.posts.append(bsky.post(30, "Acme support fixed it"))
+        return bsky.post(30)["uri"]
+
+
 CASES = {
+    "bluesky": BlueskyCase,
     "files": FilesCase,
     "reddit": RedditCase,
     "appstore": AppStoreCase,

@@ -30,6 +30,7 @@ BUILTIN = {
     "rss": "connectors.rss:RssConnector",
     "hackernews": "connectors.hackernews:HackerNewsConnector",
     "bluesky": "connectors.bluesky:BlueskyConnector",
+    "mastodon": "connectors.mastodon:MastodonConnector",
 }
 
 # Settings every connector accepts, whatever its type.

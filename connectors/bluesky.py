@@ -27,7 +27,7 @@ from connectors.base import Batch
 from connectors.http import HTTP_SETTINGS, HttpConnector
 from connectors.incremental import SourceDown, Watermark, load_cursor, seconds
 from connectors.paging import Page, Stream, walk
-from connectors.records import MAX_TEXT_CHARS, clean_text, clip, parse_time, safe_url
+from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, parse_time, safe_url
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting
@@ -170,9 +170,9 @@ class BlueskyConnector(HttpConnector):
             lang=clip(langs[0], 20) if isinstance(langs, list) and langs else None,
             created_at=parse_time(record.get("createdAt") or post.get("indexedAt"), now=now),
             extra={
-                "likes": _count(post.get("likeCount")),
-                "reposts": _count(post.get("repostCount")),
-                "replies": _count(post.get("replyCount")),
+                "likes": count(post.get("likeCount")),
+                "reposts": count(post.get("repostCount")),
+                "replies": count(post.get("replyCount")),
                 "display_name": clip(author.get("displayName"), 200),
                 "reply_url": url,
             },
@@ -195,9 +195,6 @@ def _identify(post: Any) -> tuple[str, float]:
         raise ValueError("no createdAt or indexedAt")
     return post["uri"], min(times)
 
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _json(response: Any, name: str, method: str) -> Any:

@@ -153,6 +153,11 @@ def _parse_text_time(text: str, date_format: str) -> datetime:
         raise ValueError(f"created_at: {text[:40]!r} is not {expected}") from None
 
 
+def count(value: Any) -> int | None:
+    """A count from an API (likes, replies); anything but a whole number is dropped."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def safe_url(value: Any) -> str | None:
     """Only http(s) links survive: a ``javascript:`` URL must never reach a report or alert."""
     url = _string(value, "url")

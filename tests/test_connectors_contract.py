@@ -28,6 +28,7 @@ from sentimon.settings import describe, validate
 import test_connector_bluesky as bsky
 import test_connector_googleplay as gp
 import test_connector_hackernews as hn
+import test_connector_mastodon as mdn
 import test_connector_reddit as rd
 from test_connector_appstore import page_path, review as app_review
 from test_connector_rss import RSS, item as rss_item, rss
@@ -229,6 +230,23 @@ class BlueskyCase:
         return bsky.post(30)["uri"]
 
 
+class MastodonCase:
+    def start(self, server: LocalServer, tmp_path: Path, monkeypatch: Any) -> None:
+        self.server = server
+        self.statuses = [mdn.status(1), mdn.status(2, content=None), mdn.status(3)]
+        server.add(mdn.TAG, mdn.Timeline(self.statuses))
+
+    def connector(self) -> Connector:
+        from connectors.mastodon import MastodonConnector
+
+        options = {"server": self.server.url, "hashtags": ["acmeshoes"]}
+        return build(MastodonConnector, "mastodon", options, http=quiet_http("mastodon"))
+
+    def publish(self) -> str:
+        self.statuses.append(mdn.status(9, "Acme replaced my pair"))
+        return mdn.status(9)["id"]
+
+
 CASES = {
     "bluesky": BlueskyCase,
     "files": FilesCase,
@@ -237,6 +255,7 @@ CASES = {
     "googleplay": GooglePlayCase,
     "rss": RssCase,
     "hackernews": HackerNewsCase,
+    "mastodon": MastodonCase,
 }
 
 

@@ -277,3 +277,24 @@ def _runs_dropped(db: Database) -> None:
 
 
 SCHEMA_VERSION = len(migrations._migrations)
+
+
+def migrate(db: Database) -> None:
+    """Apply pending migrations under one write lock (``BEGIN IMMEDIATE``).
+
+    Two processes starting on a fresh file (a daemon and a cron job) would both find the
+    schema missing; in SQLite's default deferred transactions both read, then both try to
+    write, and one fails at once ("database is locked": no busy wait for a lock upgrade) or
+    creates a table the other just made. Taking the write lock first makes the second wait
+    (``busy_timeout``) and then find nothing left to do. A database that is up to date is
+    only read."""
+    if migrations.pending(db) == [] and db[migrations.migrations_table].exists():
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        migrations.apply(db)
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        raise
+    db.conn.commit()

@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from sentimon import dbfile, rollup
 from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention
-from sentimon.schema import SCHEMA_VERSION, migrations
+from sentimon.schema import SCHEMA_VERSION, migrate, migrations
 
 BUSY_TIMEOUT_MS = 10_000
 _ID_CHUNK = 500  # stays under SQLite's bound-parameter limit
@@ -155,7 +155,7 @@ class Store:
             if str(path) != ":memory:":
                 db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")
-            migrations.apply(db)
+            migrate(db)
         except sqlite3.DatabaseError as exc:
             raise storage_problem(path, "cannot open database", exc) from exc
         except OSError as exc:  # the folder or file cannot be created: one line, not a traceback

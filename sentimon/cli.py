@@ -20,7 +20,7 @@ from sentimon import __version__
 from sentimon.config import default_config_path
 from sentimon.errors import SentimonError
 from sentimon.logs import redactor, setup_logging
-from sentimon.output import emit, moment_option
+from sentimon.output import emit, moment_option, private_file
 
 log = logging.getLogger(__name__)
 # Commands that may create the database; every other one refuses a missing file (dbfile.py).
@@ -215,8 +215,11 @@ def export(app, since, until, fmt: str, out: str) -> None:
     if fmt == "parquet":
         if out == "-":
             raise click.UsageError("--format parquet writes a binary file: give --out FILE.parquet")
+        private_file(out)
         count = write_parquet(app.store(), Path(out), since=since, until=until)
     else:
+        if out != "-":
+            private_file(out)
         with click.open_file(out, "w", encoding="utf-8") as handle:
             count = write_export(app.store(), handle, fmt, since=since, until=until)
     click.echo(f"exported {count} mentions", err=True)
@@ -241,6 +244,7 @@ def report(app, since: str, out: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
+    private_file(out)
     out.write_text(render_html(data), encoding="utf-8")
     click.echo(f"wrote {out} ({data['total']} mentions, {data['negative_share']:.0%} negative)")
 

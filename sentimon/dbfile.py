@@ -45,9 +45,9 @@ def check_same_file(path: Path, expected: FileIdentity | None) -> None:
 
 
 def create_private(path: Path) -> None:
-    """Create an empty database file readable by its owner only (0600), if there is none.
-    SQLite gives the WAL and shared-memory files the database's mode, so they follow; the
-    data is customer text, not for every local user."""
+    """Create an empty file readable by its owner only (0600), if there is none: the
+    database (SQLite gives the WAL and shared-memory files its mode, so they follow), exports
+    and reports. The data is customer text, not for every local user."""
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:

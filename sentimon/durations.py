@@ -6,8 +6,14 @@ import email.utils
 import re
 from datetime import datetime, timedelta, timezone
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+class DurationTooLong(ValueError):
+    """A duration past what a date can hold (``99999999999999d``): its own kind, so
+    ``--since`` can say "too far back" instead of "not a duration"."""
 
 
 def parse_duration(value: str) -> timedelta:
@@ -20,7 +26,10 @@ def parse_duration(value: str) -> timedelta:
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"{value!r} is not a positive duration")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise DurationTooLong(f"{value!r} is too long a duration") from None
 
 
 def format_duration(delta: timedelta) -> str:
@@ -35,13 +44,18 @@ def format_duration(delta: timedelta) -> str:
 def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
     """A point in time: a duration back from ``now`` (``7d``) or an ISO date/datetime.
 
-    Naive ISO values are taken as UTC. Used by ``--since`` and ``--until``.
+    Naive ISO values are taken as UTC. Used by ``--since`` and ``--until``. A duration reaching
+    before 1970 (``99999999d``, which would overflow the calendar) means 1970: everything.
     """
     now = now or datetime.now(timezone.utc)
     try:
-        return now - parse_duration(value)
+        delta = parse_duration(value)
+    except DurationTooLong:
+        delta = timedelta.max
     except ValueError:
-        pass
+        delta = None
+    if delta is not None:  # no mention is older than 1970: further back means from the start
+        return max(EPOCH, now - min(delta, now - EPOCH))
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:

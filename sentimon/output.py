@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import shutil
+from pathlib import Path
 from typing import Any, Sequence
 
 import click
@@ -98,3 +99,15 @@ def moment_option(_ctx: click.Context, param: click.Parameter, value: str | None
         return parse_moment(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param=param) from None
+
+
+def private_file(path: str | Path) -> None:
+    """Create ``path`` readable by its owner only (0600) before it is written: exports and
+    reports hold customer text, not for every local user. An existing file keeps its mode
+    (its owner may have shared it on purpose); a folder that is missing is one line."""
+    from sentimon.dbfile import create_private
+
+    try:
+        create_private(Path(path))
+    except OSError as exc:
+        raise click.FileError(str(path), exc.strerror or str(exc)) from None

@@ -31,6 +31,7 @@ BUILTIN = {
     "hackernews": "connectors.hackernews:HackerNewsConnector",
     "bluesky": "connectors.bluesky:BlueskyConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
+    "youtube": "connectors.youtube:YouTubeConnector",
 }
 
 # Settings every connector accepts, whatever its type.

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Iterator
 from connectors.base import Batch
 from connectors.http import HTTP_SETTINGS, HttpConnector
 from connectors.incremental import SourceDown, Watermark, load_cursor, seconds
-from connectors.paging import Page, Stream, walk
+from connectors.paging import Page, Stream, walk, walk_settings
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, parse_time, safe_url
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
@@ -50,9 +50,7 @@ class BlueskyConnector(HttpConnector):
             help='An app password of that account, never its real one: "${BLUESKY_APP_PASSWORD}".',
         ),
         Setting("lang", "str", "", help="Only posts in this language (two-letter code); empty: all."),
-        Setting("overlap", "duration", "15m", help="How far behind the newest seen post each run looks again."),
-        Setting("first_run_limit", "int", 200, help="Posts read on a first run without --backfill."),
-        Setting("backfill_limit", "int", 5000, help="Most posts read by `sentimon fetch --backfill`."),
+        *walk_settings("posts", overlap="15m", first_run=200, backfill=5000),
         Setting(
             "service", "str", "https://bsky.social",
             help="Server that logs in and answers the search (your PDS; for proxies and tests).",

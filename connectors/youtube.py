@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Iterator
 from connectors.base import Batch
 from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
 from connectors.incremental import SourceDown, Watermark, dump_cursor, isolated, load_cursor, seconds
-from connectors.paging import Page, Stream, walk
+from connectors.paging import Page, Stream, walk, walk_settings
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, parse_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
@@ -47,9 +47,7 @@ class YouTubeConnector(HttpConnector):
         Setting("api_key", "str", secret=True, help='A YouTube Data API v3 key: "${YOUTUBE_API_KEY}".'),
         Setting("video_ids", "str|list[str]", [], help="Video ids (the v=... of a watch URL) whose comments are read."),
         Setting("channel_id", "str", "", help="A channel id (UC...): comments on all its videos."),
-        Setting("overlap", "duration", "10m", help="How far behind the newest seen comment each run looks again."),
-        Setting("first_run_limit", "int", 100, help="Comments per stream on a first run without --backfill."),
-        Setting("backfill_limit", "int", 2000, help="Most comments per stream read by `sentimon fetch --backfill`."),
+        *walk_settings("comments", overlap="10m", first_run=100, backfill=2000),
         Setting(
             "base_url", "str", "https://www.googleapis.com/youtube/v3",
             help="API root (for proxies and tests).",

@@ -30,6 +30,7 @@ import test_connector_googleplay as gp
 import test_connector_hackernews as hn
 import test_connector_mastodon as mdn
 import test_connector_reddit as rd
+import test_connector_youtube as yt
 from test_connector_appstore import page_path, review as app_review
 from test_connector_rss import RSS, item as rss_item, rss
 from connector_runs import drain
@@ -247,6 +248,23 @@ class MastodonCase:
         return mdn.status(9)["id"]
 
 
+class YouTubeCase:
+    def start(self, server: LocalServer, tmp_path: Path, monkeypatch: Any) -> None:
+        self.server = server
+        self.threads = [yt.thread(1), {"id": "bad", "snippet": {}}, yt.thread(2)]
+        server.add(yt.PATH, yt.Threads(self.threads))
+
+    def connector(self) -> Connector:
+        from connectors.youtube import YouTubeConnector
+
+        options = {"api_key": yt.KEY, "video_ids": ["v1"], "base_url": self.server.url + "/youtube/v3"}
+        return build(YouTubeConnector, "youtube", options, http=quiet_http("youtube"))
+
+    def publish(self) -> str:
+        self.threads.append(yt.thread(50, "Acme answered my question"))
+        return yt.thread(50)["id"]
+
+
 CASES = {
     "bluesky": BlueskyCase,
     "files": FilesCase,
@@ -256,6 +274,7 @@ CASES = {
     "rss": RssCase,
     "hackernews": HackerNewsCase,
     "mastodon": MastodonCase,
+    "youtube": YouTubeCase,
 }
 
 

@@ -43,13 +43,22 @@ class BlueskyConnector(HttpConnector):
     type: ClassVar[str] = "bluesky"
     supports_backfill: ClassVar[bool] = True
     settings: ClassVar[tuple[Setting, ...]] = (
-        Setting("query", "str", help='Search words (Lucene syntax): \'"acme shoes" OR acmeshoes\'.'),
-        Setting("handle", "str", help='Account that searches: "${BLUESKY_HANDLE}" (acme.bsky.social).'),
+        Setting(
+            "query", "str",
+            help='Search words (Lucene syntax): \'"acme shoes" OR acmeshoes\'.',
+        ),
+        Setting(
+            "handle", "str",
+            help='Account that searches: "${BLUESKY_HANDLE}" (acme.bsky.social).',
+        ),
         Setting(
             "app_password", "str", secret=True,
             help='An app password of that account, never its real one: "${BLUESKY_APP_PASSWORD}".',
         ),
-        Setting("lang", "str", "", help="Only posts in this language (two-letter code); empty: all."),
+        Setting(
+            "lang", "str", "",
+            help="Only posts in this language (two-letter code); empty: all.",
+        ),
         *walk_settings("posts", overlap="15m", first_run=200, backfill=5000),
         Setting(
             "service", "str", "https://bsky.social",
@@ -108,7 +117,9 @@ class BlueskyConnector(HttpConnector):
             error = _error_name(response)
             if error not in _EXPIRED and response.status_code != 401:
                 raise ConnectorError(f"{self.name}: {method} refused ({error or 'HTTP 400'})")
-        raise SourceDown(f"{self.name}: Bluesky refused the session twice: check handle and app_password")
+        raise SourceDown(
+            f"{self.name}: Bluesky refused the session twice: check handle and app_password"
+        )
 
     def _session(self, *, renew: bool) -> dict[str, str]:
         key = (self.service, self.options["handle"])

@@ -44,19 +44,27 @@ class MastodonConnector(HttpConnector):
     settings: ClassVar[tuple[Setting, ...]] = (
         Setting("server", "str", help="The server's address, e.g. https://mastodon.social."),
         Setting("query", "str", "", help="Full-text search words (needs a token on most servers)."),
-        Setting("hashtags", "str|list[str]", [], help="Hashtags (without #) whose public timelines are read."),
+        Setting(
+            "hashtags", "str|list[str]", [],
+            help="Hashtags (without #) whose public timelines are read.",
+        ),
         Setting(
             "token", "str", "", secret=True,
             help='Optional access token with read:search and read:statuses: "${MASTODON_TOKEN}".',
         ),
-        Setting("backfill_pages", "int", 25, help="Pages of 40 read back per stream by `sentimon fetch --backfill`."),
+        Setting(
+            "backfill_pages", "int", 25,
+            help="Pages of 40 read back per stream by `sentimon fetch --backfill`.",
+        ),
     ) + HTTP_SETTINGS
 
     def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
         self.server = options["server"].rstrip("/")
         if not urlsplit(self.server).scheme.startswith("http"):
-            raise ConfigError(f"{name}: server must be an http(s) address, got {options['server']!r}")
+            raise ConfigError(
+                f"{name}: server must be an http(s) address, got {options['server']!r}"
+            )
         self.tags = [t.strip().lstrip("#") for t in options["hashtags"] if t.strip().lstrip("#")]
         if not options["query"] and not self.tags:
             raise ConfigError(f"{name}: set `query`, `hashtags` or both")
@@ -89,7 +97,8 @@ class MastodonConnector(HttpConnector):
             return
         max_id: str | None = None
         for _ in range(self.options["backfill_pages"] if backfill else 1):  # backward
-            statuses = self._statuses(path, {**params, **({"max_id": max_id} if max_id else {})}, key)
+            older = {"max_id": max_id} if max_id else {}
+            statuses = self._statuses(path, {**params, **older}, key)
             batch, newest, bottom = self._read(statuses, key, state, newest)
             yield batch
             if not statuses or bottom is None or bottom == max_id:
@@ -97,7 +106,8 @@ class MastodonConnector(HttpConnector):
             max_id = bottom
 
     def _statuses(self, path: str, params: dict[str, Any], key: str) -> list[Any]:
-        headers = {"Authorization": f"Bearer {self.options['token']}"} if self.options["token"] else {}
+        token = self.options["token"]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = self.http.get(
             self.server + path, params={**params, "limit": PAGE_SIZE}, headers=headers, ok=(401,)
         )

@@ -25,9 +25,18 @@ from sentimon.settings import Setting
 def walk_settings(noun: str, overlap: str, first_run: int, backfill: int) -> tuple[Setting, ...]:
     """The options every connector built on ``walk`` takes, worded for its items ("posts")."""
     return (
-        Setting("overlap", "duration", overlap, help=f"How far behind the newest seen {noun[:-1]} each run looks again."),
-        Setting("first_run_limit", "int", first_run, help=f"{noun.capitalize()} per stream on a first run without --backfill."),
-        Setting("backfill_limit", "int", backfill, help=f"Most {noun} per stream read by `sentimon fetch --backfill`."),
+        Setting(
+            "overlap", "duration", overlap,
+            help=f"How far behind the newest seen {noun[:-1]} each run looks again.",
+        ),
+        Setting(
+            "first_run_limit", "int", first_run,
+            help=f"{noun.capitalize()} per stream on a first run without --backfill.",
+        ),
+        Setting(
+            "backfill_limit", "int", backfill,
+            help=f"Most {noun} per stream read by `sentimon fetch --backfill`.",
+        ),
     )
 
 
@@ -68,7 +77,8 @@ def walk(
             try:
                 item_id, created = stream.identify(raw)
             except ITEM_ERRORS as exc:
-                skipped.append(Skipped(f"{stream.label}: item {len(walked) + len(skipped) + 1}", str(exc)))
+                where = f"{stream.label}: item {len(walked) + len(skipped) + 1}"
+                skipped.append(Skipped(where, str(exc)))
                 continue
             if not backfill and mark.is_older(created, overlap):
                 done = True

@@ -21,7 +21,9 @@ from typing import Any, ClassVar, Iterator
 
 from connectors.base import Batch
 from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
-from connectors.incremental import SourceDown, Watermark, dump_cursor, isolated, load_cursor, seconds
+from connectors.incremental import (
+    SourceDown, Watermark, dump_cursor, isolated, load_cursor, seconds,
+)
 from connectors.paging import Page, Stream, walk, walk_settings
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, parse_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
@@ -30,7 +32,8 @@ from sentimon.settings import Setting
 
 PAGE_SIZE = 100  # the API's maximum
 _WHOLE_SOURCE = {  # reasons that no other stream would get past either
-    "quotaExceeded": "the project's daily quota is spent (10,000 units; it resets at midnight Pacific time)",
+    "quotaExceeded":
+        "the project's daily quota is spent (10,000 units; it resets at midnight Pacific time)",
     "dailyLimitExceeded": "the project's daily quota is spent (it resets at midnight Pacific time)",
     "rateLimitExceeded": "rate limited by YouTube",
     "keyInvalid": "the API key is not valid: check api_key",
@@ -44,8 +47,14 @@ class YouTubeConnector(HttpConnector):
     type: ClassVar[str] = "youtube"
     supports_backfill: ClassVar[bool] = True
     settings: ClassVar[tuple[Setting, ...]] = (
-        Setting("api_key", "str", secret=True, help='A YouTube Data API v3 key: "${YOUTUBE_API_KEY}".'),
-        Setting("video_ids", "str|list[str]", [], help="Video ids (the v=... of a watch URL) whose comments are read."),
+        Setting(
+            "api_key", "str", secret=True,
+            help='A YouTube Data API v3 key: "${YOUTUBE_API_KEY}".',
+        ),
+        Setting(
+            "video_ids", "str|list[str]", [],
+            help="Video ids (the v=... of a watch URL) whose comments are read.",
+        ),
         Setting("channel_id", "str", "", help="A channel id (UC...): comments on all its videos."),
         *walk_settings("comments", overlap="10m", first_run=100, backfill=2000),
         Setting(
@@ -69,10 +78,12 @@ class YouTubeConnector(HttpConnector):
             targets.append((f"channel {channel}", {"allThreadsRelatedToChannelId": channel}))
         parts = []
         for label, params in targets:
-            stream = Stream(label, label, partial(self._page, label, params), _identify, self._mention)
-            empty = Watermark.from_dict(state.get(label)).empty
-            limit = self.options["first_run_limit"] if empty and not backfill else self.options["backfill_limit"]
-            parts.append((label, partial(walk, state, stream, overlap=self.overlap, limit=limit, backfill=backfill)))
+            page = partial(self._page, label, params)
+            stream = Stream(label, label, page, _identify, self._mention)
+            first = Watermark.from_dict(state.get(label)).empty and not backfill
+            limit = self.options["first_run_limit" if first else "backfill_limit"]
+            run = partial(walk, state, stream, overlap=self.overlap, limit=limit, backfill=backfill)
+            parts.append((label, run))
         yield from isolated(self.name, parts, lambda: dump_cursor(state))
 
     def _page(self, label: str, params: dict[str, str], token: str | None) -> Page:
@@ -107,7 +118,8 @@ class YouTubeConnector(HttpConnector):
             raise ValueError("textDisplay: empty")
         video = clip(comment.get("videoId") or thread["snippet"].get("videoId"), 100)
         comment_id = clip(thread["snippet"]["topLevelComment"].get("id") or thread["id"], 300)
-        url = safe_url(f"https://www.youtube.com/watch?v={video}&lc={comment_id}") if video else None
+        watch = f"https://www.youtube.com/watch?v={video}&lc={comment_id}" if video else None
+        url = safe_url(watch)
         return Mention(
             source=self.name,
             external_id=clip(thread["id"], 500) or "",
@@ -150,7 +162,8 @@ def _api_error(name: str, label: str, status: int, data: Any) -> ConnectorError:
     line; only the short reason is used (the message is free text from outside)."""
     error = data.get("error") if isinstance(data, dict) else None
     details = error.get("errors") if isinstance(error, dict) else None
-    first = details[0] if isinstance(details, list) and details and isinstance(details[0], dict) else {}
+    first = details[0] if isinstance(details, list) and details else {}
+    first = first if isinstance(first, dict) else {}
     reason = clip(first.get("reason"), 60) or f"HTTP {status}"
     if reason in _WHOLE_SOURCE:
         return SourceDown(f"{name}: YouTube: {_WHOLE_SOURCE[reason]} (HTTP {status} {reason})")

@@ -1,0 +1,69 @@
+"""Issue 17's connectors from a real config file through the real pipeline and store: secrets
+from the environment, match/exclude applied before storage, and a second run adding nothing."""
+
+from __future__ import annotations
+
+import connectors.bluesky as bluesky
+import test_connector_bluesky as bsky
+import test_connector_mastodon as mdn
+import test_connector_youtube as yt
+from localserver import LocalServer
+from sentimon.config import load_config
+from sentimon.pipeline import run_connector
+from sentimon.store import Store
+from stubs import KeywordClassifier
+
+CONFIG = """
+[storage]
+path = "s.db"
+
+[[connectors]]
+name = "bluesky"
+type = "bluesky"
+query = "acme"
+handle = "${{BSKY_HANDLE}}"
+app_password = "${{BSKY_APP_PASSWORD}}"
+service = "{url}"
+match = ["acme shoes"]
+exclude = ["acme corp"]
+
+[[connectors]]
+name = "mastodon"
+type = "mastodon"
+server = "{url}"
+hashtags = ["acmeshoes"]
+token = "${{MASTODON_TOKEN}}"
+match = ["acme"]
+
+[[connectors]]
+name = "youtube"
+type = "youtube"
+api_key = "${{YOUTUBE_API_KEY}}"
+video_ids = ["vid00000001"]
+base_url = "{url}/youtube/v3"
+exclude = ["re:^first!?$"]
+"""
+
+ENV = {"BSKY_HANDLE": "acme.bsky.social", "BSKY_APP_PASSWORD": bsky.PASSWORD,
+       "MASTODON_TOKEN": "tok", "YOUTUBE_API_KEY": yt.KEY}
+
+
+def test_all_three_run_from_config_match_and_resume(write_config, tmp_path):
+    bluesky._sessions.clear()
+    with LocalServer() as server:
+        server.add(bsky.LOGIN, bsky.session(), method="POST")
+        server.add(bsky.SEARCH, bsky.Search([bsky.post(1, "Acme Shoes arrived late"),
+                                             bsky.post(2, "Acme Corp earnings call")]))
+        server.add(mdn.TAG, mdn.Timeline([mdn.status(1), mdn.status(2, "Nice weather")]))
+        server.add(yt.PATH, yt.Threads([yt.thread(1), yt.thread(2, "first")]))
+        config = load_config(write_config(CONFIG.format(url=server.url)), environ=ENV)
+        store = Store(tmp_path / "s.db")
+        try:
+            first = {c.name: run_connector(store, KeywordClassifier, c) for c in config.connectors}
+            again = {c.name: run_connector(store, KeywordClassifier, c) for c in config.connectors}
+        finally:
+            store.close()
+    assert {n: (r.ok, r.new, r.dropped) for n, r in first.items()} == {
+        "bluesky": (True, 1, 1), "mastodon": (True, 1, 1), "youtube": (True, 1, 1)}
+    assert all(r.ok and r.new == 0 for r in again.values())
+    bluesky._sessions.clear()

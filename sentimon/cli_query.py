@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -21,11 +22,13 @@ _CSV_COLUMNS = [
 ]  # the columns of `export --format csv`, less its model and correction history
 
 
-def _table_row(row: dict[str, Any]) -> dict[str, Any]:
+def _table_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
+    from sentimon.timeline import local_text
+
     topics = ",".join(f"{t['name']}{'-' if t['sentiment'] == 'negative' else '+' if t['sentiment'] == 'positive' else ''}" for t in row["topics"])
     text = f"{row['title']}: {row['text']}" if row.get("title") else row["text"]
     sentiment = f"{row['sentiment']}*" if row.get("corrected") else row["sentiment"]  # * = set by a person
-    return {**row, "created_at": row["created_at"].replace("T", " ")[:16], "topics": topics, "text": text,
+    return {**row, "created_at": local_text(row["created_at"], zone), "topics": topics, "text": text,
             "sentiment": sentiment}
 
 
@@ -72,18 +75,21 @@ def mentions(app, fmt: str, **filters: Any) -> None:
     elif fmt != "table":
         emit(rows, fmt, _MENTION_COLUMNS)
     else:
-        emit([_table_row(r) for r in rows], fmt, _MENTION_COLUMNS, flexible="text")
+        from sentimon.timeline import display_zone
+
+        zone = display_zone(app.config)
+        emit([_table_row(r, zone) for r in rows], fmt, _MENTION_COLUMNS, flexible="text")
         total = count_mentions(store, query) if len(rows) == query.limit else len(rows)
         if rows:
             shown = f"{len(rows)} of {total} shown (--limit for more)" if total > len(rows) else f"{total} mentions"
-            click.echo(f"\n{shown}")
+            click.echo(f"\n{shown}; times in {zone.key}")
 
 
 @click.command()
 @click.option("--since", callback=moment_option, default="7d", show_default=True, help="Duration or ISO date.")
 @click.option("--until", callback=moment_option, help="Duration back from now or ISO date.")
 @click.option("--by", type=click.Choice(["day", "week", "hour", "source", "topic"]), default="day", show_default=True,
-              help="week: Monday to Sunday (UTC), labelled by its Monday.")
+              help="week: Monday to Sunday, labelled by its Monday; hour, day and week in [display] timezone.")
 @click.option("--source", "sources", multiple=True, help="Connector name; repeatable.")
 @click.option("--topic", "topics", multiple=True, help="Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -93,9 +99,17 @@ def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
     from sentimon.queries import check_query
     from sentimon.store import MentionQuery
 
+    from sentimon.timeline import TIME_UNITS, display_zone, filled, regroup
+
     query = MentionQuery(since=since, until=until, sources=sources, topics=topics)
     check_query(query, app.store(), app.config)
-    rows = app.store().stats(query, by)
+    zone = display_zone(app.config)
+    if by in TIME_UNITS and zone.key != "UTC":  # UTC hours regrouped into the zone's buckets
+        rows = regroup(app.store().stats(query, "hour"), by, zone)
+    else:
+        rows = app.store().stats(query, by)
+    if by in TIME_UNITS:  # empty buckets as zeros, so the sparklines keep time
+        rows = filled(rows, by, zone, since, until or datetime.now(timezone.utc))
     # A mention has several topics: the totals count mentions, from a grouping that holds
     # each one once (by day, the daily roll-ups answer it).
     overall = app.store().stats(query, "day") if by == "topic" else rows
@@ -107,13 +121,16 @@ def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
         "negative": negative,
         "negative_share": round(negative / total, 4) if total else 0.0,
         "by": by,
+        "timezone": zone.key,
         "groups": rows,
     }
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
         return
-    emit(rows, "table", [by, "total", "negative", "neutral", "positive", "negative_share"])
-    click.echo(f"\n{total} mentions, {summary['negative_share']:.0%} negative")
+    column = f"{by} ({zone.key})" if by in TIME_UNITS else by
+    emit([{**r, column: r[by]} for r in rows], "table", [column, "total", "negative", "neutral", "positive", "negative_share"])
+    in_zone = f"; times in {zone.key}" if by in TIME_UNITS else ""
+    click.echo(f"\n{total} mentions, {summary['negative_share']:.0%} negative{in_zone}")
     if by in ("day", "week", "hour") and rows:
         click.echo(f"negative share {sparkline([r['negative_share'] for r in rows])}")
         click.echo(f"volume         {sparkline([r['total'] for r in rows])}")

@@ -41,7 +41,10 @@ SERVER_SETTINGS = (
     Setting("metrics", "bool", False, help="Also serve Prometheus metrics at GET /metrics."),
     Setting("channels", "list[str]", [], help='Channels a pushed item may name (stored as source "webhook/NAME"); empty allows any name.'),
 )
-_SECTIONS = ("storage", "model", "topics", "connectors", "alerts", "notifiers", "daemon", "server")
+DISPLAY_SETTINGS = (
+    Setting("timezone", "timezone", "UTC", help='Zone times are shown and grouped in by the CLI and the report, e.g. "Europe/London".'),
+)
+_SECTIONS = ("storage", "model", "topics", "connectors", "alerts", "notifiers", "daemon", "server", "display")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Config:
     daemon: dict[str, Any] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
+    display: dict[str, Any] = field(default_factory=lambda: {"timezone": "UTC"})
 
     @property
     def db_path(self) -> Path:
@@ -226,6 +230,7 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str]) -> Config:
         daemon=validate(_table(raw, "daemon"), DAEMON_SETTINGS, "daemon"),
         server=validate(_table(raw, "server"), SERVER_SETTINGS, "server"),
         secrets=secrets,
+        display=validate(_table(raw, "display"), DISPLAY_SETTINGS, "display"),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -41,10 +41,11 @@ def format_duration(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
-def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
+def parse_moment(value: str, *, now: datetime | None = None, tz: tzinfo = timezone.utc) -> datetime:
     """A point in time: a duration back from ``now`` (``7d``) or an ISO date/datetime.
 
-    Naive ISO values are taken as UTC. Used by ``--since`` and ``--until``. A duration reaching
+    Naive ISO values are read in ``tz`` (the display zone: a team's "2026-11-05" is its own
+    midnight). Used by ``--since`` and ``--until``. A duration reaching
     before 1970 (``99999999d``, which would overflow the calendar) means 1970: everything.
     """
     now = now or datetime.now(timezone.utc)
@@ -64,7 +65,7 @@ def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
             "nor an ISO date (like 2026-11-01 or 2026-11-01T09:30)"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=tz)
     return moment.astimezone(timezone.utc)
 
 

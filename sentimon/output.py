@@ -89,6 +89,19 @@ def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], *, fl
         click.echo(render_table(rows, columns, flexible=flexible))
 
 
+def _zone(ctx: click.Context) -> Any:
+    """The display zone for naive ISO dates, when the command has a config to name one."""
+    from datetime import timezone
+
+    from sentimon.timeline import display_zone
+
+    app = getattr(ctx, "obj", None)
+    path = getattr(app, "config_path", None)
+    if path is None or not path.exists():
+        return timezone.utc
+    return display_zone(app.config)
+
+
 def moment_option(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     """Click callback for ``--since``/``--until``: a duration back from now or an ISO date."""
     from sentimon.durations import parse_moment
@@ -96,7 +109,7 @@ def moment_option(_ctx: click.Context, param: click.Parameter, value: str | None
     if value is None:
         return None
     try:
-        return parse_moment(value)
+        return parse_moment(value, tz=_zone(_ctx))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param=param) from None
 

@@ -13,9 +13,9 @@ from typing import Any, Mapping
 
 from sqlite_utils import Database
 
-from alerts import explain, outbox
+from alerts import explain, storage
 from sentimon.settings import Setting
-from sentimon.store import to_db_time
+from sentimon.times import to_db_time
 
 DIGEST_SETTINGS = (
     Setting("digest", "str", "", choices=("", "daily", "weekly"),
@@ -102,10 +102,10 @@ def enqueue_due(db: Database, notifiers: Mapping[str, Any], now: datetime) -> in
             continue
         start, end, label = last_period(kind, now)
         key = f"digest:{name}:{label}"
-        if db.execute("SELECT 1 FROM deliveries WHERE key = ?", [key]).fetchone():
+        if storage.delivery_exists(db, key):
             continue
         payload = gather(db, kind, start, end)
         with db.atomic():
-            queued += outbox.enqueue(db, event_id=None, notifier=name, kind="digest", payload=payload,
-                                     now=now, key=key)
+            queued += storage.enqueue(db, event_id=None, notifier=name, kind="digest", payload=payload,
+                                      now=now, key=key)
     return queued

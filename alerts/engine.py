@@ -18,11 +18,11 @@ from typing import Any, Sequence
 
 from sqlite_utils import Database
 
-from alerts import message, outbox, query
+from alerts import message, query, storage
 from alerts.explain import explain
 from alerts.rules import Decision, evaluate, family, resolved
 from sentimon.errors import StorageError
-from sentimon.store import from_db_time, to_db_time
+from sentimon.times import from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def _open(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Deci
             event = {"id": cur.lastrowid, "status": "open", "opened_at": stamp}
             payload = message.build("opened", event, details)
             for name in rule.get("notify", []):
-                outbox.enqueue(db, event_id=event["id"], notifier=name, kind="opened", payload=payload, now=now)
+                storage.enqueue(db, event_id=event["id"], notifier=name, kind="opened", payload=payload, now=now)
     except sqlite3.IntegrityError:
         return _outcome(rule, scope.name, "open", decision)  # a concurrent check opened it first
     log.warning("alert opened: %s", payload["title"])
@@ -146,8 +146,8 @@ def _update(db: Database, rule: dict[str, Any], scope: query.Scope, decision: De
             details = {**fresh, "first": details.get("numbers")}
             payload = message.build("worse", event, fresh)
             for name in rule.get("notify", []):
-                outbox.enqueue(db, event_id=event["id"], notifier=name, kind=f"worse-{count}",
-                               payload=payload, now=now)
+                storage.enqueue(db, event_id=event["id"], notifier=name, kind=f"worse-{count}",
+                                payload=payload, now=now)
         db.execute(
             "UPDATE alert_events SET updated_at = ?, observed = ?, baseline = ?, p_value = ?, details = ? "
             "WHERE id = ?",
@@ -173,7 +173,7 @@ def _resolve(db: Database, rule: dict[str, Any], scope: str, decision: Decision,
             details["examples"], details["phrases"], details["drivers"] = [], [], []
             payload = message.build("resolved", {**event, "status": "resolved"}, details)
             for name in rule.get("notify", []):
-                outbox.enqueue(db, event_id=event["id"], notifier=name, kind="resolved", payload=payload, now=now)
+                storage.enqueue(db, event_id=event["id"], notifier=name, kind="resolved", payload=payload, now=now)
     log.info("alert resolved: %s %s", rule["name"], scope)
     return _outcome(rule, scope, "resolved", decision, event["id"])
 

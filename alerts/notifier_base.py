@@ -51,7 +51,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], what: str) -> str:
         response = requests.post(url, data=body, headers=dict(headers), timeout=HTTP_TIMEOUT,
                                  allow_redirects=False)
     except requests.RequestException as exc:  # one short line: what the user must see in an outage
-        from connectors.http import request_error_reason
+        from sentimon.http_errors import request_error_reason
 
         if isinstance(exc, requests.Timeout):
             problem = f"no answer within {HTTP_TIMEOUT:g}s"

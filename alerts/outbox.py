@@ -28,9 +28,10 @@ from typing import Any, Mapping
 
 from sqlite_utils import Database
 
+from alerts.storage import enqueue  # noqa: F401 - the outbox's own entry point, kept importable here
 from sentimon.errors import NotifyError, StorageError
 from sentimon.logs import redactor
-from sentimon.store import from_db_time, to_db_time
+from sentimon.times import from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +87,6 @@ class _Pass:
     failures: dict[str, int] = field(default_factory=dict)  # in a row, since the last success
     ok: set[str] = field(default_factory=set)
     down_until: dict[str, datetime] = field(default_factory=dict)
-
-
-def enqueue(db: Database, *, event_id: int | None, notifier: str, kind: str, payload: dict[str, Any],
-            now: datetime, key: str | None = None) -> bool:
-    """Store one notification to send; False when its key is already queued (or sent)."""
-    key = key or f"{event_id}:{notifier}:{kind}"
-    cur = db.execute(
-        "INSERT INTO deliveries (key, event_id, notifier, kind, payload, status, attempts, "
-        "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
-        "ON CONFLICT(key) DO NOTHING",
-        [key, event_id, notifier, kind.split("-")[0], json.dumps(payload, ensure_ascii=False),
-         to_db_time(now), to_db_time(now)],
-    )
-    return cur.rowcount == 1
 
 
 def deliver_pending(db: Database, notifiers: Mapping[str, Any], now: datetime | None = None, *,

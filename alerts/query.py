@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from sqlite_utils import Database
 
 from alerts.rules import Counts
-from sentimon.store import to_db_time
+from sentimon.times import from_db_time, to_db_time
 
 SAME_HOUR_WEEKS = 4
 
@@ -140,8 +140,6 @@ def same_time_bins(rule: dict[str, Any], now: datetime, db: Database | None = No
     if db is not None and picked:
         row = db.execute("SELECT MIN(created_at) FROM mentions").fetchone()
         if row and row[0]:
-            from sentimon.store import from_db_time
-
             start = now - rule["window"] - period
             oldest = (from_db_time(row[0]) - start).total_seconds()
             picked = [b for b in picked if (b + 1) * window > oldest]
@@ -157,8 +155,6 @@ def _covered_windows(db: Database, rule: dict[str, Any], now: datetime,
     row = db.execute(f"SELECT MIN(m.created_at) FROM mentions m WHERE 1 = 1{where}", params).fetchone()
     if not row or row[0] is None:
         return 0.0
-    from sentimon.store import from_db_time
-
     oldest = from_db_time(row[0])
     window = rule["window"].total_seconds()
     total = sum((end - start).total_seconds() for start, end in past)

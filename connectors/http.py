@@ -31,6 +31,7 @@ from connectors.base import Connector
 from connectors.deadline import DeadlineAdapter, deadline
 from sentimon.durations import retry_after_seconds
 from sentimon.errors import ConnectorError
+from sentimon.http_errors import request_error_reason
 from sentimon.settings import Setting
 
 log = logging.getLogger(__name__)
@@ -235,20 +236,6 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
-
-
-def request_error_reason(exc: Exception) -> str:
-    """The cause of a requests error on one short line. requests wraps urllib3's
-    MaxRetryError, whose ``reason`` is the real problem ("Connection refused", "Failed to
-    resolve ..."); the wrappers' text repeats the URL with its query, which may hold keys."""
-    inner: object = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
-    inner = getattr(inner, "reason", None) or inner
-    text = str(inner).splitlines()[0] if str(inner) else type(inner).__name__
-    text = re.sub(r"^(\w+\()?(<[^>]*>|HTTPS?Connection(Pool)?\([^)]*\)): ", "", text)
-    # Any URL left in the text loses its credentials and its query (keys live there).
-    text = re.sub(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@'\"]*@", r"\1", text)
-    text = re.sub(r"(://[^\s?'\"]*)\?[^\s'\"]*", r"\1", text)
-    return text[:200]
 
 
 def rate_limit_reset(headers: Mapping[str, str], now: float | None = None) -> float | None:

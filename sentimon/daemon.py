@@ -231,7 +231,7 @@ class Daemon:
         settings = self.app.config.server
         if not settings.get("enabled"):
             return None
-        from sentimon.cli_serve import start_push_server
+        from sentimon.push import start_push_server
 
         return start_push_server(self.app)
 

@@ -22,14 +22,10 @@ from sentimon import dbfile, rollup
 from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention
 from sentimon.schema import SCHEMA_VERSION, migrate, migrations
+from sentimon.times import from_db_time, to_db_time  # noqa: F401 - callers import them from here too
 
 BUSY_TIMEOUT_MS = 10_000
 _ID_CHUNK = 500  # stays under SQLite's bound-parameter limit
-
-
-def to_db_time(moment: datetime) -> str:
-    """Aware datetime -> the store's sortable UTC text form."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def fts_phrase(text: str) -> str:
@@ -52,10 +48,6 @@ def storage_problem(path: object, doing: str, exc: Exception) -> StorageError:
     elif "locked" in text or "busy" in text:
         hint = "; another process held the database too long (the next run retries)"
     return StorageError(f"{path}: {doing}: {text}{hint}")
-
-
-def from_db_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 @dataclass

@@ -1,0 +1,128 @@
+"""What may import what, read from the source with ``ast`` (no imports run, so it is instant).
+
+The kernel is the handful of ``sentimon`` modules every part may use; it imports nothing else
+of the project. ``connectors``, ``models`` and ``alerts`` import the kernel and their own
+modules only, never each other and never the app (config, store, pipeline, daemon, CLI,
+server), so a part can be replaced or tested without the rest. docs/ARCHITECTURE.md draws it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("sentimon", "connectors", "models", "alerts")
+PARTS = ("connectors", "models", "alerts")
+KERNEL = frozenset({
+    "sentimon",  # the package itself: __version__
+    "sentimon.mention",  # Mention, Classification, SENTIMENTS
+    "sentimon.errors",  # the SentimonError tree
+    "sentimon.settings",  # Setting tables and their validation
+    "sentimon.durations",  # durations, --since moments, Retry-After
+    "sentimon.times",  # the store's UTC text form of a moment
+    "sentimon.logs",  # logging set-up and secret redaction
+    "sentimon.http_errors",  # a requests error on one short line
+})
+# Scripts run by hand from the source tree, not installed and not imported by the library.
+NOT_LIBRARY = ("models/recipe/",)
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if any(relative.startswith(prefix) for prefix in NOT_LIBRARY):
+                continue
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(path: Path) -> set[str]:
+    """Project modules ``path`` imports, at the top or inside a function (both count: a lazy
+    import is still a dependency). ``from pkg import name`` counts as ``pkg.name`` when that is
+    a module. ``if TYPE_CHECKING:`` imports are left out: they never run."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(child) for inner in node.body for child in ast.walk(inner))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in MODULES
+                     else node.module for alias in node.names]
+        else:
+            continue
+        found.update(name for name in names if name.split(".")[0] in PACKAGES)
+    return found
+
+
+GRAPH = {module: _imports(path) for module, path in MODULES.items()}
+
+
+def _violations(rule) -> list[str]:
+    return sorted(f"{module} imports {target}" for module, targets in GRAPH.items()
+                  for target in targets if rule(module, target))
+
+
+def test_the_kernel_imports_only_the_kernel():
+    assert _violations(lambda m, t: m in KERNEL and t not in KERNEL) == []
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_a_part_imports_only_the_kernel_and_itself(part):
+    def breaks(module: str, target: str) -> bool:
+        if module.split(".")[0] != part:
+            return False
+        return target.split(".")[0] != part and target not in KERNEL
+
+    assert _violations(breaks) == []
+
+
+def test_the_core_never_imports_a_command():
+    """The daemon, store and pipeline serve the CLI, not the other way round: ``cli*`` modules
+    are imported by the CLI alone."""
+    assert _violations(lambda m, t: t.startswith("sentimon.cli") and not m.startswith("sentimon.cli")) == []
+
+
+# Known cycles, each to be broken by the owner of its folder (models/ belongs to the model work:
+# heads.py imports aspects lazily to save and load the aspect head beside the sentiment head).
+KNOWN_CYCLES = {("models.aspects", "models.heads")}
+
+
+def test_no_import_cycles_in_the_kernel_or_the_parts():
+    """A cycle means two modules are one: hard to read, and an import order away from a crash."""
+    scope = {m for m in GRAPH if m in KERNEL or m.split(".")[0] in PARTS}
+    cycles = set()
+    for start in sorted(scope):
+        stack, seen = [(start, (start,))], set()
+        while stack:
+            node, trail = stack.pop()
+            for target in GRAPH.get(node, ()):
+                if target == start:
+                    cycles.add(tuple(sorted(trail)))
+                elif target in scope and target not in seen:
+                    seen.add(target)
+                    stack.append((target, trail + (target,)))
+    assert sorted(cycles - KNOWN_CYCLES) == []
+
+
+def test_the_rule_sees_the_imports_it_checks():
+    """The checks above pass trivially if nothing is found: they must see the real graph."""
+    assert "connectors.base" in GRAPH["connectors.http"]
+    assert "sentimon.errors" in GRAPH["alerts.outbox"]
+    assert len(MODULES) > 60

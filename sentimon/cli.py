@@ -226,21 +226,22 @@ def export(app, since, until, fmt: str, out: str) -> None:
 
 
 @cli.command()
-@click.option("--since", default="7d", show_default=True, help="Period to cover, as a duration (24h, 7d, 4w).")
+@click.option("--since", callback=moment_option, default="7d", show_default=True,
+              help="Start: a duration back from now (24h, 7d) or an ISO date (2026-11-09).")
+@click.option("--until", callback=moment_option, help="End (not included): a duration back from now or an ISO date; default now.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True)
 @click.pass_obj
-def report(app, since: str, out: Path, fmt: str) -> None:
-    """Write a self-contained HTML report: trend against the previous period, topics,
-    sources, alerts and the most negative mentions (or print its data as JSON)."""
-    from sentimon.durations import parse_duration
+def report(app, since, until, out: Path, fmt: str) -> None:
+    """Write a self-contained HTML page (prints to PDF cleanly): volume and per-topic trends
+    against the previous period of the same length, topics, sources, alerts and the most
+    negative mentions, times in [display] timezone (or print its data as JSON)."""
     from sentimon.report import gather, render_html
+    from sentimon.timeline import display_zone
 
-    try:
-        period = parse_duration(since)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-    data = gather(app.store(), period)
+    if until is not None and since >= until:
+        raise click.BadParameter("--since is not before --until", param_hint="'--since' / '--until'")
+    data = gather(app.store(), since, until=until, zone=display_zone(app.config))
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return

@@ -6,34 +6,46 @@ them. Every string from a mention is escaped; links are only http(s).
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sentimon.report_charts import esc as _esc
+from sentimon.report_charts import topic_chart, volume_chart
 from sentimon.store import Store, to_db_time
+from sentimon.timeline import filled, local_text, regroup
+
+TOPIC_LINES = 5  # topics drawn in the trend chart, most negative first
+_HOURS = "substr(m.created_at, 1, 13) || ':00'"  # UTC hours, regrouped in the display zone
 
 
-def _bucket_sql(span: timedelta) -> tuple[str, str]:
-    """Hourly buckets for short periods, daily otherwise."""
-    if span <= timedelta(days=2):
-        return "substr(created_at, 1, 13) || ':00'", "hour"
-    return "substr(created_at, 1, 10)", "day"
+def gather(
+    store: Store, since: timedelta | datetime, now: datetime | None = None, *,
+    until: datetime | None = None, zone: ZoneInfo | None = None,
+) -> dict[str, Any]:
+    """The report's numbers for [since, until or now), compared with the period before.
 
-
-def gather(store: Store, since: timedelta, now: datetime | None = None) -> dict[str, Any]:
+    ``since`` is a start or a length back from the end. Buckets (hours up to two days, else
+    days) are in ``zone`` and every empty one is a zero, so the charts keep time."""
     now = now or datetime.now(timezone.utc)
-    start, previous = now - since, now - 2 * since
-    span = [to_db_time(start), to_db_time(now)]
+    zone = zone or ZoneInfo("UTC")
+    end = until or now
+    start = end - since if isinstance(since, timedelta) else since
+    length = end - start
+    previous = start - length
+    span = [to_db_time(start), to_db_time(end)]
     prev_span = [to_db_time(previous), to_db_time(start)]
-    bucket, unit = _bucket_sql(since)
+    unit = "hour" if length <= timedelta(days=2) else "day"
     q = store.db.execute
-    series = [
-        {"bucket": b, "total": t, "negative": n, "negative_share": round(n / t, 4) if t else 0.0}
-        for b, t, n in q(
-            f"SELECT {bucket} AS b, COUNT(*), SUM(sentiment = 'negative') FROM mentions "
-            "WHERE created_at >= ? AND created_at < ? GROUP BY b ORDER BY b", span
+    hours = [
+        {"hour": h, "total": t, "negative": n, "neutral": neu, "positive": p}
+        for h, t, n, neu, p in q(
+            f"SELECT {_HOURS} AS h, COUNT(*), SUM(sentiment = 'negative'), SUM(sentiment = 'neutral'), "
+            "SUM(sentiment = 'positive') FROM mentions m WHERE created_at >= ? AND created_at < ? "
+            "GROUP BY h", span
         ).fetchall()
     ]
+    series = [{**row, "bucket": row[unit]} for row in filled(regroup(hours, unit, zone), unit, zone, start, end)]
     total, negative = q("SELECT COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions "
                         "WHERE created_at >= ? AND created_at < ?", span).fetchone()
     prev_total, prev_negative = q("SELECT COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions "
@@ -56,59 +68,46 @@ def gather(store: Store, since: timedelta, now: datetime | None = None) -> dict[
                          "WHERE created_at >= ? AND created_at < ? GROUP BY source ORDER BY 2 DESC", span).fetchall()
     ]
     alerts = [dict(r) for r in store.db.execute_returning_dicts(
-        "SELECT id, rule, scope, status, opened_at, resolved_at, observed, baseline FROM alert_events "
-        "WHERE opened_at >= ? ORDER BY opened_at", [to_db_time(start)])]
+        "SELECT id, rule, scope, status, metric, opened_at, resolved_at, observed, baseline FROM alert_events "
+        "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at", span)]
+    # One row per text: a copied complaint (a bot, a resent push) shows once, with its count.
     worst = store.db.execute_returning_dicts(
-        "SELECT id, source, url, title, text, created_at, score_negative FROM mentions "
-        "WHERE created_at >= ? AND created_at < ? AND sentiment = 'negative' "
-        "ORDER BY score_negative DESC, created_at DESC LIMIT 10", span)
+        "SELECT id, source, url, title, text, created_at, MAX(score_negative) AS score_negative, "
+        "COUNT(*) AS repeats FROM mentions WHERE created_at >= ? AND created_at < ? "
+        "AND sentiment = 'negative' GROUP BY text ORDER BY score_negative DESC, created_at DESC LIMIT 10", span)
     return {
-        "generated_at": to_db_time(now), "since": to_db_time(start), "unit": unit,
-        "total": total, "negative": negative,
+        "generated_at": to_db_time(now), "since": to_db_time(start), "until": to_db_time(end),
+        "timezone": zone.key, "unit": unit, "total": total, "negative": negative,
         "negative_share": round(negative / total, 4) if total else 0.0,
         "baseline_share": round(prev_negative / prev_total, 4) if prev_total else None,
-        "previous_total": prev_total, "series": series, "topics": topics, "sources": sources,
-        "alerts": alerts, "most_negative": [dict(r) for r in worst],
+        "previous_total": prev_total, "series": series,
+        "topic_series": _topic_series(store, span, [t["topic"] for t in topics[:TOPIC_LINES]], unit, zone, start, end),
+        "topics": topics, "sources": sources, "alerts": alerts, "most_negative": [dict(r) for r in worst],
     }
 
 
-def _esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+def _topic_series(store: Store, span: list[str], names: list[str], unit: str, zone: ZoneInfo,
+                  start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per topic, mentions and negative ones per bucket (zeros included), for the trend chart."""
+    if not names:
+        return []
+    marks = ", ".join("?" for _ in names)
+    rows = store.db.execute(
+        f"SELECT t.topic, {_HOURS} AS h, COUNT(*), SUM(t.sentiment = 'negative') FROM mention_topics t "
+        f"JOIN mentions m ON m.id = t.mention_id WHERE m.created_at >= ? AND m.created_at < ? "
+        f"AND t.topic IN ({marks}) GROUP BY t.topic, h", [*span, *names]).fetchall()
+    out = []
+    for name in names:
+        hours = [{"hour": h, "total": n, "negative": neg, "neutral": 0, "positive": 0}
+                 for topic, h, n, neg in rows if topic == name]
+        points = filled(regroup(hours, unit, zone), unit, zone, start, end)
+        out.append({"topic": name, "points": [{"bucket": p[unit], "total": p["total"],
+                                               "negative": p["negative"]} for p in points]})
+    return out
 
 
 def _safe_url(url: str | None) -> str | None:
     return url if url and url.lower().startswith(("https://", "http://")) else None
-
-
-def _chart(series: list[dict[str, Any]], baseline: float | None, alerts: list[dict[str, Any]]) -> str:
-    """Bars of volume with the negative part, a line of negative share, the baseline dashed."""
-    width, height, pad = 720, 220, 30
-    if not series:
-        return '<p class="empty">No mentions in this period.</p>'
-    n = len(series)
-    step = (width - 2 * pad) / n
-    peak = max(p["total"] for p in series) or 1
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Volume and negative share over time">']
-    for i, point in enumerate(series):
-        x = pad + i * step
-        h_total = (height - 2 * pad) * point["total"] / peak
-        h_neg = (height - 2 * pad) * point["negative"] / peak
-        parts.append(f'<rect class="vol" x="{x:.1f}" y="{height - pad - h_total:.1f}" width="{step * 0.8:.1f}" height="{h_total:.1f}"><title>{_esc(point["bucket"])}: {point["total"]} mentions</title></rect>')
-        parts.append(f'<rect class="neg" x="{x:.1f}" y="{height - pad - h_neg:.1f}" width="{step * 0.8:.1f}" height="{h_neg:.1f}"/>')
-    line = " ".join(f"{pad + (i + 0.4) * step:.1f},{height - pad - (height - 2 * pad) * p['negative_share']:.1f}" for i, p in enumerate(series))
-    parts.append(f'<polyline class="share" points="{line}"/>')
-    if baseline is not None:
-        y = height - pad - (height - 2 * pad) * baseline
-        parts.append(f'<line class="baseline" x1="{pad}" x2="{width - pad}" y1="{y:.1f}" y2="{y:.1f}"><title>baseline negative share {baseline:.0%}</title></line>')
-    buckets = [p["bucket"] for p in series]
-    for alert in alerts:
-        label = alert["opened_at"][:13] + ":00" if len(buckets[0]) > 10 else alert["opened_at"][:10]
-        if label in buckets:
-            x = pad + (buckets.index(label) + 0.4) * step
-            parts.append(f'<line class="alert" x1="{x:.1f}" x2="{x:.1f}" y1="{pad}" y2="{height - pad}"><title>alert: {_esc(alert["rule"])}</title></line>')
-    parts.append(f'<text x="{pad}" y="{height - 8}">{_esc(buckets[0])}</text><text x="{width - pad}" y="{height - 8}" text-anchor="end">{_esc(buckets[-1])}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], caption: str) -> str:
@@ -117,19 +116,47 @@ def _table(rows: list[dict[str, Any]], columns: list[str], caption: str) -> str:
     return f'<table><caption>{_esc(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _pct(value: Any) -> str:
+    return "" if value is None else f"{float(value):.0%}"
+
+
+def _display_rows(data: dict[str, Any], zone: ZoneInfo) -> tuple[list, list]:
+    """Sources and alerts as people read them: shares as percentages, times local."""
+    sources = [{**r, "negative_share": _pct(r["negative_share"])} for r in data["sources"]]
+    alerts = []
+    for a in data["alerts"]:
+        share = a.get("metric") == "negative_share"
+        number = _pct if share else (lambda v: "" if v is None else f"{v:.1f}")
+        alerts.append({**a, "opened_at": local_text(a["opened_at"], zone),
+                       "resolved_at": local_text(a["resolved_at"], zone),
+                       "observed": number(a["observed"]), "baseline": number(a["baseline"])})
+    return sources, alerts
+
+
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:0 auto;max-width:980px;padding:1rem;color:#222}
-h1{font-size:1.4rem}.kpis{display:flex;flex-wrap:wrap;gap:1rem}.kpi{background:#f4f4f6;border-radius:8px;padding:.6rem 1rem}
-.kpi b{display:block;font-size:1.5rem}.chart{width:100%;height:auto}.vol{fill:#c9d6ea}.neg{fill:#d9534f}
-.share{fill:none;stroke:#7a1f1c;stroke-width:2}.baseline{stroke:#555;stroke-dasharray:6 4}.alert{stroke:#f0ad4e;stroke-width:3}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:0 auto;max-width:1200px;padding:1rem;color:#222}
+h1{font-size:1.4rem}h1 small{font-weight:400;color:#555}.kpis{display:flex;flex-wrap:wrap;gap:1rem}
+.kpi{background:#f4f4f6;border-radius:8px;padding:.6rem 1rem}.kpi b{display:block;font-size:1.5rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem}
+.chart{width:100%;height:auto;font-size:11px}.vol{fill:#c9d6ea}.neg{fill:#d9534f}
+.share{fill:none;stroke:#7a1f1c;stroke-width:2}.share-key{fill:#7a1f1c}.baseline{stroke:#555;stroke-dasharray:6 4}
+.baseline-key{fill:#555}.topic{fill:none;stroke-width:2}.axis{stroke:#333}.grid{stroke:#e4e4e4}
+.tick{fill:#444}.axis-title{fill:#222;font-weight:600}.legend text{fill:#222}
 table{border-collapse:collapse;width:100%;margin:1rem 0;font-size:.9rem}caption{text-align:left;font-weight:600;padding:.3rem 0}
 th,td{border-bottom:1px solid #ddd;padding:.3rem .4rem;text-align:left;vertical-align:top}
 .mention{border-left:4px solid #d9534f;padding:.3rem .6rem;margin:.5rem 0;background:#fcf3f3}
 .wrap{overflow-x:auto}@media (max-width:600px){body{padding:.5rem}.kpi b{font-size:1.2rem}}
+@media print{@page{size:A4;margin:14mm}body{max-width:none;padding:0;font-size:10pt;color:#000}
+.charts{display:block}.chart{max-height:80mm;page-break-inside:avoid;break-inside:avoid}
+.kpi{background:none;border:1px solid #999}.wrap{overflow:visible}table,tr,.mention{break-inside:avoid}
+h2{break-after:avoid}.mention{background:none}a{color:#000;text-decoration:none}
+a[href]::after{content:" (" attr(href) ")";font-size:8pt;color:#444;word-break:break-all}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 
 def render_html(data: dict[str, Any]) -> str:
+    zone = ZoneInfo(data.get("timezone") or "UTC")
     baseline = data["baseline_share"]
     kpis = [("mentions", data["total"]), ("negative", data["negative"]),
             ("negative share", f"{data['negative_share']:.0%}"),
@@ -140,19 +167,25 @@ def render_html(data: dict[str, Any]) -> str:
         url = _safe_url(m.get("url"))
         link = f' <a href="{_esc(url)}" rel="noopener noreferrer">open</a>' if url else ""
         title = f"<b>{_esc(m['title'])}</b> " if m.get("title") else ""
-        mentions.append(f'<div class="mention">{title}{_esc(m["text"][:600])}<br><small>{_esc(m["source"])} · {_esc(m["created_at"])} · {m["score_negative"]:.0%} negative{link}</small></div>')
+        repeats = f" · {m['repeats']} times" if m.get("repeats", 1) > 1 else ""
+        mentions.append(f'<div class="mention">{title}{_esc(m["text"][:600])}<br><small>{_esc(m["source"])} · '
+                        f'{_esc(local_text(m["created_at"], zone))} · {m["score_negative"]:.0%} negative{repeats}{link}</small></div>')
+    sources, alerts = _display_rows(data, zone)
+    period = f"{local_text(data['since'], zone)} to {local_text(data.get('until') or data['generated_at'], zone)} ({zone.key})"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>sentimon report</title><style>{_CSS}</style></head><body>
-<h1>sentimon report <small>since {_esc(data['since'])}</small></h1>
+<h1>sentimon report <small>{_esc(period)}</small></h1>
 <div class="kpis">{''.join(f'<div class="kpi"><b>{_esc(v)}</b>{_esc(k)}</div>' for k, v in kpis)}</div>
-<h2>Volume and negative share per {_esc(data['unit'])}</h2>
-{_chart(data['series'], baseline, data['alerts'])}
+<div class="charts"><section><h2>Volume and negative share per {_esc(data['unit'])}</h2>
+{volume_chart(data['series'], data['unit'], baseline)}</section>
+<section><h2>Topics: negative mentions per {_esc(data['unit'])}</h2>
+{topic_chart(data.get('topic_series', []), data['unit'])}</section></div>
 <div class="wrap">{_table(data['topics'], ['topic', 'total', 'negative', 'neutral', 'positive', 'negative_previous', 'change'], 'Topics by negative volume (change against the previous period)')}</div>
-<div class="wrap">{_table(data['sources'], ['source', 'total', 'negative', 'negative_share'], 'Sources')}</div>
-<div class="wrap">{_table(data['alerts'], ['rule', 'scope', 'status', 'opened_at', 'resolved_at', 'observed', 'baseline'], 'Alerts')}</div>
+<div class="wrap">{_table(sources, ['source', 'total', 'negative', 'negative_share'], 'Sources')}</div>
+<div class="wrap">{_table(alerts, ['rule', 'scope', 'status', 'opened_at', 'resolved_at', 'observed', 'baseline'], f'Alerts (times in {zone.key})')}</div>
 <h2>Most negative mentions</h2>{''.join(mentions) or '<p class="empty">None.</p>'}
-<footer><small>generated {_esc(data['generated_at'])} by sentimon</small></footer>
+<footer><small>generated {_esc(local_text(data['generated_at'], zone))} ({_esc(zone.key)}) by sentimon</small></footer>
 </body></html>
 """

@@ -61,7 +61,7 @@ def test_an_existing_file_keeps_the_mode_its_owner_gave_it(project, tmp_path):
 
 @pytest.mark.parametrize("command", [
     ["mentions", "--since", "99999999d"], ["stats", "--since", "99999999999999d"],
-    ["export", "--until", "99999999w"],
+    ["export", "--until", "99999999w"], ["report", "--since", "99999999d"],
     ["alerts", "list", "--since", "99999999d"],
 ])
 def test_a_period_past_the_calendar_means_from_the_start(project, command):

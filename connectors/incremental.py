@@ -46,8 +46,8 @@ class SourceDown(ConnectorError):
 
 
 def seconds(value: timedelta | str) -> float:
-    """A duration option in seconds. Defaults stay as written ("10m", so the docs show them
-    that way); values from a config file arrive already converted to timedelta."""
+    """A duration option in seconds. Options from a config file (defaults included) arrive as
+    timedelta; a connector built by hand (tests, scripts) may pass the written form ("10m")."""
     return (value if isinstance(value, timedelta) else parse_duration(value)).total_seconds()
 
 

@@ -1,7 +1,8 @@
 """Load and check ``sentimon.toml``: one file, secrets by ``${ENV}`` reference, checked on load.
 
-Every problem is reported as one ``ConfigError`` line naming the file, the key and what was
-expected, so a typo is found when the config is loaded, not at 3 a.m. when an alert fires.
+Every problem is reported on one line naming the file, the key and what was expected, and all
+of a file's problems in one ``ConfigError``, so typos are found when the config is loaded, all
+in one run, not at 3 a.m. when an alert fires.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from sentimon.durations import parse_duration
 from sentimon.errors import ConfigError
-from sentimon.settings import Setting, SettingError, validate
+from sentimon.settings import Setting, SettingError, problems_of, raise_problems, validate
 
 DEFAULT_PATH = "sentimon.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -139,8 +139,11 @@ def parse_config(raw: dict[str, Any], path: Path, environ: dict[str, str] | None
         raise
     except (SettingError, ConfigError) as exc:
         # A check may quote the value it rejected; if that came from the environment, the
-        # message (printed, not logged) must not show it.
-        raise ConfigError(f"{path}: {_masked(str(exc), secrets)}") from None
+        # message (printed, not logged) must not show it. One line per problem, each naming
+        # the file, so every mistake in it is found in one run.
+        found = problems_of(exc) if isinstance(exc, SettingError) else [exc]
+        lines = [f"{path}: {_masked(str(problem), secrets)}" for problem in found]
+        raise ConfigError("\n".join(lines)) from None
 
 
 def _masked(text: str, secrets: set[str]) -> str:
@@ -188,92 +191,132 @@ def _array_of_tables(raw: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 def _build(raw: dict[str, Any], path: Path, secrets: set[str]) -> Config:
+    """Check every section and entry, collecting the problems, so one run reports them all."""
     import alerts
     import models
 
+    problems: list[SettingError] = []
+
+    def checked(check: Callable[..., Any], *args: Any, fallback: Any = None) -> Any:
+        try:
+            return check(*args)
+        except SettingError as exc:
+            problems.extend(problems_of(exc))
+            return fallback
+
     for key in raw:
         if key not in _SECTIONS:
-            raise SettingError(key, f"unknown section (known sections: {', '.join(_SECTIONS)})")
+            problems.append(SettingError(key, f"unknown section (known sections: {', '.join(_SECTIONS)})"))
 
-    storage = validate(_table(raw, "storage"), STORAGE_SETTINGS, "storage")
-    db_path = Path(storage["path"]).expanduser()
-    storage["path"] = db_path if db_path.is_absolute() else (path.parent / db_path)
+    def section(name: str, settings: Any) -> dict[str, Any]:
+        return checked(lambda: validate(_table(raw, name), settings, name), fallback={})
 
-    model = validate(_table(raw, "model"), models.MODEL_SETTINGS, "model")
-    topics = _topics(_table(raw, "topics"), models)
+    storage = section("storage", STORAGE_SETTINGS)
+    if "path" in storage:
+        db_path = Path(storage["path"]).expanduser()
+        storage["path"] = db_path if db_path.is_absolute() else (path.parent / db_path)
+
+    model = section("model", models.MODEL_SETTINGS)
+    topics = checked(_topics, checked(_table, raw, "topics", fallback={}), models, problems, fallback=[])
 
     notifiers = {}
-    for name, table in _table(raw, "notifiers").items():
+    declared = checked(_table, raw, "notifiers", fallback={})
+    for name, table in declared.items():
         if not isinstance(table, dict):
-            raise SettingError(f"notifiers.{name}", "expected a table [notifiers.NAME]")
-        notifiers[name] = alerts.validate_notifier(name, table)
+            problems.append(SettingError(f"notifiers.{name}", "expected a table [notifiers.NAME]"))
+            continue
+        options = checked(alerts.validate_notifier, name, table)
+        if options is not None:
+            notifiers[name] = options
 
     rules = []
-    for index, table in enumerate(_array_of_tables(raw, "alerts")):
-        rule = alerts.validate_rule(index, table)
+    for index, table in enumerate(checked(_array_of_tables, raw, "alerts", fallback=[])):
+        rule = checked(alerts.validate_rule, index, table)
+        if rule is None:
+            continue
         for target in rule.get("notify", []):
-            if target not in notifiers:
-                known = ", ".join(sorted(notifiers)) or "none defined"
-                raise SettingError(
+            if target not in declared:  # a notifier with its own problem is reported once, there
+                known = ", ".join(sorted(declared)) or "none defined"
+                problems.append(SettingError(
                     f"alerts[{index}].notify", f"no notifier named {target!r} (defined: {known})"
-                )
+                ))
         rules.append(rule)
 
+    entries = checked(_array_of_tables, raw, "connectors", fallback=[])
+    connectors = _connectors(entries, path.parent, problems)
+    daemon = section("daemon", DAEMON_SETTINGS)
+    server = section("server", SERVER_SETTINGS)
+    display = section("display", DISPLAY_SETTINGS)
+    raise_problems(problems)
     return Config(
         path=path,
         storage=storage,
         model=model,
         topics=topics,
-        connectors=_connectors(_array_of_tables(raw, "connectors"), path.parent),
+        connectors=connectors,
         alerts=rules,
         notifiers=notifiers,
-        daemon=validate(_table(raw, "daemon"), DAEMON_SETTINGS, "daemon"),
-        server=validate(_table(raw, "server"), SERVER_SETTINGS, "server"),
+        daemon=daemon,
+        server=server,
         secrets=secrets,
-        display=validate(_table(raw, "display"), DISPLAY_SETTINGS, "display"),
+        display=display,
     )
 
 
-def _topics(table: dict[str, Any], models: Any) -> list[Any]:
+def _topics(table: dict[str, Any], models: Any, problems: list[SettingError]) -> list[Any]:
     if not table:
         return list(models.DEFAULT_TOPICS)
     topics = []
     for name, spec in table.items():
         if not isinstance(spec, dict):
-            raise SettingError(f"topics.{name}", "expected a table [topics.NAME]")
-        values = validate(spec, models.TOPIC_SETTINGS, f"topics.{name}")
+            problems.append(SettingError(f"topics.{name}", "expected a table [topics.NAME]"))
+            continue
+        try:
+            values = validate(spec, models.TOPIC_SETTINGS, f"topics.{name}")
+        except SettingError as exc:
+            problems.extend(problems_of(exc))
+            continue
         values["examples"] = tuple(values.get("examples") or ())
         topics.append(models.TopicSpec(name=name, **values))
     return topics
 
 
-def _connectors(tables: list[dict[str, Any]], base_dir: Path) -> list[ConnectorConfig]:
-    from connectors.base import COMMON_SETTINGS, load_connector_class
-    from sentimon.matching import BrandFilter
-
+def _connectors(tables: list[dict[str, Any]], base_dir: Path,
+                problems: list[SettingError]) -> list[ConnectorConfig]:
+    """Each ``[[connectors]]`` entry checked on its own: one bad entry does not hide the next."""
     entries: list[ConnectorConfig] = []
     seen: set[str] = set()
     for index, table in enumerate(tables):
-        where = f"connectors[{index}]"
-        type_name = table.get("type")
-        if not isinstance(type_name, str):
-            raise SettingError(f"{where}.type", "missing; expected a connector type such as \"files\"")
         try:
-            cls = load_connector_class(type_name)
-        except ConfigError as exc:
-            raise SettingError(f"{where}.type", str(exc)) from None
-        values = validate(table, COMMON_SETTINGS + tuple(cls.settings), where)
-        BrandFilter.from_options(values, where)  # a bad match/exclude rule stops the load
-        name = values.pop("name")
-        if name in seen:
-            raise SettingError(f"{where}.name", f"duplicate connector name {name!r}; names must be unique")
-        seen.add(name)
-        for setting in cls.settings:
-            value = values.get(setting.name)
-            if setting.kind == "path" and isinstance(value, Path) and not value.is_absolute():
-                values[setting.name] = base_dir / value
-        common = {key: values.pop(key) for key in ("type", "every", "enabled")}
-        if isinstance(common["every"], str):  # the declared default ("15m") arrives unparsed
-            common["every"] = parse_duration(common["every"])
-        entries.append(ConnectorConfig(name=name, cls=cls, options=values, **common))
+            entry = _connector(index, table, base_dir, seen)
+        except SettingError as exc:
+            problems.extend(problems_of(exc))
+            continue
+        entries.append(entry)
     return entries
+
+
+def _connector(index: int, table: dict[str, Any], base_dir: Path, seen: set[str]) -> ConnectorConfig:
+    from connectors.base import COMMON_SETTINGS, load_connector_class
+    from sentimon.matching import BrandFilter
+
+    where = f"connectors[{index}]"
+    type_name = table.get("type")
+    if not isinstance(type_name, str):
+        raise SettingError(f"{where}.type", "missing; expected a connector type such as \"files\"")
+    try:
+        cls = load_connector_class(type_name)
+    except ConfigError as exc:
+        raise SettingError(f"{where}.type", str(exc)) from None
+    values = validate(table, COMMON_SETTINGS + tuple(cls.settings), where)
+    BrandFilter.from_options(values, where)  # a bad match/exclude rule stops the load
+    name = values.pop("name")
+    if name in seen:
+        raise SettingError(f"{where}.name", f"duplicate connector name {name!r}; names must be unique")
+    seen.add(name)
+    for setting in cls.settings:
+        value = values.get(setting.name)
+        if setting.kind == "path" and isinstance(value, Path) and not value.is_absolute():
+            values[setting.name] = base_dir / value
+    common = {key: values.pop(key) for key in ("type", "every", "enabled")}
+    return ConnectorConfig(name=name, cls=cls, options=values, **common)

@@ -1,12 +1,13 @@
 """Declared settings: one table per configurable thing drives validation, defaults and docs.
 
 Connectors, notifiers, alert rules and the model each declare a tuple of ``Setting``; the
-config loader checks a TOML table against it and reports the first problem as one line that
-names the file, the key and what was expected (the Datasette habit of one settings table).
+config loader checks a TOML table against it and reports every problem, one line each naming
+the file, the key and what was expected (the Datasette habit of one settings table).
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -118,26 +119,75 @@ def _is_zone(name: str) -> bool:
     return True
 
 
+class SettingProblems(SettingError):
+    """Several problems found in one check, in the order they were found. It reads as the
+    first (``key``, ``problem``: what callers of a single SettingError look at) and its text
+    has one line per problem, so a file's mistakes are all reported in one run."""
+
+    def __init__(self, problems: Sequence[SettingError]) -> None:
+        first = problems[0]
+        super().__init__(first.key, first.problem)
+        self.problems = list(problems)
+        self.args = ("\n".join(str(p) for p in self.problems),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def problems_of(exc: SettingError) -> list[SettingError]:
+    """Every problem an error stands for: itself, or each one a SettingProblems carries."""
+    return list(getattr(exc, "problems", None) or [exc])
+
+
+def raise_problems(problems: Sequence[SettingError]) -> None:
+    """Raise nothing for none, the error itself for one, SettingProblems for several."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise SettingProblems(problems)
+
+
+def default_value(setting: Setting, key: str) -> Any:
+    """A setting's default in the form a configured value has: ``"15m"`` becomes a timedelta,
+    a path a Path, a list or table a fresh copy (never shared between configs). Defaults are
+    written as people would write them, so the docs show them that way."""
+    default = setting.default
+    if isinstance(default, (list, dict)):
+        return copy.deepcopy(default)
+    written = str if setting.kind in ("duration", "path", "str|list[str]") else int
+    if setting.kind in ("duration", "path", "float", "str|list[str]") \
+            and isinstance(default, written) and not isinstance(default, bool):
+        return _convert(setting, default, key)
+    return default
+
+
 def validate(table: dict[str, Any], settings: Sequence[Setting], where: str) -> dict[str, Any]:
     """Check ``table`` against ``settings``; return it with defaults filled and values converted.
 
     ``where`` is the dotted prefix used in messages (``connectors[0]`` or ``notifiers.slack``).
-    Raises SettingError for an unknown key, a missing required key or a wrong type.
+    Raises SettingError for an unknown key, a missing required key or a wrong type; when the
+    table has several, SettingProblems with all of them.
     """
     known = {s.name: s for s in settings}
+    problems: list[SettingError] = []
     for key in table:
         if key not in known:
             names = ", ".join(sorted(known)) or "none"
-            raise SettingError(f"{where}.{key}", f"unknown key (known keys: {names})")
+            problems.append(SettingError(f"{where}.{key}", f"unknown key (known keys: {names})"))
     result: dict[str, Any] = {}
     for setting in settings:
         key = f"{where}.{setting.name}"
-        if setting.name in table:
-            result[setting.name] = _convert(setting, table[setting.name], key)
-        elif setting.required:
-            raise SettingError(key, f"missing; expected {_EXPECTED.get(setting.kind, setting.kind)}")
-        else:
-            result[setting.name] = setting.default
+        try:
+            if setting.name in table:
+                result[setting.name] = _convert(setting, table[setting.name], key)
+            elif setting.required:
+                expected = _EXPECTED.get(setting.kind, setting.kind)
+                raise SettingError(key, f"missing; expected {expected}")
+            else:
+                result[setting.name] = default_value(setting, key)
+        except SettingError as exc:
+            problems.append(exc)
+    raise_problems(problems)
     return result
 
 

@@ -106,3 +106,43 @@ def test_config_error_through_a_real_process(write_config):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "daemon.check_every" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_connector_without_every_runs_on_the_documented_15m(write_config):
+    """Defaults are converted like written values: the daemon schedules ``every.total_seconds()``
+    (a str default crashed `sentimon run`), and duration options such as reddit's overlap too."""
+    config = load_config(write_config(
+        '[[connectors]]\nname = "a"\ntype = "files"\npath = "x.csv"\n'
+        '[[connectors]]\nname = "r"\ntype = "reddit"\nquery = "acme"\nclient_id = "i"\n'
+        'client_secret = "s"\nuser_agent = "ua"\n'
+    ))
+    assert config.connector("a").every.total_seconds() == 15 * 60
+    assert config.connector("r").options["overlap"] == timedelta(minutes=15)
+
+
+def test_list_defaults_are_never_shared_between_configs(write_config):
+    first, second = load_config(write_config("")), load_config(write_config(""))
+    first.server["channels"].append("mutated")
+    assert second.server["channels"] == []
+
+
+def test_every_problem_of_a_file_is_reported_in_one_run(write_config):
+    path = write_config(
+        "[storgae]\n"
+        '[storage]\nretention_days = "ten"\n'
+        '[daemon]\ncheck_every = "often"\n'
+        '[[connectors]]\nname = "a"\ntype = "files"\npath = "x"\nevery = "5x"\n'
+        '[[connectors]]\nname = "b"\ntype = "myspace"\n'
+        '[notifiers.x]\ntype = "carrier-pigeon"\n'
+        '[[alerts]]\nname = "s"\nmetric = "volume"\nwindow = "1h"\nbaseline = "7d"\nnotify = ["x"]\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    lines = str(info.value).splitlines()
+    keys = ["storgae", "storage.retention_days", "notifiers.x", "connectors[0].every",
+            "connectors[1].type", "daemon.check_every"]
+    assert len(lines) == len(keys)  # alerts[0].notify names x, whose problem is reported once
+    for line, key in zip(lines, keys):
+        assert line.startswith(f"{path}: {key}")
+    result = CliRunner().invoke(cli, ["--config", str(path), "mentions"])
+    assert result.exit_code == 2 and all(key in result.output for key in keys)

@@ -98,20 +98,14 @@ def _show_progress(result) -> None:
 
 def fetch_all(app, names: tuple[str, ...] = (), *, backfill: bool = False, fmt: str = "table", stop=None) -> bool:
     """Run the named (default: all enabled) connectors once; True when all succeeded."""
-    from sentimon.pipeline import run_connector
+    from sentimon.pipeline import due_connectors, run_connectors
 
-    config = app.config
-    entries = [config.connector(n) for n in names] if names else [c for c in config.connectors if c.enabled]
+    entries = due_connectors(app.config, names)
     if not entries:
         click.echo("no connectors configured", err=True)
     ok = True
-    for entry in entries:
-        if stop is not None and stop.is_set():
-            break
-        result = run_connector(
-            app.store(), app.classifier, entry, backfill=backfill, stop=stop,
-            on_batch=_show_progress if backfill else None,
-        )
+    for result in run_connectors(app.store, app.classifier, entries, backfill=backfill, stop=stop,
+                                 on_batch=_show_progress if backfill else None):
         if backfill:
             click.echo(err=True)
         ok = ok and result.ok

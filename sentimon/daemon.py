@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sentimon.errors import SentimonError
-from sentimon.pipeline import RunResult, run_connector
+from sentimon.pipeline import RunResult, due_connectors, run_connector, run_connectors
 
 log = logging.getLogger(__name__)
 
@@ -157,16 +157,15 @@ class Daemon:
         lock.acquire()
         try:
             ok = True
-            for entry in self.app.config.connectors:
-                if entry.enabled:
-                    result = run_connector(self.app.store(), self.app.classifier, entry, stop=self.stop)
-                    print(
-                        f"{result.source}: fetched {result.fetched}, new {result.new}, "
-                        f"skipped {result.skipped}, {result.seconds:.1f}s, "
-                        f"{'error: ' + result.error if result.error else 'ok'}",
-                        flush=True,
-                    )
-                    ok = ok and result.ok
+            entries = due_connectors(self.app.config)
+            for result in run_connectors(self.app.store, self.app.classifier, entries, stop=self.stop):
+                print(
+                    f"{result.source}: fetched {result.fetched}, new {result.new}, "
+                    f"skipped {result.skipped}, {result.seconds:.1f}s, "
+                    f"{'error: ' + result.error if result.error else 'ok'}",
+                    flush=True,
+                )
+                ok = ok and result.ok
             self.check_alerts_job()
             self.deliver_job()
             return ok

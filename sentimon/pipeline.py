@@ -1,7 +1,8 @@
 """The road a mention travels: connector -> only new mentions -> classify in batches -> store.
 
 ``run_connector`` is the one function behind ``sentimon fetch``, ``sentimon run --once`` and
-every scheduled daemon job, so all three behave the same.
+every scheduled daemon job, so all three behave the same; ``run_connectors`` is the one loop
+over several, and ``store_new`` the one way mentions reach the store (pushed ones too).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from sentimon.errors import SentimonError, StorageError
 from sentimon.logs import redactor
@@ -102,10 +103,54 @@ def ingest(
     The cursor (when ``advance_cursor``) is written in the same transaction as the mentions,
     even when none of them is new, so a connector moves past a page of repeats.
     """
+    return store_new(store, lambda: classifier, source, mentions, cursor, advance_cursor=advance_cursor)
+
+
+def store_new(
+    store: Store,
+    get_classifier: Callable[[], Classifier],
+    source: str,
+    mentions: Sequence[Mention],
+    cursor: str | None = None,
+    *,
+    advance_cursor: bool = True,
+) -> int:
+    """The one way mentions reach the store, fetched (``run_connector``) or pushed (``ingest``):
+    drop the known ones, classify the rest, save them and the cursor in one transaction.
+    ``get_classifier`` is called only when something is new, so a quiet run never loads the
+    model."""
     fresh = new_mentions(store, source, mentions)
-    classifications = classify_all(classifier, fresh)
+    classifications = classify_all(get_classifier(), fresh) if fresh else []
     saved = store.save_batch(source, fresh, classifications, cursor, advance_cursor=advance_cursor)
     return saved.new
+
+
+def due_connectors(config: Any, names: Sequence[str] = ()) -> list[Any]:
+    """The connectors a one-off run covers: the named ones (unknown names are a ConfigError),
+    or every enabled one."""
+    if names:
+        return [config.connector(name) for name in names]
+    return [entry for entry in config.connectors if entry.enabled]
+
+
+def run_connectors(
+    get_store: Callable[[], Store],
+    get_classifier: Callable[[], Classifier],
+    entries: Sequence[Any],
+    *,
+    backfill: bool = False,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[RunResult], None] | None = None,
+) -> Iterator[RunResult]:
+    """Run each of ``entries`` once, in order, yielding each result as it ends: the one front
+    door behind ``sentimon fetch`` and ``sentimon run --once`` (the daemon's scheduled jobs run
+    one connector each through ``run_connector``). Stops before the next connector once
+    ``stop`` is set."""
+    for entry in entries:
+        if stop is not None and stop.is_set():
+            break
+        yield run_connector(get_store(), get_classifier, entry, backfill=backfill, stop=stop,
+                            on_batch=on_batch)
 
 
 def run_connector(
@@ -147,9 +192,7 @@ def run_connector(
             result.skipped += len(batch.skipped)
             on_brand, dropped = brand.split(batch.mentions)
             result.dropped += dropped
-            fresh = new_mentions(store, name, on_brand)
-            classifications = classify_all(get_classifier(), fresh) if fresh else []
-            result.new += store.save_batch(name, fresh, classifications, batch.cursor).new
+            result.new += store_new(store, get_classifier, name, on_brand, batch.cursor)
             if on_batch:
                 on_batch(result)
             if stop is not None and stop.is_set():

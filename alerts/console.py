@@ -35,6 +35,8 @@ def render(payload: dict[str, Any]) -> str:
         lines.append(f"  {i}. [{ex.get('source')}, {stamp}] {text}")
         if ex.get("url"):
             lines.append(f"     {ex['url']}")
+        if ex.get("reply_url") and ex["reply_url"] != ex.get("url"):
+            lines.append(f"     reply: {ex['reply_url']}")
     if payload.get("event_id") is not None:
         lines += ["", f"alert #{payload['event_id']} - see `sentimon alerts list`"]
     return "\n".join(lines)

@@ -134,10 +134,13 @@ def examples(rows: Iterable[dict[str, Any]], limit: int = EXAMPLES) -> list[dict
             continue
         seen.add(key)
         url = row.get("url") or ""
+        reply = row.get("reply_url") if isinstance(row.get("reply_url"), str) else ""
         text = row.get("text") or ""
         chosen.append({
             "id": row["id"], "source": row["source"], "kind": row.get("kind"),
             "url": url if url.lower().startswith(("https://", "http://")) else None,
+            # where the team answers it (the ticket, the post), when the source has such a page
+            "reply_url": reply if reply.lower().startswith(("https://", "http://")) else None,
             "author": row.get("author"), "title": row.get("title"),
             "text": text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…",
             "rating": row.get("rating"), "created_at": row["created_at"],

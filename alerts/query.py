@@ -38,6 +38,9 @@ def _filters(rule: dict[str, Any], topic: str | None, per_topic: bool = False) -
         if values:
             clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
             params.extend(values)
+    if rule.get("brand", "") != "*":  # our own brand ('') unless the rule names another
+        clauses.append("m.brand = ?")
+        params.append(rule.get("brand", ""))
     if rule.get("min_rating"):
         clauses.append("m.rating >= ?")
         params.append(rule["min_rating"])
@@ -201,7 +204,8 @@ def negative_mentions(db: Database, rule: dict[str, Any], topic: str | None, sta
     table, negative, _ = _source(topic is not None)
     where, params = _filters(rule, topic)
     sql = (f"SELECT m.id, m.source, m.kind, m.url, m.author, m.title, m.text, m.rating, m.created_at, "
-           f"m.score_negative FROM {table} WHERE m.created_at >= ? AND m.created_at < ?{where} "
+           "m.score_negative, CASE WHEN json_valid(m.extra) THEN json_extract(m.extra, '$.reply_url') END "
+           f"AS reply_url FROM {table} WHERE m.created_at >= ? AND m.created_at < ?{where} "
            f"AND {negative} ORDER BY m.score_negative DESC, m.created_at DESC LIMIT ?")
     yield from db.execute_returning_dicts(sql, [to_db_time(start), to_db_time(end), *params, limit])
 

@@ -43,6 +43,8 @@ RULE_SETTINGS: tuple[Setting, ...] = (
     Setting("per_topic", "bool", False, help="Evaluate every topic separately (Holm-corrected)."),
     Setting("topics", "list[str]", [], help="Only mentions with one of these topics."),
     Setting("sources", "list[str]", [], help="Only mentions from these connectors."),
+    Setting("brand", "str", "", help='Brand whose mentions the rule tests: empty for our own, a '
+            'competitor\'s name from a connector\'s `brand`, or "*" for all together.'),
     Setting("kinds", "list[str]", [], help="Only these kinds (review, post, comment, ...)."),
     Setting("min_rating", "int", 0, help="Only mentions rated at least this (1-5); 0 for any."),
     Setting("max_rating", "int", 0, help="Only mentions rated at most this (1-5); 0 for any."),

@@ -93,6 +93,8 @@ def blocks(payload: dict[str, Any]) -> list[dict[str, Any]]:
         body = fit(" ".join(str(example.get("text") or "").split()), EXAMPLE_CHARS)
         if example.get("rating"):
             head += f" · {'★' * int(example['rating'])}"
+        if example.get("reply_url"):
+            head += f" · {link(example['reply_url'], 'reply')}"
         out.append(_section(f"{head}\n>{body}"))
     footer = f"sentimon · rule {fit(payload.get('rule', ''), 200)}"
     if payload.get("event_id") is not None:

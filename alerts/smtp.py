@@ -72,6 +72,8 @@ def html_body(payload: dict[str, Any], chart: bool) -> str:
         label = _esc(f"{ex.get('source')} · {str(ex.get('created_at', ''))[:16].replace('T', ' ')}")
         url = _href(ex.get("url"))
         head = f'<a href="{_esc(url)}">{label}</a>' if url else label
+        reply = _href(ex.get("reply_url"))
+        head += f' · <a href="{_esc(reply)}">reply</a>' if reply else ""
         title = f"<b>{_esc(ex['title'])}</b><br>" if ex.get("title") else ""
         parts.append(f'<blockquote style="border-left:3px solid #c33;margin:8px 0;padding-left:8px">'
                      f"{head}<br>{title}{_esc(ex.get('text'))}</blockquote>")

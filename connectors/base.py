@@ -48,6 +48,10 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         "exclude", "list[str]", [],
         help='Known false matches ("Acme Corp"), ignored before `match` is checked; same forms.',
     ),
+    Setting(
+        "brand", "str", "",
+        help='Competitor this source watches ("Rival Shoes"), for share of voice; empty: our own brand.',
+    ),
 )
 
 

@@ -18,8 +18,8 @@ from sentimon.output import FORMATS, emit, moment_option, sparkline
 _MENTION_COLUMNS = ["id", "created_at", "source", "sentiment", "rating", "topics", "text"]
 _CSV_COLUMNS = [
     "id", "source", "external_id", "kind", "url", "author", "title", "text", "rating", "lang", "created_at",
-    "sentiment", "score_negative", "score_neutral", "score_positive", "corrected", "topics",
-]  # the columns of `export --format csv`, less its model and correction history
+    "sentiment", "score_negative", "score_neutral", "score_positive", "corrected", "topics", "brand", "reply_url",
+]  # the columns of `export --format csv`, less its model and correction history, plus brand and reply link
 
 
 def _table_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def _query_options(func):
         click.option("--lang", "langs", multiple=True, help="Language code (en, de); repeatable."),
         click.option("--author", "authors", multiple=True, help="Author, whatever the case; repeatable."),
         click.option("--kind", "kinds", multiple=True, help="review, post, comment, article, ...; repeatable."),
+        click.option("--brand", "brands", multiple=True, help="Our brand (its [brand] name, or ours) or a competitor's; repeatable."),
         click.option("--search", help="Full-text search in title and text (all words must match)."),
         click.option("--min-rating", type=click.IntRange(1, 5)),
         click.option("--max-rating", type=click.IntRange(1, 5)),
@@ -60,14 +61,15 @@ def mentions(app, fmt: str, **filters: Any) -> None:
     """Recent mentions, newest first, with their sentiment and topics.
 
     The table ends with how many matched ("20 of 312 shown"); csv is flat, like `export`."""
+    from sentimon.brands import shown, stored_all
     from sentimon.export import write_csv
     from sentimon.queries import check_query, count_mentions
     from sentimon.store import MentionQuery
 
-    query = MentionQuery(**filters)
+    query = MentionQuery(**{**filters, "brands": stored_all(filters["brands"], app.config)})
     store = app.store()
     check_query(query, store, app.config)
-    rows = store.mentions(query)
+    rows = [{**r, "brand": shown(r["brand"], app.config)} for r in store.mentions(query)]
     if fmt == "csv":
         buffer = io.StringIO()
         write_csv(rows, buffer, _CSV_COLUMNS)
@@ -78,7 +80,8 @@ def mentions(app, fmt: str, **filters: Any) -> None:
         from sentimon.timeline import display_zone
 
         zone = display_zone(app.config)
-        emit([_table_row(r, zone) for r in rows], fmt, _MENTION_COLUMNS, flexible="text")
+        columns = _MENTION_COLUMNS + [c for c in ("brand", "reply_url") if _worth_a_column(rows, c, app.config)]
+        emit([_table_row(r, zone) for r in rows], fmt, columns, flexible="text")
         total = count_mentions(store, query) if len(rows) == query.limit else len(rows)
         if rows:
             shown = f"{len(rows)} of {total} shown (--limit for more)" if total > len(rows) else f"{total} mentions"
@@ -88,20 +91,24 @@ def mentions(app, fmt: str, **filters: Any) -> None:
 @click.command()
 @click.option("--since", callback=moment_option, default="7d", show_default=True, help="Duration or ISO date.")
 @click.option("--until", callback=moment_option, help="Duration back from now or ISO date.")
-@click.option("--by", type=click.Choice(["day", "week", "hour", "source", "topic"]), default="day", show_default=True,
-              help="week: Monday to Sunday, labelled by its Monday; hour, day and week in [display] timezone.")
+@click.option("--by", type=click.Choice(["day", "week", "hour", "source", "topic", "brand"]), default="day",
+              show_default=True, help="week: Monday to Sunday, labelled by its Monday; hour, day and week in "
+              "[display] timezone; brand: share of voice, with each brand's top negative topics.")
 @click.option("--source", "sources", multiple=True, help="Connector name; repeatable.")
+@click.option("--brand", "brands", multiple=True, help="Our brand (its [brand] name, or ours) or a competitor's; repeatable.")
 @click.option("--topic", "topics", multiple=True, help="Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
-def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
-    """Counts per sentiment and the negative share, grouped by day, week, hour, source or topic."""
+def stats(app, since, until, by: str, sources, brands, topics, fmt: str) -> None:
+    """Counts per sentiment and the negative share, grouped by day, week, hour, source, topic or brand."""
+    from sentimon.brands import stored_all
     from sentimon.queries import check_query
     from sentimon.store import MentionQuery
 
     from sentimon.timeline import TIME_UNITS, display_zone, filled, regroup
 
-    query = MentionQuery(since=since, until=until, sources=sources, topics=topics)
+    query = MentionQuery(since=since, until=until, sources=sources, topics=topics,
+                         brands=stored_all(brands, app.config))
     check_query(query, app.store(), app.config)
     zone = display_zone(app.config)
     if by in TIME_UNITS and zone.key != "UTC":  # UTC hours regrouped into the zone's buckets
@@ -110,6 +117,9 @@ def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
         rows = app.store().stats(query, by)
     if by in TIME_UNITS:  # empty buckets as zeros, so the sparklines keep time
         rows = filled(rows, by, zone, since, until or datetime.now(timezone.utc))
+    columns = [by, "total", "negative", "neutral", "positive", "negative_share"]
+    if by == "brand":
+        rows, columns = _share_of_voice(app, query, rows), columns + ["share_of_voice", "top_negative_topics"]
     # A mention has several topics: the totals count mentions, from a grouping that holds
     # each one once (by day, the daily roll-ups answer it).
     overall = app.store().stats(query, "day") if by == "topic" else rows
@@ -128,9 +138,32 @@ def stats(app, since, until, by: str, sources, topics, fmt: str) -> None:
         click.echo(json.dumps(summary, indent=2))
         return
     column = f"{by} ({zone.key})" if by in TIME_UNITS else by
-    emit([{**r, column: r[by]} for r in rows], "table", [column, "total", "negative", "neutral", "positive", "negative_share"])
+    table = [{**r, column: r[by], "top_negative_topics": ", ".join(r.get("top_negative_topics", []))} for r in rows]
+    emit(table, "table", [column, *columns[1:]])
     in_zone = f"; times in {zone.key}" if by in TIME_UNITS else ""
     click.echo(f"\n{total} mentions, {summary['negative_share']:.0%} negative{in_zone}")
     if by in ("day", "week", "hour") and rows:
         click.echo(f"negative share {sparkline([r['negative_share'] for r in rows])}")
         click.echo(f"volume         {sparkline([r['total'] for r in rows])}")
+
+
+def _worth_a_column(rows: list[dict[str, Any]], column: str, config: Any) -> bool:
+    """Brand and reply link get a table column only when they tell something: a competitor
+    among the rows, a row with a link to answer at."""
+    from sentimon.brands import own_name
+
+    if column == "brand":
+        return any(r["brand"] != own_name(config) for r in rows)
+    return any(r.get(column) for r in rows)
+
+
+def _share_of_voice(app: Any, query: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`stats --by brand` rows with brands by name, each brand's share of all mentions and its
+    most frequent negative topics; our own brand first, then by volume."""
+    from sentimon.brands import shown
+
+    top = app.store().top_negative_topics(query, "brand")
+    total = sum(r["total"] for r in rows) or 1
+    out = [{**r, "brand": shown(r["brand"], app.config), "share_of_voice": round(r["total"] / total, 4),
+            "top_negative_topics": top.get(r["brand"], [])} for r in rows]
+    return sorted(out, key=lambda r: (r["brand"] != shown("", app.config), -r["total"], r["brand"]))

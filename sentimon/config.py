@@ -13,8 +13,10 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
+from sentimon.brands import BRAND_SETTINGS, stored as stored_brand
 from sentimon.errors import ConfigError
 from sentimon.settings import Setting, SettingError, problems_of, raise_problems, validate
 
@@ -44,7 +46,7 @@ SERVER_SETTINGS = (
 DISPLAY_SETTINGS = (
     Setting("timezone", "timezone", "UTC", help='Zone times are shown and grouped in by the CLI and the report, e.g. "Europe/London".'),
 )
-_SECTIONS = ("storage", "model", "topics", "connectors", "alerts", "notifiers", "daemon", "server", "display")
+_SECTIONS = ("storage", "model", "topics", "connectors", "alerts", "notifiers", "daemon", "server", "display", "brand")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Config:
     server: dict[str, Any] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
     display: dict[str, Any] = field(default_factory=lambda: {"timezone": "UTC"})
+    brand: dict[str, Any] = field(default_factory=lambda: {"name": ""})
 
     @property
     def db_path(self) -> Path:
@@ -247,6 +250,9 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str]) -> Config:
     daemon = section("daemon", DAEMON_SETTINGS)
     server = section("server", SERVER_SETTINGS)
     display = section("display", DISPLAY_SETTINGS)
+    brand = section("brand", BRAND_SETTINGS)
+    for rule in rules:  # a rule naming our brand means its stored key, ''
+        rule["brand"] = stored_brand(rule.get("brand", ""), SimpleNamespace(brand=brand))
     raise_problems(problems)
     return Config(
         path=path,
@@ -260,6 +266,7 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str]) -> Config:
         server=server,
         secrets=secrets,
         display=display,
+        brand=brand,
     )
 
 

@@ -67,6 +67,7 @@ class BrandFilter:
 
     match: tuple[re.Pattern[str], ...] = ()
     exclude: tuple[re.Pattern[str], ...] = ()
+    brand: str = ""  # the competitor this source watches; '' is our own brand
 
     @classmethod
     def from_options(cls, options: dict[str, Any], where: str = "connectors") -> "BrandFilter":
@@ -74,6 +75,7 @@ class BrandFilter:
         return cls(
             _compile_all(options.get("match") or (), f"{where}.match"),
             _compile_all(options.get("exclude") or (), f"{where}.exclude"),
+            str(options.get("brand") or "").strip(),
         )
 
     @property
@@ -92,8 +94,9 @@ class BrandFilter:
         return any(p.search(text) for p in self.match)
 
     def split(self, mentions: Sequence[Mention]) -> tuple[list[Mention], int]:
-        """The mentions to keep, and how many were dropped."""
-        if not self.active:
-            return list(mentions), 0
-        kept = [m for m in mentions if self.keeps(m)]
+        """The mentions to keep, tagged with the connector's ``brand``, and how many were
+        dropped. Tagged here so every source is tagged the same way, before storage."""
+        kept = [m for m in mentions if self.keeps(m)] if self.active else list(mentions)
+        if self.brand:
+            kept = [m.replace(brand=self.brand) for m in kept]
         return kept, len(mentions) - len(kept)

@@ -32,6 +32,7 @@ class Mention:
     rating: int | None = None
     lang: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    brand: str = ""  # whose mention this is: '' for our own brand, else a competitor's name
 
     def __post_init__(self) -> None:
         if self.created_at.tzinfo is None:

@@ -28,6 +28,20 @@ def check_query(query: MentionQuery, store: Store, config: Any) -> None:
     configured_topics = {t.name for t in config.topics}
     _check_known("--source", query.sources, configured_sources, store, "mentions", "source")
     _check_known("--topic", query.topics, configured_topics, store, "mention_topics", "topic")
+    _check_brands(query.brands, store, config)
+
+
+def _check_brands(keys: Sequence[str], store: Store, config: Any) -> None:
+    """A competitor no connector watches and no mention names is a typo; the error lists
+    brands by the names people write (ours by its [brand] name)."""
+    from sentimon.brands import configured, shown
+
+    for key in keys:
+        if key in configured(config) or _stored(store, "mentions", "brand", key):
+            continue
+        known = sorted(_printable(shown(k, config)) for k in configured(config) | _distinct(store, "mentions", "brand"))
+        raise click.BadParameter(f"no brand {key!r} in the config or the database (known: {', '.join(known)})",
+                                 param_hint="'--brand'")
 
 
 def _check_known(option: str, values: Sequence[str], configured: set[str], store: Store, table: str, column: str) -> None:

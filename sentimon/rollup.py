@@ -26,7 +26,7 @@ def answers(query: MentionQuery, by: str) -> bool:
         return False
     if query.search or query.min_rating is not None or query.max_rating is not None:
         return False
-    if query.langs or query.authors or query.kinds:  # not keys of the roll-ups
+    if query.langs or query.authors or query.kinds or query.brands:  # not keys of the roll-ups
         return False
     # A mention with two of the wanted topics is one mention; the topic roll-up would count it
     # twice. Grouped by topic, a topic filter keeps the mention's other topics too.

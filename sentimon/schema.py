@@ -276,6 +276,17 @@ def _runs_dropped(db: Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations(name="0006_brand")
+def _brand(db: Database) -> None:
+    # Share of voice: which brand a mention is about. A column, not a key inside `extra`:
+    # `mentions --brand`, `stats --by brand` and alert rules filter and group on it, and JSON
+    # inside `extra` can use no index. '' is our own brand, so every stored mention (all ours
+    # before competitors could be watched) is right without a backfill, alert rules scope to
+    # it without reading the config, and renaming the brand in [brand] splits no history.
+    db.execute("ALTER TABLE mentions ADD COLUMN brand TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX idx_mentions_brand_created ON mentions (brand, created_at, sentiment)")
+
+
 SCHEMA_VERSION = len(migrations._migrations)
 
 

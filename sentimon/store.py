@@ -65,6 +65,7 @@ class MentionQuery:
     langs: Sequence[str] = ()
     authors: Sequence[str] = ()  # matched whatever their case: people type "ann" for "Ann"
     kinds: Sequence[str] = ()
+    brands: Sequence[str] = ()  # '' is our own brand (schema 0006)
     limit: int = 20
 
     def where(self, *, counting: bool = False) -> tuple[str, list[Any]]:
@@ -84,6 +85,7 @@ class MentionQuery:
         for column, values in (
             ("m.sentiment", self.sentiments), (source, self.sources), ("m.lang", self.langs),
             ("m.kind", self.kinds), ("lower(m.author)", [a.lower() for a in self.authors]),
+            ("m.brand", self.brands),
         ):
             if values:
                 clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
@@ -290,8 +292,8 @@ class Store:
             """
             INSERT INTO mentions (source, external_id, kind, url, author, title, text, rating, lang,
                 created_at, fetched_at, extra, sentiment, score_negative, score_neutral,
-                score_positive, model)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                score_positive, model, brand)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(source, external_id) DO NOTHING
             """,
             [
@@ -299,7 +301,7 @@ class Store:
                 cls.lang or m.lang, to_db_time(m.created_at), now_text,
                 json.dumps(m.extra, default=str) if m.extra else None, cls.sentiment,
                 float(cls.scores.get("negative", 0.0)), float(cls.scores.get("neutral", 0.0)),
-                float(cls.scores.get("positive", 0.0)), cls.model,
+                float(cls.scores.get("positive", 0.0)), cls.model, m.brand,
             ],
         )
         return cursor.lastrowid if cursor.rowcount == 1 else None
@@ -358,7 +360,8 @@ class Store:
         sql = (
             "SELECT m.id, m.source, m.external_id, m.kind, m.url, m.author, m.title, m.text, "
             "m.rating, m.lang, m.created_at, m.sentiment, m.score_negative, m.score_neutral, "
-            "m.score_positive, m.corrected_by "
+            "m.score_positive, m.corrected_by, m.brand, "
+            "CASE WHEN json_valid(m.extra) THEN json_extract(m.extra, '$.reply_url') END AS reply_url "
             f"FROM mentions m{where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
         )
         with self._guard("query failed"):
@@ -404,7 +407,7 @@ class Store:
                 group[sentiment] += n
             group["total"] += n
         rows = [groups[k] for k in sorted(groups)]
-        if by in ("source", "topic"):
+        if by in ("source", "topic", "brand"):
             rows.sort(key=lambda g: (-g["negative"], -g["total"]))
         for group in rows:
             group["negative_share"] = round(group["negative"] / group["total"], 4) if group["total"] else 0.0
@@ -438,12 +441,33 @@ class Store:
                 "day": "substr(m.created_at, 1, 10)",
                 "hour": "substr(m.created_at, 1, 13) || ':00'",
                 "source": "+m.source",  # see MentionQuery.where(counting=True)
+                "brand": "m.brand",
             }[by]
             sql = (
                 f"SELECT {bucket} AS bucket, m.sentiment AS sentiment, COUNT(*) AS n "
                 f"FROM mentions m{where} GROUP BY bucket, m.sentiment"
             )
         return self.db.execute(sql, params).fetchall()
+
+    def top_negative_topics(self, query: MentionQuery, by: str, limit: int = 3) -> dict[str, list[str]]:
+        """Per ``by`` group (``brand`` or ``source``), the topics most often spoken of
+        negatively in ``query``'s mentions, most frequent first: what a share-of-voice table
+        shows beside each competitor's negative share."""
+        column = {"brand": "m.brand", "source": "m.source"}[by]
+        where, params = query.where()
+        sql = (
+            f"SELECT {column} AS bucket, t.topic, COUNT(*) AS n "
+            f"FROM mentions m CROSS JOIN mention_topics t ON t.mention_id = m.id{where}"
+            f"{' AND' if where else ' WHERE'} t.sentiment = 'negative' "
+            "GROUP BY bucket, t.topic ORDER BY bucket, n DESC, t.topic"
+        )
+        found: dict[str, list[str]] = {}
+        with self._guard("query failed"):
+            for bucket, topic, _ in self.db.execute(sql, params).fetchall():
+                names = found.setdefault(bucket, [])
+                if len(names) < limit:
+                    names.append(topic)
+        return found
 
     def iter_mentions(self, where_sql: str = "", params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Stream rows for exports and reports without loading the table."""
@@ -464,9 +488,9 @@ class Store:
         return list(self.db.query(sql))
 
     def counts(self) -> dict[str, int]:
+        from alerts import storage as alert_tables  # the outbox's owner counts its rows
+
         return {
             "mentions": self.db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0],
-            "pending_deliveries": self.db.execute(
-                "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"
-            ).fetchone()[0],
+            "pending_deliveries": alert_tables.pending_count(self.db),
         }

@@ -1,0 +1,49 @@
+"""Our brand and the competitors beside it: names as people write them, and as stored.
+
+A mention's ``brand`` column holds ``''`` for our own brand and the configured name of a
+competitor otherwise (schema 0006 says why). People never type ``''``: they write our name
+from ``[brand] name`` (or ``ours``) and see it in every table, so this module is the one
+place that turns a written name into the stored key and back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from sentimon.settings import Setting
+
+OURS = "ours"  # what our own brand is called when [brand] name is not set
+EVERY = "*"  # an alert rule's `brand = "*"`: every brand together
+
+BRAND_SETTINGS = (
+    Setting("name", "str", "", help='Our brand, as tables show it ("Acme Shoes"); connectors without a `brand` watch it.'),
+)
+
+
+def own_name(config: Any) -> str:
+    """Our brand's display name: ``[brand] name``, else "ours"."""
+    brand = getattr(config, "brand", None) or {}
+    return str(brand.get("name") or "").strip() or OURS
+
+
+def stored(name: str, config: Any) -> str:
+    """The stored key of a written brand name: '' for ours (its name, "ours", or ''), the
+    name itself for a competitor. Compared without case: people type "acme" for "Acme"."""
+    written = name.strip()
+    if written.casefold() in ("", OURS, own_name(config).casefold()):
+        return ""
+    return written
+
+
+def shown(key: str, config: Any) -> str:
+    """The name a table shows for a stored brand key."""
+    return key or own_name(config)
+
+
+def configured(config: Any) -> set[str]:
+    """Stored keys of every brand the config's connectors watch (ours always)."""
+    return {""} | {str(c.options.get("brand") or "").strip() for c in config.connectors}
+
+
+def stored_all(names: Iterable[str], config: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(stored(n, config) for n in names))

@@ -66,10 +66,7 @@ def _check_rule(db: Database, rule: dict[str, Any], now: datetime, dry_run: bool
     scopes = query.scopes(db, rule, now)
     decisions = [evaluate(rule, s.window, s.baseline) for s in scopes]
     fires = family(rule, decisions) if rule.get("per_topic") else [d.fire for d in decisions]
-    open_events = {
-        row["scope"]: row for row in db.query(
-            "SELECT * FROM alert_events WHERE rule = ? AND status = 'open'", [rule["name"]])
-    }
+    open_events = {row["scope"]: row for row in storage.open_events(db, rule["name"])}
     outcomes = []
     for scope, decision, fire in zip(scopes, decisions, fires):
         event = open_events.pop(scope.name, None)
@@ -92,10 +89,8 @@ def _outcome(rule: dict[str, Any], scope: str, action: str, d: Decision, event_i
 
 
 def _in_cooldown(db: Database, rule: dict[str, Any], scope: str, now: datetime) -> bool:
-    row = db.execute(
-        "SELECT MAX(resolved_at) FROM alert_events WHERE rule = ? AND scope = ? AND status = 'resolved'",
-        [rule["name"], scope]).fetchone()
-    return bool(row and row[0]) and from_db_time(row[0]) + rule["cooldown"] > now
+    resolved_at = storage.last_resolved(db, rule["name"], scope)
+    return resolved_at is not None and resolved_at + rule["cooldown"] > now
 
 
 def _open(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Decision, now: datetime,
@@ -109,13 +104,11 @@ def _open(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Deci
     stamp = to_db_time(now)
     try:
         with db.atomic():
-            cur = db.execute(
-                "INSERT INTO alert_events (rule, scope, status, opened_at, updated_at, metric, observed, "
-                "baseline, p_value, details) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
-                [rule["name"], scope.name, stamp, stamp, rule["metric"], decision.observed,
-                 decision.expected, decision.p_value, json.dumps(details, ensure_ascii=False)],
-            )
-            event = {"id": cur.lastrowid, "status": "open", "opened_at": stamp}
+            event_id = storage.open_event(
+                db, rule=rule["name"], scope=scope.name, now=now, metric=rule["metric"],
+                observed=decision.observed, baseline=decision.expected, p_value=decision.p_value,
+                details=details)
+            event = {"id": event_id, "status": "open", "opened_at": stamp}
             payload = message.build("opened", event, details)
             for name in rule.get("notify", []):
                 storage.enqueue(db, event_id=event["id"], notifier=name, kind="opened", payload=payload, now=now)
@@ -148,12 +141,8 @@ def _update(db: Database, rule: dict[str, Any], scope: query.Scope, decision: De
             for name in rule.get("notify", []):
                 storage.enqueue(db, event_id=event["id"], notifier=name, kind=f"worse-{count}",
                                 payload=payload, now=now)
-        db.execute(
-            "UPDATE alert_events SET updated_at = ?, observed = ?, baseline = ?, p_value = ?, details = ? "
-            "WHERE id = ?",
-            [to_db_time(now), decision.observed, decision.expected, decision.p_value,
-             json.dumps(details, ensure_ascii=False), event["id"]],
-        )
+        storage.update_event(db, event["id"], now=now, observed=decision.observed,
+                             baseline=decision.expected, p_value=decision.p_value, details=details)
     return _outcome(rule, scope.name, "worse" if worse else "open", decision, event["id"])
 
 
@@ -161,11 +150,8 @@ def _resolve(db: Database, rule: dict[str, Any], scope: str, decision: Decision,
              now: datetime, dry_run: bool) -> Outcome:
     if dry_run:
         return _outcome(rule, scope, "resolved", decision, event["id"])
-    stamp = to_db_time(now)
     with db.atomic():
-        db.execute(
-            "UPDATE alert_events SET status = 'resolved', resolved_at = ?, updated_at = ? WHERE id = ?",
-            [stamp, stamp, event["id"]])
+        storage.resolve_event(db, event["id"], now)
         if rule.get("notify_resolved"):
             details = json.loads(event["details"] or "{}")
             details["numbers"] = {**details.get("numbers", {}), "observed": decision.observed,
@@ -180,16 +166,9 @@ def _resolve(db: Database, rule: dict[str, Any], scope: str, decision: Decision,
 
 def events(db: Database, since: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Alert history for ``sentimon alerts list``: newest first, with a one-line title."""
-    where, params = ("WHERE opened_at >= ?", [to_db_time(since)]) if since else ("", [])
-    rows = list(db.query(
-        f"SELECT id, rule, scope, status, opened_at, updated_at, resolved_at, metric, observed, baseline, "
-        f"p_value, details FROM alert_events {where} ORDER BY opened_at DESC, id DESC LIMIT ?",
-        [*params, limit]))
+    rows = storage.history(db, since, limit)
     for row in rows:
         details = json.loads(row.pop("details") or "{}")
         row["title"] = message.title("opened", details) if "numbers" in details else row["rule"]
-        row["deliveries"] = {
-            status: count for status, count in db.execute(
-                "SELECT status, COUNT(*) FROM deliveries WHERE event_id = ? GROUP BY status", [row["id"]])
-        }
+        row["deliveries"] = storage.delivery_counts(db, row["id"])
     return rows

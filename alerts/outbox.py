@@ -3,7 +3,7 @@
 Each row's ``key`` is ``event:notifier:kind`` (UNIQUE), so recording the same alert twice
 queues nothing new. A sender claims a row by moving its ``next_attempt_at`` forward in one
 UPDATE that only succeeds if nobody else moved it first, so the daemon and a concurrent
-``sentimon alerts check`` never both send it. Nothing here sleeps: waiting is a future
+``sentimon alerts check`` never both send it. The SQL lives in ``alerts.storage``. Nothing here sleeps: waiting is a future
 ``next_attempt_at``, and ``now`` is passed in, so tests replay hours of retries instantly.
 
 An outage is handled per notifier, not per message. Two failures in one pass (with no success
@@ -28,6 +28,7 @@ from typing import Any, Mapping
 
 from sqlite_utils import Database
 
+from alerts import storage
 from alerts.storage import enqueue  # noqa: F401 - the outbox's own entry point, kept importable here
 from sentimon.errors import NotifyError, StorageError
 from sentimon.logs import redactor
@@ -102,10 +103,7 @@ def deliver_pending(db: Database, notifiers: Mapping[str, Any], now: datetime | 
         log.exception("could not queue digests: %s", exc)
         report.errors.append(f"digest: {exc}")
     try:
-        rows = list(db.execute_returning_dicts(
-            "SELECT id, key, notifier, kind, payload, attempts, next_attempt_at, created_at "
-            "FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? "
-            "ORDER BY next_attempt_at, id LIMIT ?", [to_db_time(now), limit]))
+        rows = storage.due(db, now, limit)
     except sqlite3.Error as exc:
         raise StorageError(f"cannot read the delivery outbox: {exc}") from exc
     state = _Pass(_db_key(db))
@@ -122,11 +120,7 @@ def _defer(db: Database, row: dict[str, Any], until: datetime, report: DeliveryR
     ``attempts`` is unchanged (it was not attempted), and a row another process claimed
     meanwhile is left alone (its ``next_attempt_at`` moved)."""
     with db.atomic():
-        moved = db.execute(
-            "UPDATE deliveries SET next_attempt_at = ? "
-            "WHERE id = ? AND status = 'pending' AND next_attempt_at = ?",
-            [to_db_time(until), row["id"], row["next_attempt_at"]],
-        ).rowcount
+        moved = storage.postpone(db, row, until)
     if moved:
         report.retrying += 1
         report.deferred += 1
@@ -136,12 +130,8 @@ def _deliver_one(db: Database, row: dict[str, Any], notifiers: Mapping[str, Any]
                  expire_after: timedelta, report: DeliveryReport, state: _Pass | None = None) -> None:
     state = state or _Pass(_db_key(db))
     with db.atomic():
-        claimed = db.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? "
-            "WHERE id = ? AND status = 'pending' AND next_attempt_at = ?",
-            [to_db_time(now + CLAIM_LEASE), row["id"], row["next_attempt_at"]],
-        ).rowcount
-    if claimed != 1:
+        claimed = storage.claim(db, row, now + CLAIM_LEASE)
+    if not claimed:
         return  # another process took it
     attempts = row["attempts"] + 1
     notifier = notifiers.get(row["notifier"])
@@ -157,8 +147,7 @@ def _deliver_one(db: Database, row: dict[str, Any], notifiers: Mapping[str, Any]
                 state, crashed=exc)
         return
     with db.atomic():
-        db.execute("UPDATE deliveries SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
-                   [to_db_time(now), row["id"]])
+        storage.mark_sent(db, row["id"], now)
     report.sent += 1
     state.ok.add(row["notifier"])
     state.failures.pop(row["notifier"], None)
@@ -182,10 +171,7 @@ def _failed(db: Database, row: dict[str, Any], attempts: int, error: str, retry_
             next_at = waiting  # retry together with the notifier's other failed rows
     expired = permanent or next_at > from_db_time(row["created_at"]) + expire_after
     with db.atomic():
-        db.execute(
-            "UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-            ["expired" if expired else "pending", to_db_time(next_at), error[:1000], row["id"]],
-        )
+        storage.mark_failed(db, row["id"], expired=expired, next_at=next_at, error=error)
     report.errors.append(f"{name}: {error}")
     if expired:
         report.expired += 1
@@ -218,23 +204,15 @@ def _failed(db: Database, row: dict[str, Any], attempts: int, error: str, retry_
 def _streak(db: Database, notifier: str, row_id: int) -> int:
     """The most tries any other still-pending row of ``notifier`` has failed: how long it has
     been failing, so a new alert does not restart the backoff at 30 seconds."""
-    row = db.execute(
-        "SELECT MAX(attempts) FROM deliveries WHERE notifier = ? AND status = 'pending' AND id != ? "
-        "AND last_error IS NOT NULL", [notifier, row_id]).fetchone()
-    return int(row[0] or 0) if row else 0
+    return storage.failed_attempts(db, notifier, row_id)
 
 
 def _next_retry(db: Database, notifier: str, row_id: int, now: datetime) -> datetime | None:
-    row = db.execute(
-        "SELECT MIN(next_attempt_at) FROM deliveries WHERE notifier = ? AND status = 'pending' AND id != ? "
-        "AND last_error IS NOT NULL AND next_attempt_at > ?", [notifier, row_id, to_db_time(now)]).fetchone()
-    return from_db_time(row[0]) if row and row[0] else None
+    return storage.next_retry(db, notifier, row_id, now)
 
 
 def _count_pending(db: Database, notifier: str) -> int:
-    row = db.execute("SELECT COUNT(*) FROM deliveries WHERE notifier = ? AND status = 'pending'",
-                     [notifier]).fetchone()
-    return int(row[0]) if row else 0
+    return storage.pending_count(db, notifier)
 
 
 def _failing(db_key: str, notifier: str, now: datetime) -> bool:
@@ -266,7 +244,3 @@ def _human(span: timedelta) -> str:
         return f"{seconds // 60} min"
     hours = seconds / 3600
     return f"{hours:.0f}h" if hours == int(hours) else f"{hours:.1f}h"
-
-
-def pending(db: Database) -> list[dict[str, Any]]:
-    return list(db.query("SELECT * FROM deliveries WHERE status = 'pending' ORDER BY id"))

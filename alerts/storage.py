@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from sentimon.times import to_db_time
+from sentimon.times import from_db_time, to_db_time
 
 
 # ---- deliveries: the notification outbox -------------------------------------------------
@@ -36,3 +36,144 @@ def enqueue(db: Database, *, event_id: int | None, notifier: str, kind: str, pay
 def delivery_exists(db: Database, key: str) -> bool:
     """Whether a notification with this key was ever queued (sent, pending or expired)."""
     return db.execute("SELECT 1 FROM deliveries WHERE key = ?", [key]).fetchone() is not None
+
+
+def due(db: Database, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Pending notifications whose time has come, oldest first."""
+    return list(db.execute_returning_dicts(
+        "SELECT id, key, notifier, kind, payload, attempts, next_attempt_at, created_at "
+        "FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? "
+        "ORDER BY next_attempt_at, id LIMIT ?", [to_db_time(now), limit]))
+
+
+def postpone(db: Database, row: dict[str, Any], until: datetime) -> bool:
+    """Move a pending row to ``until`` without counting an attempt; False when another process
+    moved it first (its ``next_attempt_at`` is no longer the one read)."""
+    return db.execute(
+        "UPDATE deliveries SET next_attempt_at = ? "
+        "WHERE id = ? AND status = 'pending' AND next_attempt_at = ?",
+        [to_db_time(until), row["id"], row["next_attempt_at"]],
+    ).rowcount == 1
+
+
+def claim(db: Database, row: dict[str, Any], lease_until: datetime) -> bool:
+    """Count an attempt and hold the row until ``lease_until``; False when another sender
+    claimed it first. The one UPDATE is the lock: only one process sees rowcount 1."""
+    return db.execute(
+        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? "
+        "WHERE id = ? AND status = 'pending' AND next_attempt_at = ?",
+        [to_db_time(lease_until), row["id"], row["next_attempt_at"]],
+    ).rowcount == 1
+
+
+def mark_sent(db: Database, row_id: int, now: datetime) -> None:
+    db.execute("UPDATE deliveries SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+               [to_db_time(now), row_id])
+
+
+def mark_failed(db: Database, row_id: int, *, expired: bool, next_at: datetime, error: str) -> None:
+    """A failed try: retried at ``next_at``, or given up (``expired``)."""
+    db.execute(
+        "UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+        ["expired" if expired else "pending", to_db_time(next_at), error[:1000], row_id],
+    )
+
+
+def failed_attempts(db: Database, notifier: str, except_id: int) -> int:
+    """The most tries any other still-pending, already-failed row of ``notifier`` has had."""
+    row = db.execute(
+        "SELECT MAX(attempts) FROM deliveries WHERE notifier = ? AND status = 'pending' AND id != ? "
+        "AND last_error IS NOT NULL", [notifier, except_id]).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def next_retry(db: Database, notifier: str, except_id: int, now: datetime) -> datetime | None:
+    """The soonest future retry among ``notifier``'s other failed rows."""
+    row = db.execute(
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE notifier = ? AND status = 'pending' "
+        "AND id != ? AND last_error IS NOT NULL AND next_attempt_at > ?",
+        [notifier, except_id, to_db_time(now)]).fetchone()
+    return from_db_time(row[0]) if row and row[0] else None
+
+
+def pending_count(db: Database, notifier: str | None = None) -> int:
+    """Pending notifications, of one notifier or of all."""
+    sql, params = "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'", []
+    if notifier is not None:
+        sql, params = sql + " AND notifier = ?", [notifier]
+    row = db.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def delivery_totals(db: Database) -> dict[str, int]:
+    """Notifications by status (pending, sent, expired), for metrics."""
+    return dict(db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall())
+
+
+def failing_count(db: Database) -> int:
+    """Pending notifications that failed at least once."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND attempts > 0").fetchone()
+    return int(row[0]) if row else 0
+
+
+def delivery_counts(db: Database, event_id: int) -> dict[str, int]:
+    """One event's notifications by status."""
+    return dict(db.execute(
+        "SELECT status, COUNT(*) FROM deliveries WHERE event_id = ? GROUP BY status", [event_id]
+    ).fetchall())
+
+
+# ---- alert_events: what fired, when, with its numbers --------------------------------------
+
+def open_events(db: Database, rule: str) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM alert_events WHERE rule = ? AND status = 'open'", [rule]))
+
+
+def last_resolved(db: Database, rule: str, scope: str) -> datetime | None:
+    row = db.execute(
+        "SELECT MAX(resolved_at) FROM alert_events WHERE rule = ? AND scope = ? AND status = 'resolved'",
+        [rule, scope]).fetchone()
+    return from_db_time(row[0]) if row and row[0] else None
+
+
+def open_event(db: Database, *, rule: str, scope: str, now: datetime, metric: str, observed: float,
+               baseline: float, p_value: float, details: dict[str, Any]) -> int:
+    """Insert an open event; sqlite3.IntegrityError when (rule, scope) is already open."""
+    stamp = to_db_time(now)
+    cur = db.execute(
+        "INSERT INTO alert_events (rule, scope, status, opened_at, updated_at, metric, observed, "
+        "baseline, p_value, details) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
+        [rule, scope, stamp, stamp, metric, observed, baseline, p_value,
+         json.dumps(details, ensure_ascii=False)],
+    )
+    return int(cur.lastrowid or 0)
+
+
+def update_event(db: Database, event_id: int, *, now: datetime, observed: float, baseline: float,
+                 p_value: float, details: dict[str, Any]) -> None:
+    db.execute(
+        "UPDATE alert_events SET updated_at = ?, observed = ?, baseline = ?, p_value = ?, details = ? "
+        "WHERE id = ?",
+        [to_db_time(now), observed, baseline, p_value, json.dumps(details, ensure_ascii=False), event_id],
+    )
+
+
+def resolve_event(db: Database, event_id: int, now: datetime) -> None:
+    stamp = to_db_time(now)
+    db.execute("UPDATE alert_events SET status = 'resolved', resolved_at = ?, updated_at = ? WHERE id = ?",
+               [stamp, stamp, event_id])
+
+
+def history(db: Database, since: datetime | None, limit: int) -> list[dict[str, Any]]:
+    """Events newest first (``details`` still JSON text)."""
+    where, params = ("WHERE opened_at >= ?", [to_db_time(since)]) if since else ("", [])
+    return list(db.query(
+        f"SELECT id, rule, scope, status, opened_at, updated_at, resolved_at, metric, observed, baseline, "
+        f"p_value, details FROM alert_events {where} ORDER BY opened_at DESC, id DESC LIMIT ?",
+        [*params, limit]))
+
+
+def event_totals(db: Database) -> dict[str, int]:
+    """Events by status (open, resolved), for metrics."""
+    return dict(db.execute("SELECT status, COUNT(*) FROM alert_events GROUP BY status").fetchall())

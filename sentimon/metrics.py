@@ -134,14 +134,15 @@ def _render(db: Any, counters: Counters) -> str:
         )],
     )
 
-    deliveries = dict(query("SELECT status, COUNT(*) FROM deliveries GROUP BY status"))
+    from alerts import storage as alert_tables  # the alert tables' owner
+
+    deliveries = alert_tables.delivery_totals(db)
     out.gauge("sentimon_deliveries", "Notifications in the outbox, by status (expired: gave up).",
               [({"status": s}, deliveries.get(s, 0))
                for s in sorted({"pending", "sent", "expired", *deliveries})])
-    failing = query("SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND attempts > 0")
     out.gauge("sentimon_deliveries_failing", "Pending notifications that failed at least once.",
-              [({}, failing[0][0])])
-    events = dict(query("SELECT status, COUNT(*) FROM alert_events GROUP BY status"))
+              [({}, alert_tables.failing_count(db))])
+    events = alert_tables.event_totals(db)
     out.gauge("sentimon_alert_events", "Alert events, by status.",
               [({"status": s}, events.get(s, 0)) for s in sorted({"open", "resolved", *events})])
 

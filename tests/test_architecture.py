@@ -126,3 +126,26 @@ def test_the_rule_sees_the_imports_it_checks():
     assert "connectors.base" in GRAPH["connectors.http"]
     assert "sentimon.errors" in GRAPH["alerts.outbox"]
     assert len(MODULES) > 60
+
+
+# Tables whose SQL has one owner. The store's migrations (sentimon.schema) create every table;
+# Datasette's canned queries (sentimon.datasette_meta) are SQL text Datasette runs, not us.
+TABLE_OWNERS = {"alert_events": "alerts.storage", "deliveries": "alerts.storage"}
+SQL_ANYWHERE = {"sentimon.schema", "sentimon.datasette_meta"}
+# Still to move to their owner, by the engineer who owns the module (issue 15 lists them).
+SQL_TO_MOVE = {("sentimon.report", "alert_events")}
+
+
+def test_each_alert_table_is_read_and_written_by_its_owner_only():
+    import re
+
+    found = set()
+    for module, path in MODULES.items():
+        if module in SQL_ANYWHERE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for table, owner in TABLE_OWNERS.items():
+                    if module != owner and re.search(rf"\b(FROM|INTO|UPDATE|JOIN)\s+{table}\b", node.value):
+                        found.add((module, table))
+    assert sorted(found - SQL_TO_MOVE) == []

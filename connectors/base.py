@@ -32,6 +32,7 @@ BUILTIN = {
     "bluesky": "connectors.bluesky:BlueskyConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
+    "zendesk": "connectors.zendesk:ZendeskConnector",
 }
 
 # Settings every connector accepts, whatever its type.

@@ -8,7 +8,8 @@ place that turns a written name into the stored key and back.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sentimon.settings import Setting
 
@@ -16,7 +17,12 @@ OURS = "ours"  # what our own brand is called when [brand] name is not set
 EVERY = "*"  # an alert rule's `brand = "*"`: every brand together
 
 BRAND_SETTINGS = (
-    Setting("name", "str", "", help='Our brand, as tables show it ("Acme Shoes"); connectors without a `brand` watch it.'),
+    Setting(
+        "name",
+        "str",
+        "",
+        help='Our brand, as tables show it ("Acme Shoes"); connectors without a `brand` watch it.',
+    ),
 )
 
 

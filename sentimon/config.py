@@ -16,7 +16,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from sentimon.brands import BRAND_SETTINGS, stored as stored_brand
+from sentimon.brands import BRAND_SETTINGS
+from sentimon.brands import stored as stored_brand
 from sentimon.errors import ConfigError
 from sentimon.settings import Setting, SettingError, problems_of, raise_problems, validate
 

@@ -31,6 +31,7 @@ import test_connector_hackernews as hn
 import test_connector_mastodon as mdn
 import test_connector_reddit as rd
 import test_connector_youtube as yt
+import test_connector_zendesk as zd
 from test_connector_appstore import page_path, review as app_review
 from test_connector_rss import RSS, item as rss_item, rss
 from connector_runs import drain
@@ -265,6 +266,25 @@ class YouTubeCase:
         return yt.thread(50)["id"]
 
 
+class ZendeskCase:
+    def start(self, server: LocalServer, tmp_path: Path, monkeypatch: Any) -> None:
+        self.server = server
+        self.tickets = [zd.ticket(1), zd.ticket(2, description=""), zd.ticket(3)]
+        self.ratings = [zd.rating(1)]
+        server.add(zd.EXPORT, zd.Export(self.tickets, size=2))
+        server.add(zd.RATINGS, zd.Ratings(self.ratings))
+
+    def connector(self) -> Connector:
+        from connectors.zendesk import ZendeskConnector
+
+        options = {"subdomain": "acme", "email": zd.EMAIL, "api_token": zd.TOKEN, "base_url": self.server.url}
+        return build(ZendeskConnector, "zendesk", options, http=quiet_http("zendesk"))
+
+    def publish(self) -> str:
+        self.tickets.append(zd.ticket(60, "Acme sent the wrong size twice"))
+        return "ticket:60"
+
+
 CASES = {
     "bluesky": BlueskyCase,
     "files": FilesCase,
@@ -275,6 +295,7 @@ CASES = {
     "hackernews": HackerNewsCase,
     "mastodon": MastodonCase,
     "youtube": YouTubeCase,
+    "zendesk": ZendeskCase,
 }
 
 

@@ -13,16 +13,16 @@ import json
 from datetime import timedelta
 
 import pytest
+import test_connector_mastodon as mdn
 from click.testing import CliRunner
+from localserver import LocalServer
+from test_alerts_support import NOW, rule, seed_quiet, seed_spike
 
 import alerts
-import test_connector_mastodon as mdn
-from localserver import LocalServer
 from sentimon.app import App
 from sentimon.cli import cli
 from sentimon.mention import Classification, TopicScore
 from sentimon.store import Store
-from test_alerts_support import NOW, rule, seed_quiet, seed_spike
 
 CONFIG = """
 [brand]
@@ -56,9 +56,19 @@ class TopicClassifier:
     def classify(self, texts):
         out = []
         for text in texts:
-            topic = "delivery" if "late" in text.lower() else "price" if "price" in text.lower() else None
+            topic = (
+                "delivery"
+                if "late" in text.lower()
+                else "price"
+                if "price" in text.lower()
+                else None
+            )
             sentiment = "negative" if topic else "positive"
-            scores = {"negative": 0.9 if topic else 0.05, "neutral": 0.05, "positive": 0.05 if topic else 0.9}
+            scores = {
+                "negative": 0.9 if topic else 0.05,
+                "neutral": 0.05,
+                "positive": 0.05 if topic else 0.9,
+            }
             topics = (TopicScore(topic, 0.9, "negative"),) if topic else ()
             out.append(Classification(sentiment, scores, topics, self.name))
         return out
@@ -69,9 +79,15 @@ def project(tmp_path, write_config, monkeypatch):
     monkeypatch.setattr(App, "classifier", lambda self: TopicClassifier())
     day = (mdn.BASE - timedelta(hours=1)).strftime("%Y-%m-%d")
     (tmp_path / "rival.jsonl").write_text(
-        "".join(json.dumps({**r, "created_at": r["created_at"].format(day=day)}) + "\n" for r in RIVAL))
+        "".join(
+            json.dumps({**r, "created_at": r["created_at"].format(day=day)}) + "\n" for r in RIVAL
+        )
+    )
     with LocalServer() as server:
-        server.add(mdn.TAG, mdn.Timeline([mdn.status(1, "Acme parcel late again"), mdn.status(2, "Love my Acme")]))
+        server.add(
+            mdn.TAG,
+            mdn.Timeline([mdn.status(1, "Acme parcel late again"), mdn.status(2, "Love my Acme")]),
+        )
         config = write_config(CONFIG.format(url=server.url))
         assert invoke(config, "fetch").exit_code == 0
         yield config
@@ -84,8 +100,10 @@ def invoke(config, *args):
 def test_stats_by_brand_compares_us_with_a_competitor(project):
     result = invoke(project, "stats", "--by", "brand", "--since", "30d", "--format", "json")
     groups = json.loads(result.output)["groups"]
-    assert [(g["brand"], g["total"], g["negative"], g["negative_share"], g["share_of_voice"])
-            for g in groups] == [("Acme", 2, 1, 0.5, 0.4), ("Rival", 3, 2, 0.6667, 0.6)]
+    assert [
+        (g["brand"], g["total"], g["negative"], g["negative_share"], g["share_of_voice"])
+        for g in groups
+    ] == [("Acme", 2, 1, 0.5, 0.4), ("Rival", 3, 2, 0.6667, 0.6)]
     assert groups[0]["top_negative_topics"] == ["delivery"]
     assert groups[1]["top_negative_topics"] == ["delivery", "price"]
     table = invoke(project, "stats", "--by", "brand", "--since", "30d").output
@@ -96,9 +114,14 @@ def test_mentions_by_brand_with_reply_links(project):
     ours = json.loads(invoke(project, "mentions", "--brand", "acme", "--format", "json").output)
     assert {m["brand"] for m in ours} == {"Acme"} and len(ours) == 2
     assert ours[0]["reply_url"] == "https://example.social/@u2/2"
-    assert json.loads(invoke(project, "mentions", "--brand", "ours", "--format", "json").output) == ours
+    assert (
+        json.loads(invoke(project, "mentions", "--brand", "ours", "--format", "json").output)
+        == ours
+    )
     rival = json.loads(invoke(project, "mentions", "--brand", "Rival", "--format", "json").output)
-    assert {m["external_id"] for m in rival} == {"r1", "r2", "r3"} and not any(m["reply_url"] for m in rival)
+    assert {m["external_id"] for m in rival} == {"r1", "r2", "r3"} and not any(
+        m["reply_url"] for m in rival
+    )
     rows = list(csv.DictReader(io.StringIO(invoke(project, "mentions", "--format", "csv").output)))
     assert {r["brand"] for r in rows} == {"Acme", "Rival"}
     assert "https://example.social/@u1/1" in {r["reply_url"] for r in rows}
@@ -114,8 +137,20 @@ def test_unknown_brand_is_a_usage_error(project):
 
 
 def test_stats_by_source_still_served_with_a_brand_filter(project):
-    rows = json.loads(invoke(project, "stats", "--by", "source", "--brand", "Rival", "--since", "30d",
-                             "--format", "json").output)["groups"]
+    rows = json.loads(
+        invoke(
+            project,
+            "stats",
+            "--by",
+            "source",
+            "--brand",
+            "Rival",
+            "--since",
+            "30d",
+            "--format",
+            "json",
+        ).output
+    )["groups"]
     assert [(r["source"], r["total"]) for r in rows] == [("rival-reviews", 3)]
 
 
@@ -125,8 +160,10 @@ def test_alert_rules_watch_our_brand_unless_told(tmp_path):
         seed_quiet(store)
         seed_quiet(store, source="rival-quiet", seed=8)
         seed_spike(store)  # the spike is a competitor's
-        store.db.execute("UPDATE mentions SET brand = 'Rival', extra = json_object('reply_url', url) "
-                         "WHERE source IN ('social', 'rival-quiet')")
+        store.db.execute(
+            "UPDATE mentions SET brand = 'Rival', extra = json_object('reply_url', url) "
+            "WHERE source IN ('social', 'rival-quiet')"
+        )
         store.db.conn.commit()
         [ours] = alerts.check(store.db, [rule()], now=NOW, dry_run=True)
         [theirs] = alerts.check(store.db, [rule(brand="Rival", name="rival")], now=NOW)
@@ -141,10 +178,16 @@ def test_alert_rules_watch_our_brand_unless_told(tmp_path):
 def test_reply_links_in_alert_examples():
     from alerts import console, slack, smtp
 
-    example = {"source": "zendesk", "created_at": "2026-12-01T10:00:00Z", "text": "Refund?",
-               "url": "https://acme.zendesk.com/api/v2/tickets/7.json",
-               "reply_url": "https://acme.zendesk.com/agent/tickets/7"}
+    example = {
+        "source": "zendesk",
+        "created_at": "2026-12-01T10:00:00Z",
+        "text": "Refund?",
+        "url": "https://acme.zendesk.com/api/v2/tickets/7.json",
+        "reply_url": "https://acme.zendesk.com/agent/tickets/7",
+    }
     payload = {"rule": "r", "title": "negative spike", "examples": [example]}
     assert "reply: https://acme.zendesk.com/agent/tickets/7" in console.render(payload)
     assert "<https://acme.zendesk.com/agent/tickets/7|reply>" in json.dumps(slack.blocks(payload))
-    assert '<a href="https://acme.zendesk.com/agent/tickets/7">reply</a>' in smtp.html_body(payload, False)
+    assert '<a href="https://acme.zendesk.com/agent/tickets/7">reply</a>' in smtp.html_body(
+        payload, False
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-KINDS = ("opened", "worse", "resolved", "test", "digest")
 _METRIC_LABEL = {"negative_share": "negative share", "negative_count": "negative mentions",
                  "volume": "mentions"}
 

@@ -3,8 +3,9 @@
 Each row's ``key`` is ``event:notifier:kind`` (UNIQUE), so recording the same alert twice
 queues nothing new. A sender claims a row by moving its ``next_attempt_at`` forward in one
 UPDATE that only succeeds if nobody else moved it first, so the daemon and a concurrent
-``sentimon alerts check`` never both send it. The SQL lives in ``alerts.storage``. Nothing here sleeps: waiting is a future
-``next_attempt_at``, and ``now`` is passed in, so tests replay hours of retries instantly.
+``sentimon alerts check`` never both send it (the SQL lives in ``alerts.storage``). Nothing
+here sleeps: waiting is a future ``next_attempt_at``, and ``now`` is passed in, so tests replay
+hours of retries instantly.
 
 An outage is handled per notifier, not per message. Two failures in one pass (with no success
 between them) mean the service is down, not that one message is bad: the notifier's other due

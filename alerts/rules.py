@@ -16,10 +16,10 @@ from alerts import stats
 from sentimon.settings import Setting, SettingError, validate
 
 METRICS = ("negative_share", "negative_count", "volume")
-SENSITIVITIES = tuple(stats.SENSITIVITY_ALPHA)
 
 RULE_SETTINGS: tuple[Setting, ...] = (
-    Setting("name", "str", help="Shown in every notification and identifies the rule's alerts: keep it unique and stable."),
+    Setting("name", "str", help="Shown in every notification and identifies the rule's alerts: "
+            "keep it unique and stable."),
     Setting("metric", "str", "negative_share", choices=METRICS,
             help="negative_share (binomial test), negative_count or volume (Poisson test)."),
     Setting("window", "duration", timedelta(hours=1), help="Recent period compared with the baseline."),

@@ -85,7 +85,8 @@ class RedditConnector(Connector):
         Setting(
             "user_agent",
             "str",
-            help='Descriptive agent naming you, e.g. "sentimon:acme-cx:v1 (by /u/acme_cx)"; Reddit throttles generic ones.',
+            help='Descriptive agent naming you, e.g. "sentimon:acme-cx:v1 (by /u/acme_cx)"; '
+                 'Reddit throttles generic ones.',
         ),
         Setting(
             "overlap",

@@ -42,10 +42,12 @@ SERVER_SETTINGS = (
     Setting("max_body_bytes", "int", 5_000_000, help="Largest request body accepted."),
     Setting("max_batch", "int", 1000, help="Most mentions accepted in one request."),
     Setting("metrics", "bool", False, help="Also serve Prometheus metrics at GET /metrics."),
-    Setting("channels", "list[str]", [], help='Channels a pushed item may name (stored as source "webhook/NAME"); empty allows any name.'),
+    Setting("channels", "list[str]", [], help='Channels a pushed item may name (stored as source '
+            '"webhook/NAME"); empty allows any name.'),
 )
 DISPLAY_SETTINGS = (
-    Setting("timezone", "timezone", "UTC", help='Zone times are shown and grouped in by the CLI and the report, e.g. "Europe/London".'),
+    Setting("timezone", "timezone", "UTC", help='Zone times are shown and grouped in by the CLI '
+            'and the report, e.g. "Europe/London".'),
 )
 _SECTIONS = ("storage", "model", "topics", "connectors", "alerts", "notifiers", "daemon", "server", "display", "brand")
 

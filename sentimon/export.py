@@ -42,7 +42,8 @@ def export_rows(store: Store, since: datetime | None = None, until: datetime | N
         last_id = rows[-1]["id"]
 
 
-def write_export(store: Store, out: TextIO, fmt: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+def write_export(store: Store, out: TextIO, fmt: str, *, since: datetime | None = None,
+                 until: datetime | None = None) -> int:
     rows = export_rows(store, since, until)
     if fmt == "csv":
         return write_csv(rows, out, COLUMNS)

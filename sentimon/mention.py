@@ -8,9 +8,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 SENTIMENTS = ("negative", "neutral", "positive")
-MENTION_FIELDS = (
-    "external_id", "kind", "url", "author", "title", "text", "rating", "lang", "created_at"
-)
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,3 @@ class Classification:
                 for t in self.topics
             ],
         }
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)

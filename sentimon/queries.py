@@ -44,7 +44,8 @@ def _check_brands(keys: Sequence[str], store: Store, config: Any) -> None:
                                  param_hint="'--brand'")
 
 
-def _check_known(option: str, values: Sequence[str], configured: set[str], store: Store, table: str, column: str) -> None:
+def _check_known(option: str, values: Sequence[str], configured: set[str], store: Store, table: str,
+                 column: str) -> None:
     """Each value must be configured or stored; each lookup is one probe of an index."""
     for value in values:
         if value in configured or _stored(store, table, column, value):

@@ -33,7 +33,9 @@ def answers(query: MentionQuery, by: str) -> bool:
     return len(query.topics) <= (0 if by == "topic" else 1)
 
 
-def whole_days(since: datetime | None, until: datetime | None, now: datetime) -> tuple[datetime | None, datetime] | None:
+def whole_days(
+    since: datetime | None, until: datetime | None, now: datetime
+) -> tuple[datetime | None, datetime] | None:
     """The whole UTC days inside [since, until or now): (first midnight or None for "from the
     start", end midnight). None when the period holds no whole day."""
     end = _midnight(until or now)

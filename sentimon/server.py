@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentimon.errors import ConfigError, SentimonError
 from sentimon.mention import Mention
@@ -39,6 +39,9 @@ from sentimon.push_http import (
     DeadlineReader, FramingError, HeadCollector, RateLimiter, printable, read_chunked,
 )
 from sentimon.push_parse import RequestError, parse_body  # noqa: F401  (parse_body: re-export)
+
+if TYPE_CHECKING:
+    from sentimon.store import Store
 
 log = logging.getLogger(__name__)
 

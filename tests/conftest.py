@@ -22,6 +22,25 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _isolated_process_state():
+    """Process-wide state a test may change is put back after it: the secrets the log filter
+    masks (every loaded config adds its own) and the outbox's record of failing notifiers
+    (one warning per outage), so no test passes or fails because of the one before it."""
+    from alerts import outbox
+    from sentimon.logs import redactor
+
+    secrets = set(redactor.secrets)
+    with outbox._outages_lock:
+        outages = dict(outbox._outages)
+    yield
+    redactor.secrets.clear()
+    redactor.secrets.update(secrets)
+    with outbox._outages_lock:
+        outbox._outages.clear()
+        outbox._outages.update(outages)
+
+
 @pytest.fixture(scope="session")
 def classifier():
     """The real bundled model, loaded once for the whole test session."""

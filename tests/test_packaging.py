@@ -36,3 +36,24 @@ def test_builtin_connectors_are_registered_by_entry_point():
     declared = {line.split("=")[0].strip() for line in cfg["options.entry_points"]["sentimon.connectors"].strip().splitlines()}
     assert declared == set(BUILTIN)
     assert set(available_types()) >= declared
+
+
+def test_constraints_pin_every_runtime_requirement_within_its_range():
+    """constraints.txt (for deployments) pins each install_requires package to one version that
+    setup.cfg's range admits, so `pip install -c constraints.txt` gets the tested set."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    required = [Requirement(line) for line in config["options"]["install_requires"].splitlines()
+                if line.strip() and not line.strip().startswith("#")]
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    for requirement in required:
+        version = pins.get(canonicalize_name(requirement.name))
+        assert version is not None, f"{requirement.name} is not pinned in constraints.txt"
+        assert requirement.specifier.contains(version, prereleases=True), f"{requirement.name}=={version} vs {requirement}"

@@ -1,14 +1,15 @@
 """The statistics behind alert rules, in plain ``math`` so sentimon needs no SciPy.
 
-Every function here is pure and exact enough for alerting: tail probabilities are summed in
-log space (no overflow at large counts) and switch to a continuity-corrected normal
-approximation only where the exact sum would be slow and the approximation is good.
+Every function here is pure. Binomial tails are exact sums in log space at every size (no
+overflow at large counts, no approximation error where alerts are decided: a normal
+approximation of the binomial was 96% off at n=2500, p=0.005, k=30 and fired where it should
+not). Only the Poisson tail far beyond any alert volume (mu > 5000) is approximated.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Iterable, Sequence
 
 SENSITIVITY_ALPHA = {"low": 0.0001, "medium": 0.0003, "high": 0.002}
 """Per-check significance level for each sensitivity word. A rule is checked every few
@@ -16,9 +17,6 @@ minutes on a sliding window, so there are hundreds of overlapping tests a month.
 bench/alerts.py (seasonal, overdispersed streams, a check every 15 minutes), medium keeps
 false alarms under one a month per rule; high catches smaller waves for ~3x the false
 alarms; low is for noisy, high-volume streams where only large waves matter."""
-
-_EXACT_LIMIT = 2000  # above this many trials the normal approximation is within 1e-3 relative
-
 
 def normal_sf(z: float) -> float:
     """P(Z >= z) for a standard normal variable."""
@@ -33,10 +31,11 @@ def _log_binom_pmf(k: int, n: int, p: float) -> float:
 
 
 def binom_sf(k: int, n: int, p: float) -> float:
-    """One-sided upper tail P(X >= k) for X ~ Binomial(n, p).
+    """One-sided upper tail P(X >= k) for X ~ Binomial(n, p), exact at every n.
 
-    Exact below ``_EXACT_LIMIT`` trials; above it a normal approximation with continuity
-    correction, which is what the issue asks for "when counts are large".
+    The terms are summed in log space from ``k`` upwards and stopped once they are e^-40
+    below the largest, so the cost is about the width of the distribution, not ``n``; where
+    ``k`` lies below the mean the (short) lower tail is summed instead and subtracted.
     """
     if k <= 0:
         return 1.0
@@ -46,12 +45,22 @@ def binom_sf(k: int, n: int, p: float) -> float:
         return 0.0
     if p >= 1.0:
         return 1.0
-    if n > _EXACT_LIMIT:
-        mean, sd = n * p, math.sqrt(n * p * (1.0 - p))
-        return min(1.0, normal_sf((k - 0.5 - mean) / sd))
-    logs = [_log_binom_pmf(i, n, p) for i in range(k, n + 1)]
-    top = max(logs)
-    return min(1.0, math.exp(top) * sum(math.exp(v - top) for v in logs))
+    if k <= n * p:
+        return max(0.0, 1.0 - _log_sum(_log_binom_pmf(i, n, p) for i in range(k - 1, -1, -1)))
+    return min(1.0, _log_sum(_log_binom_pmf(i, n, p) for i in range(k, n + 1)))
+
+
+def _log_sum(values: Iterable[float]) -> float:
+    """Sum exp(v) over a run of log-terms that is unimodal-then-falling, stopping once the
+    terms are past their peak and negligible (e^-40 of the largest)."""
+    terms: list[float] = []
+    top = -math.inf
+    for value in values:
+        if value < top - 40 and value < terms[-1]:
+            break
+        terms.append(value)
+        top = max(top, value)
+    return math.exp(top) * sum(math.exp(v - top) for v in terms)
 
 
 def poisson_sf(k: float, mu: float) -> float:

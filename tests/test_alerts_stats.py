@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import pytest
 from hypothesis import assume, given, settings
@@ -19,10 +20,26 @@ def test_binomial_tail_matches_hand_values():
     assert stats.binom_sf(10, 10, 0.1) == pytest.approx(1e-10)
 
 
-def test_normal_approximation_takes_over_smoothly_for_large_counts():
-    exact = stats.binom_sf(460, 2000, 0.2)
-    approx = stats.binom_sf(460, 2001, 0.2)  # just past the exact limit
-    assert approx == pytest.approx(exact, rel=0.15)
+def _exact_binom_sf(k: int, n: int, p: Fraction) -> float:
+    """The reference: the tail as one exact big-integer sum (no logs, no floats until the end)."""
+    a, b = p.numerator, p.denominator
+    total = sum(math.comb(n, i) * a**i * (b - a) ** (n - i) for i in range(k, n + 1))
+    return float(Fraction(total, b**n))
+
+
+@pytest.mark.parametrize(
+    "k, n, p",
+    [(460, 2001, "1/5"), (30, 2500, "1/200"), (26, 2500, "1/200"), (12, 2500, "1/200"),
+     (900, 5000, "1/5"), (5, 3000, "1/1000"), (1500, 3000, "1/2"), (400, 2001, "1/5")],
+)
+def test_binomial_tail_is_exact_at_extreme_counts(k, n, p):
+    p = Fraction(p)
+    assert stats.binom_sf(k, n, float(p)) == pytest.approx(_exact_binom_sf(k, n, p), rel=1e-9)
+
+
+def test_binomial_tail_at_the_medium_threshold_no_longer_fires_early():
+    # The old normal approximation gave 1.1e-4 here, below medium's alpha of 0.0003.
+    assert stats.binom_sf(26, 2500, 0.005) > stats.SENSITIVITY_ALPHA["medium"]
 
 
 def test_poisson_tail_matches_hand_values():

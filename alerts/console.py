@@ -15,7 +15,8 @@ WIDTH = 300
 def render(payload: dict[str, Any]) -> str:
     """Plain text; mention text is flattened to one line each so it cannot fake lines of ours."""
     bar = "=" * 72
-    lines = [bar, f"ALERT {payload['title']}" if payload.get("kind") != "test" else payload["title"], bar]
+    label = {"test": "", "digest": "DIGEST "}.get(payload.get("kind", ""), "ALERT ")
+    lines = [bar, f"{label}{payload['title']}", bar]
     lines += payload.get("summary", [])
     drivers = driver_lines(payload)
     if drivers:

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from sqlite_utils import Database
 
 from alerts import explain, storage
+from alerts.message import pct
 from sentimon.settings import Setting
 from sentimon.times import to_db_time
 
@@ -42,7 +43,9 @@ def _totals(db: Database, start: datetime, end: datetime) -> tuple[int, int]:
 
 
 def _topics(db: Database, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
-    sql = ("SELECT t.topic, COUNT(*), SUM(t.sentiment = 'negative') FROM mention_topics t "
+    # a mention counts as negative by its overall sentiment, as in the totals, so a topic never
+    # shows more negatives than the digest's headline
+    sql = ("SELECT t.topic, COUNT(*), SUM(m.sentiment = 'negative') FROM mention_topics t "
            "JOIN mentions m ON m.id = t.mention_id WHERE m.created_at >= ? AND m.created_at < ? "
            "GROUP BY t.topic")
     return {name: (n, k) for name, n, k in db.execute(sql, [to_db_time(start), to_db_time(end)])}
@@ -82,7 +85,7 @@ def gather(db: Database, kind: str, start: datetime, end: datetime) -> dict[str,
     return {
         "kind": "digest", "event_id": None, "rule": f"{kind} digest", "scope": "", "status": "digest",
         "opened_at": to_db_time(end),
-        "title": f"{label} digest {period}: {n} mentions, {share:.0%} negative (was {prev_share:.0%})",
+        "title": f"{label} digest {period}: {n} mentions, {k} negative ({pct(share)}; was {pct(prev_share)})",
         "summary": [f"{n} mentions ({n - prev_n:+d} vs the period before), {k} negative",
                     f"negative share {share:.1%}, {trend} from {prev_share:.1%}"],
         "sections": [{"heading": "Top topics", "lines": topic_lines}] if topic_lines else [],

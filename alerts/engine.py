@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from alerts import message, query, storage
 from alerts.explain import explain
-from alerts.rules import Decision, evaluate, family, resolved
+from alerts.rules import Decision, evaluate, family, resolved, with_family_reasons
 from sentimon.errors import StorageError
 from sentimon.times import from_db_time, to_db_time
 
@@ -66,6 +66,8 @@ def _check_rule(db: Database, rule: dict[str, Any], now: datetime, dry_run: bool
     scopes = query.scopes(db, rule, now)
     decisions = [evaluate(rule, s.window, s.baseline) for s in scopes]
     fires = family(rule, decisions) if rule.get("per_topic") else [d.fire for d in decisions]
+    if rule.get("per_topic"):
+        decisions = with_family_reasons(rule, decisions)
     open_events = {row["scope"]: row for row in storage.open_events(db, rule["name"])}
     outcomes = []
     for scope, decision, fire in zip(scopes, decisions, fires):

@@ -13,12 +13,38 @@ _METRIC_LABEL = {"negative_share": "negative share", "negative_count": "negative
                  "volume": "mentions"}
 
 
-def _pct(value: float) -> str:
+def pct(value: float) -> str:
+    """A share for people: whole percent, one decimal below 10% so 0.4% is not "0%"."""
     return f"{value:.0%}" if value >= 0.1 or value == 0 else f"{value:.1%}"
 
 
 def value_text(metric: str, value: float) -> str:
-    return _pct(value) if metric == "negative_share" else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+    return pct(value) if metric == "negative_share" else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
+_UNIT_WORDS = {"m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+def span_words(span: str) -> str:
+    """"12h" -> "12 hours", "1h" -> "hour": the window as a person says it after "the last"."""
+    number, unit = span[:-1], _UNIT_WORDS.get(span[-1:])
+    if unit is None or not number.isdigit():
+        return span
+    return unit if number == "1" else f"{number} {unit}s"
+
+
+def headline(details: dict[str, Any]) -> str:
+    """The alert in one plain sentence, with the very figure the test compared against:
+    "32 of 58 mentions in the last 12 hours were negative (55%); usually about 20%."."""
+    n = details["numbers"]
+    metric, last = n["metric"], f"in the last {span_words(n['window'])}"
+    usual = value_text(metric, n["expected"])
+    if metric == "negative_share":
+        return (f"{n['negative']} of {n['mentions']} mentions {last} were negative "
+                f"({pct(n['negative_share'])}); usually about {usual}.")
+    if metric == "negative_count":
+        return f"{n['negative']} negative mentions {last}; usually about {usual}."
+    return f"{n['mentions']} mentions {last}; usually about {usual}."
 
 
 def title(kind: str, details: dict[str, Any]) -> str:
@@ -26,35 +52,30 @@ def title(kind: str, details: dict[str, Any]) -> str:
     nums = details["numbers"]
     metric = nums["metric"]
     where = f" [{details['topic']}]" if details.get("topic") else ""
-    label = _METRIC_LABEL.get(metric, metric)
-    observed = value_text(metric, nums["observed"])
-    expected = value_text(metric, nums["expected"])
     prefix = {"opened": "", "worse": "Worse: ", "resolved": "Resolved: ", "test": "TEST: "}.get(kind, "")
     if kind == "resolved":
-        return f"{prefix}{details['rule']}{where}: {label} back to {observed} (expected {expected})"
-    return (f"{prefix}{details['rule']}{where}: {label} {observed} in the last {nums['window']} "
-            f"(expected {expected})")
+        label = _METRIC_LABEL.get(metric, metric)
+        return (f"{prefix}{details['rule']}{where}: {label} back to {value_text(metric, nums['observed'])} "
+                f"(usually about {value_text(metric, nums['expected'])})")
+    return f"{prefix}{details['rule']}{where}: {headline(details)}"
 
 
 def summary_lines(details: dict[str, Any]) -> list[str]:
-    """The numbers as plain lines, shared by console, email and Slack."""
+    """Plain words first (the headline, then what "usually" rests on), the statistics last on
+    one "Details:" line for whoever wants them; shared by console, email and Slack."""
     n = details["numbers"]
+    before = (f"Over the {n['baseline']} before, {pct(n['baseline_share'])} of "
+              f"{n['baseline_mentions']} mentions were negative")
+    if n["metric"] == "negative_share" and pct(n["expected"]) != pct(n["baseline_share"]):
+        before += f"; at this time of day, about {pct(n['expected'])}"  # the figure tested
+    lines = [headline(details), before + "."]
     low, high = n["share_interval"]
-    lines = [
-        f"{n['mentions']} mentions in the last {n['window']}, {n['negative']} negative "
-        f"({_pct(n['negative_share'])}, 95% interval {_pct(low)}-{_pct(high)})",
-        f"baseline ({n['baseline']}): {_pct(n['baseline_share'])} negative of {n['baseline_mentions']} mentions",
-    ]
-    if n["metric"] != "negative_share":
-        lines.append(f"{_METRIC_LABEL[n['metric']]}: {n['observed']:.0f} vs {n['expected']:.1f} expected per window")
-    # "expected" is the baseline share, raised to the same time of day's where that is higher
-    test = f"expected {value_text(n['metric'], n['expected'])}: {n['ratio']:.1f}x that"
+    facts = [f"{n['ratio']:.1f}x usual", f"share 95% interval {pct(low)}-{pct(high)}"]
     if n.get("alpha") is not None:
-        test += f", p = {n['p_value']:.2g} (alpha {n['alpha']:g})"
+        facts.append(f"p = {n['p_value']:.2g} (needed {n['alpha']:g})")
     if n.get("threshold") is not None:
-        test += f", threshold {value_text(n['metric'], n['threshold'])}"
-    lines.append(test)
-    return lines
+        facts.append(f"threshold {value_text(n['metric'], n['threshold'])}")
+    return [*lines, "Details: " + ", ".join(facts)]
 
 
 def driver_lines(details: dict[str, Any]) -> list[str]:
@@ -63,8 +84,8 @@ def driver_lines(details: dict[str, Any]) -> list[str]:
 
 
 def phrase_lines(details: dict[str, Any]) -> list[str]:
-    return [f"\"{p['phrase']}\" in {p['window']} mentions ({_pct(p['window_share'])} vs "
-            f"{_pct(p['baseline_share'])} before)" for p in details.get("phrases", [])]
+    return [f"\"{p['phrase']}\" in {p['window']} mentions ({pct(p['window_share'])} vs "
+            f"{pct(p['baseline_share'])} before)" for p in details.get("phrases", [])]
 
 
 def build(kind: str, event: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:

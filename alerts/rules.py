@@ -8,7 +8,7 @@ with property tests and replayed by the benchmark exactly as the daemon runs the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Sequence
 
@@ -176,7 +176,10 @@ def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: floa
     observed = observed_value(metric, window)
     fixed_only = alpha is None and rule.get("threshold") is not None
     if not fixed_only and (baseline.n < rule.get("min_baseline", 0) or baseline.windows <= 0):
-        return Decision("warming_up", observed, 0.0, reasons=(f"baseline holds {baseline.n} mentions",))
+        need = rule.get("min_baseline", 0)
+        return Decision("warming_up", observed, 0.0, reasons=(
+            f"the baseline holds {baseline.n} mentions; it needs {need} "
+            f"({max(need - baseline.n, 0)} more) before this rule can judge",))
     if metric == "negative_share":
         overall = baseline.k / baseline.n if baseline.n else 0.0
     else:
@@ -185,9 +188,11 @@ def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: floa
     expected = seasonal_expected(metric, baseline, overall)
     guards = []
     if window.n < rule.get("min_mentions", 0):
-        guards.append(f"{window.n} mentions < min_mentions {rule['min_mentions']}")
+        need = rule["min_mentions"]
+        guards.append(f"{window.n} mentions in the window; needs {need} (min_mentions, {need - window.n} more)")
     if metric != "volume" and window.k < rule.get("min_negative", 0):
-        guards.append(f"{window.k} negative < min_negative {rule['min_negative']}")
+        need = rule["min_negative"]
+        guards.append(f"{window.k} negative in the window; needs {need} (min_negative, {need - window.k} more)")
     if guards:
         return Decision("too_few", observed, expected, reasons=tuple(guards))
 
@@ -203,7 +208,9 @@ def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: floa
     ratio = observed / max(expected, floor)
     fire = observed > expected and ratio >= rule.get("min_ratio", 1.0)
     fire = fire and p_value <= alpha
-    reasons = [f"p={p_value:.2g} vs alpha {alpha:g}"]
+    reasons = [f"p={p_value:.2g}, needs <= {alpha:.2g}"]
+    if ratio < rule.get("min_ratio", 1.0):
+        reasons.append(f"{ratio:.2f}x usual, needs {rule['min_ratio']:g}x (min_ratio)")
     if threshold is not None:
         fire = fire and observed >= threshold
         reasons.append(f"observed {observed:.4g} vs threshold {threshold:g}")
@@ -243,6 +250,22 @@ def family(rule: dict[str, Any], decisions: Sequence[Decision]) -> list[bool]:
     result = [False] * len(decisions)
     for i, ok in zip(tested, keep):
         result[i] = ok and decisions[i].fire
+    return result
+
+
+def with_family_reasons(rule: dict[str, Any], decisions: Sequence[Decision]) -> list[Decision]:
+    """The decisions of a per-topic rule, their p-value reason naming the Holm-adjusted
+    threshold each topic had to meet (not the rule's alpha, which only the best topic gets)."""
+    tested = [i for i, d in enumerate(decisions) if d.state == "tested"]
+    alpha = rule.get("alpha")
+    if alpha is None or not tested:
+        return list(decisions)
+    levels = stats.holm_thresholds([decisions[i].p_value for i in tested], alpha)
+    result = list(decisions)
+    for i, level in zip(tested, levels):
+        d = decisions[i]
+        why = (f"p={d.p_value:.2g}, needs <= {level:.2g} ({alpha:g} shared by {len(tested)} topics, Holm)",)
+        result[i] = replace(d, reasons=why + tuple(r for r in d.reasons if not r.startswith("p=")))
     return result
 
 

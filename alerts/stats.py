@@ -117,6 +117,16 @@ def holm(p_values: Sequence[float], alpha: float) -> list[bool]:
     return reject
 
 
+def holm_thresholds(p_values: Sequence[float], alpha: float) -> list[float]:
+    """The level each hypothesis is compared with in Holm's procedure (``alpha / (m - rank)``
+    by ascending p-value), so a quiet topic can say which threshold it missed."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    result = [alpha] * len(p_values)
+    for rank, index in enumerate(order):
+        result[index] = alpha / (len(p_values) - rank)
+    return result
+
+
 _TRIM = 0.05
 _TRIMMED_CHI2_MEAN = 0.7208 / 0.95
 """E[X | X below its 95th percentile] for X ~ chi-square(1): P(chi2_3 < 3.841) / 0.95."""

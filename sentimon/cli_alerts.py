@@ -15,7 +15,7 @@ import click
 from sentimon.logs import redactor
 from sentimon.output import emit, moment_option
 
-_CHECK_COLUMNS = ["rule", "scope", "action", "observed", "expected", "p_value", "event_id"]
+_CHECK_COLUMNS = ["rule", "scope", "action", "observed", "expected", "p_value", "event_id", "why"]
 _LIST_COLUMNS = ["id", "status", "opened_at", "resolved_at", "rule", "scope", "title", "sent"]
 
 
@@ -58,6 +58,8 @@ def check(app, dry_run: bool, fmt: str) -> None:
     if not config.alerts:
         click.echo("no [[alerts]] rules configured", err=True)
         return
+    for row in rows:
+        row["why"] = "; ".join(row["reasons"])
     emit(rows, "table", _CHECK_COLUMNS)
     if report is not None:
         click.echo(f"\ndelivered {report.sent}, retrying {report.retrying}, expired {report.expired}")

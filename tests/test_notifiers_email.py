@@ -79,7 +79,7 @@ def test_alert_email_has_plain_html_and_inline_chart(smtp, store):
     msg = message_from_bytes(raw, policy=policy.default)
     assert msg["Bcc"] is None and "evil@attacker.example" not in envelope.rcpt_tos
     subject = msg["Subject"]
-    assert subject.startswith("[sentimon] negative spike") and "negative share" in subject
+    assert subject.startswith("[sentimon] negative spike") and "were negative" in subject
     assert "\n" not in subject and "\r" not in subject
     for name, value in msg.items():  # nothing from a mention reaches a header
         assert "tracking" not in str(value) and "parcel" not in str(value) and "<!channel>" not in str(value)

@@ -52,7 +52,7 @@ def test_alert_arrives_as_block_kit_with_escaped_mention_text(store):
     body = server.json()
     assert server.requests[0]["path"] == "/services/T1/B2/XYZ"
     assert body["blocks"][0]["type"] == "header" and "negative spike" in body["blocks"][0]["text"]["text"]
-    assert "negative share" in body["text"]
+    assert "were negative" in body["text"]
     raw = json.dumps(body)
     assert "tracking never updated" in raw and "delivery" in raw
     for text in all_mrkdwn(body):

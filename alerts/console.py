@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from alerts.message import driver_lines, phrase_lines
+from alerts.message import ack_hint, driver_lines, phrase_lines
 from alerts.notifier_base import Notifier
 from sentimon.settings import Setting
 
@@ -39,7 +39,7 @@ def render(payload: dict[str, Any]) -> str:
         if ex.get("reply_url") and ex["reply_url"] != ex.get("url"):
             lines.append(f"     reply: {ex['reply_url']}")
     if payload.get("event_id") is not None:
-        lines += ["", f"alert #{payload['event_id']} - see `sentimon alerts list`"]
+        lines += ["", ack_hint(payload["event_id"])]
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from sqlite_utils import Database
 
-from alerts import message, query, storage
+from alerts import lifecycle, message, query, storage
 from alerts.explain import explain
 from alerts.rules import Decision, evaluate, family, resolved, with_family_reasons
 from sentimon.errors import StorageError
@@ -32,7 +32,7 @@ MIN_WORSE_GAP = timedelta(minutes=15)
 @dataclass(frozen=True)
 class Outcome:
     """What one check did for one rule and scope (``action``: opened, worse, open, resolved,
-    cooldown, quiet, warming_up, too_few); printed by ``sentimon alerts check``."""
+    cooldown, muted, quiet, warming_up, too_few); printed by ``sentimon alerts check``."""
 
     rule: str
     scope: str
@@ -99,6 +99,8 @@ def _open(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Deci
           dry_run: bool) -> Outcome:
     if _in_cooldown(db, rule, scope.name, now):
         return _outcome(rule, scope.name, "cooldown", decision)
+    if lifecycle.muted(db, rule["name"], scope.name, now):
+        return _outcome(rule, scope.name, "muted", decision)
     if dry_run:
         return _outcome(rule, scope.name, "opened", decision)
     details = explain(db, rule, scope, decision, now)
@@ -127,7 +129,7 @@ def _update(db: Database, rule: dict[str, Any], scope: query.Scope, decision: De
     details = json.loads(event["details"] or "{}")
     notified = details.get("notified", {"excess": 0.0, "at": event["opened_at"], "count": 1})
     worse = (
-        fire and decision.excess > 0
+        fire and decision.excess > 0 and not event.get("acked_at")  # acknowledged: someone is on it
         and decision.excess >= rule.get("worse_factor", 1.5) * max(notified["excess"], 1e-9)
         and from_db_time(notified["at"]) + MIN_WORSE_GAP <= now
     )

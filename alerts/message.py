@@ -78,6 +78,12 @@ def summary_lines(details: dict[str, Any]) -> list[str]:
     return [*lines, "Details: " + ", ".join(facts)]
 
 
+def ack_hint(event_id: int) -> str:
+    """How to act on an alert from where it was read: every notifier ends with this line."""
+    return (f"alert #{event_id} · acknowledge (stops follow-ups): sentimon alerts ack {event_id}"
+            f" · everything again: sentimon alerts show {event_id}")
+
+
 def driver_lines(details: dict[str, Any]) -> list[str]:
     return [f"{d['topic']}: {d['negative']} negative (about {d['expected']:g} expected)"
             for d in details.get("drivers", [])]

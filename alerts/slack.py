@@ -16,6 +16,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from alerts.message import ack_hint
 from alerts.notifier_base import Notifier, mask_url, post
 from sentimon.errors import NotifyError
 from sentimon.settings import Setting, SettingError
@@ -98,7 +99,7 @@ def blocks(payload: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(_section(f"{head}\n>{body}"))
     footer = f"sentimon · rule {fit(payload.get('rule', ''), 200)}"
     if payload.get("event_id") is not None:
-        footer += f" · alert #{payload['event_id']}"
+        footer += f" · {ack_hint(int(payload['event_id']))}"
     out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     if len(out) > MAX_BLOCKS:
         out = out[: MAX_BLOCKS - 1] + [out[-1]]

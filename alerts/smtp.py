@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from alerts.message import driver_lines, phrase_lines
+from alerts.message import ack_hint, driver_lines, phrase_lines
 from alerts.notifier_base import Notifier
 from alerts.chart import share_chart
 from sentimon.errors import NotifyError
@@ -78,7 +78,7 @@ def html_body(payload: dict[str, Any], chart: bool) -> str:
         parts.append(f'<blockquote style="border-left:3px solid #c33;margin:8px 0;padding-left:8px">'
                      f"{head}<br>{title}{_esc(ex.get('text'))}</blockquote>")
     if payload.get("event_id") is not None:
-        parts.append(f"<p style=\"color:#777\">alert #{_esc(payload['event_id'])} · sentimon</p>")
+        parts.append(f"<p style=\"color:#777\">{_esc(ack_hint(int(payload['event_id'])))} · sentimon</p>")
     return "<!doctype html><html><body style=\"font-family:sans-serif\">" + "".join(parts) + "</body></html>"
 
 

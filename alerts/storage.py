@@ -1,4 +1,5 @@
-"""The alert tables' one owner: every SQL statement on ``alert_events`` and ``deliveries``.
+"""The alert tables' one owner: every SQL statement on ``alert_events``, ``deliveries`` and
+``alert_mutes``.
 
 The tables are created by the store's migrations (``sentimon/schema.py``, one schema version
 for the whole file); what is read and written in them is decided here, so the engine, the
@@ -169,11 +170,39 @@ def history(db: Database, since: datetime | None, limit: int) -> list[dict[str, 
     """Events newest first (``details`` still JSON text)."""
     where, params = ("WHERE opened_at >= ?", [to_db_time(since)]) if since else ("", [])
     return list(db.query(
-        f"SELECT id, rule, scope, status, opened_at, updated_at, resolved_at, metric, observed, baseline, "
-        f"p_value, details FROM alert_events {where} ORDER BY opened_at DESC, id DESC LIMIT ?",
+        f"SELECT id, rule, scope, status, opened_at, updated_at, resolved_at, acked_at, acked_by, metric, "
+        f"observed, baseline, p_value, details FROM alert_events {where} ORDER BY opened_at DESC, id DESC LIMIT ?",
         [*params, limit]))
 
 
 def event_totals(db: Database) -> dict[str, int]:
     """Events by status (open, resolved), for metrics."""
     return dict(db.execute("SELECT status, COUNT(*) FROM alert_events GROUP BY status").fetchall())
+
+
+def get_event(db: Database, event_id: int) -> dict[str, Any] | None:
+    """One event with every column (``details`` still JSON text), or None."""
+    rows = list(db.query("SELECT * FROM alert_events WHERE id = ?", [event_id]))
+    return rows[0] if rows else None
+
+
+def ack_event(db: Database, event_id: int, now: datetime, by: str | None) -> None:
+    db.execute("UPDATE alert_events SET acked_at = ?, acked_by = ? WHERE id = ?",
+               [to_db_time(now), by, event_id])
+
+
+# ---- alert_mutes: rules (or one topic of a rule) silenced until a time ------------------------
+
+def add_mute(db: Database, *, rule: str, topic: str, now: datetime, until: datetime, by: str | None) -> int:
+    cur = db.execute(
+        "INSERT INTO alert_mutes (rule, topic, created_at, until, created_by) VALUES (?, ?, ?, ?, ?)",
+        [rule, topic, to_db_time(now), to_db_time(until), by])
+    return int(cur.lastrowid or 0)
+
+
+def active_mutes(db: Database, now: datetime, rule: str | None = None) -> list[dict[str, Any]]:
+    """Mutes not yet expired at ``now``, soonest to expire first (of one rule, or all)."""
+    sql, params = "SELECT * FROM alert_mutes WHERE until > ?", [to_db_time(now)]
+    if rule is not None:
+        sql, params = sql + " AND rule = ?", [*params, rule]
+    return list(db.query(sql + " ORDER BY until, id", params))

@@ -1,4 +1,4 @@
-"""``sentimon alerts``: check rules now, list alert history, send a test notification.
+"""``sentimon alerts``: check rules now, list alert history, act on an alert, send a test.
 
 Thin commands over the ``alerts`` library (the same functions the daemon's jobs call).
 """
@@ -16,7 +16,8 @@ from sentimon.logs import redactor
 from sentimon.output import emit, moment_option
 
 _CHECK_COLUMNS = ["rule", "scope", "action", "observed", "expected", "p_value", "event_id", "why"]
-_LIST_COLUMNS = ["id", "status", "opened_at", "resolved_at", "rule", "scope", "title", "sent"]
+_LIST_COLUMNS = ["id", "status", "opened_at", "resolved_at", "acked_by", "rule", "scope", "title", "sent"]
+_MUTE_COLUMNS = ["id", "rule", "topic", "until", "created_by", "created_at"]
 
 
 @click.group()
@@ -106,3 +107,73 @@ def test(app, notifier: str) -> None:
     except NotifyError as exc:
         raise NotifyError(f"test via {notifier} failed: {exc}") from None
     click.echo(f"test message sent via {notifier} ({config.notifiers[notifier].get('display', '')})", err=True)
+
+
+@alerts.command()
+@click.argument("event_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def show(app, event_id: int, fmt: str) -> None:
+    """One alert again: its plain-words explanation, topics, phrases and examples."""
+    from alerts.console import render
+    from alerts.lifecycle import show as show_event
+
+    event = show_event(app.store().db, event_id)
+    if fmt == "json":
+        click.echo(json.dumps(event, indent=2, default=str))
+        return
+    state = event["status"] + (f", acknowledged by {event['acked_by'] or 'someone'} at {event['acked_at']}"
+                               if event.get("acked_at") else "")
+    click.echo(f"alert #{event_id} ({state}), opened {event['opened_at']}")
+    if "message" in event:
+        click.echo(render(event["message"]))
+
+
+@alerts.command()
+@click.argument("event_id", type=int)
+@click.option("--by", help="Who is on it (recorded and shown by `alerts list`).")
+@click.pass_obj
+def ack(app, event_id: int, by: str | None) -> None:
+    """Acknowledge an open alert: no more follow-ups; it still resolves by itself."""
+    from alerts.lifecycle import ack as ack_event
+
+    ack_event(app.store().db, event_id, datetime.now(timezone.utc), by)
+    click.echo(f"alert #{event_id} acknowledged" + (f" by {by}" if by else ""))
+
+
+@alerts.command()
+@click.argument("event_id", type=int)
+@click.pass_obj
+def resolve(app, event_id: int) -> None:
+    """Resolve an open alert by hand; the rule's cooldown starts now."""
+    from alerts.lifecycle import resolve as resolve_event
+
+    resolve_event(app.store().db, event_id, datetime.now(timezone.utc))
+    click.echo(f"alert #{event_id} resolved")
+
+
+@alerts.command()
+@click.argument("rule", required=False)
+@click.option("--topic", default="", help="Mute only this topic of a per_topic rule.")
+@click.option("--for", "for_", default="4h", show_default=True, help="How long (30m, 4h, 2d).")
+@click.option("--by", help="Who muted it (recorded).")
+@click.option("--list", "list_only", is_flag=True, help="List the mutes in force instead.")
+@click.pass_obj
+def mute(app, rule: str | None, topic: str, for_: str, by: str | None, list_only: bool) -> None:
+    """Open no new alert for RULE (or one --topic of it) for a while; --list shows mutes."""
+    from alerts.lifecycle import mute as add_mute
+    from alerts.lifecycle import mutes
+    from sentimon.durations import parse_duration
+
+    now = datetime.now(timezone.utc)
+    db = app.store().db
+    if list_only or rule is None:
+        emit(mutes(db, now), "table", _MUTE_COLUMNS)
+        return
+    try:
+        duration = parse_duration(for_)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--for") from None
+    known = tuple(r["name"] for r in app.config.alerts)
+    row = add_mute(db, rule, duration, now, topic=topic, by=by, known_rules=known)
+    click.echo(f"{rule}{f' [{topic}]' if topic else ''} muted until {row['until']}")

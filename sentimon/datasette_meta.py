@@ -69,6 +69,8 @@ TABLES: dict[str, dict[str, Any]] = {
     "cursors": {"title": "Connector cursors", "description": "Where each connector resumes."},
     "alert_events": {"title": "Alert events", "description": "Alerts fired, with their numbers and drivers.",
                      "facets": ["rule", "status"], "sort_desc": "opened_at"},
+    "alert_mutes": {"title": "Alert mutes", "description": "Rules (or one topic of a rule) silenced until a time.",
+                    "facets": ["rule"], "sort_desc": "until"},
     "deliveries": {"title": "Notification outbox", "description": "Each notification, stored before it is sent.",
                    "facets": ["notifier", "status"]},
     "daily_sentiment": {"title": "Mentions per day", "sort_desc": "day", "facets": ["source", "sentiment"],

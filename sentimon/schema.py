@@ -287,6 +287,27 @@ def _brand(db: Database) -> None:
     db.execute("CREATE INDEX idx_mentions_brand_created ON mentions (brand, created_at, sentiment)")
 
 
+@migrations(name="0007_alert_lifecycle")
+def _alert_lifecycle(db: Database) -> None:
+    # People act on alerts: an acknowledged alert stays open (it still resolves by itself)
+    # but sends no follow-ups; a mute silences a rule, or one topic of it, until a time.
+    db.execute("ALTER TABLE alert_events ADD COLUMN acked_at TEXT")
+    db.execute("ALTER TABLE alert_events ADD COLUMN acked_by TEXT")
+    db.execute(
+        """
+        CREATE TABLE alert_mutes (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            topic TEXT NOT NULL DEFAULT '',  -- '' mutes every scope of the rule
+            created_at TEXT NOT NULL,
+            until TEXT NOT NULL,
+            created_by TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_alert_mutes_rule ON alert_mutes (rule, until)")
+
+
 SCHEMA_VERSION = len(migrations._migrations)
 
 

@@ -178,8 +178,11 @@ def _span(seconds: float) -> str:
 
 
 def explain(db: Database, rule: dict[str, Any], scope: Scope, decision: Decision,
-            now: datetime) -> dict[str, Any]:
-    """Everything an alert carries, as one JSON-ready dict (stored in ``alert_events.details``)."""
+            now: datetime, seen: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """Everything an alert carries, as one JSON-ready dict (stored in ``alert_events.details``).
+
+    ``seen``: mentions already shown by earlier notices of the alert; a follow-up shows the
+    most negative of the others first, so it brings news rather than the same five posts."""
     w_start, w_end = query.window_range(rule, now)
     b_ranges = query.baseline_ranges(rule, now)
     w_total, w_topics = query.topic_negatives(db, rule, scope.topic, w_start, w_end)
@@ -201,7 +204,7 @@ def explain(db: Database, rule: dict[str, Any], scope: Scope, decision: Decision
         "numbers": numbers(rule, scope, decision),
         "drivers": drivers(w_total, w_topics, b_total, dict(b_topics)),
         "phrases": unusual_phrases(window_texts, baseline_texts),
-        "examples": examples(worst),
+        "examples": examples([r for r in worst if r["id"] not in seen] + [r for r in worst if r["id"] in seen]),
         "series": query.series(db, rule, scope.topic, now),
         "reasons": list(decision.reasons),
     }

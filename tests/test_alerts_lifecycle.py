@@ -114,3 +114,30 @@ def test_slack_message_says_how_to_ack(store):
             {"chat": alerts.validate_notifier("chat", {"type": "slack", "webhook_url": server.url})})
         assert alerts.deliver_pending(store.db, notifiers, now=NOW).sent == 1
     assert f"sentimon alerts ack {first.event_id}" in json.dumps(server.json())
+
+
+def test_a_growing_wave_is_followed_even_as_its_share_dips(store):
+    # opened on 20 of 30; then 220 more mentions, 135 negative: the share falls from 67% to
+    # 62%, the number of negatives grows sevenfold
+    [first] = alerts.check(store.db, [rule(min_negative=5)], now=NOW)
+    later = NOW + timedelta(minutes=40)
+    seed_spike(store, now=later, n=220, negative=135, hours=0.5, prefix="v")
+    [follow] = alerts.check(store.db, [rule(min_negative=5)], now=later)
+    assert follow.action == "worse" and follow.observed < 20 / 30
+    opened, worse = [json.loads(r[0]) for r in store.db.execute("SELECT payload FROM deliveries ORDER BY id")]
+    assert worse["kind"] == "worse" and worse["title"].startswith("Worse: ")
+    assert worse["numbers"]["negative"] >= 155 and worse["numbers"]["negative"] >= 5 * opened["numbers"]["negative"]
+    assert f"{worse['numbers']['negative']} of {worse['numbers']['mentions']} mentions" in worse["title"]
+    old_ids = {e["id"] for e in opened["examples"]}
+    assert worse["examples"] and not old_ids & {e["id"] for e in worse["examples"]}
+
+
+def test_alerts_list_shows_current_figures(store):
+    alerts.check(store.db, [rule(min_negative=5, worse_factor=100)], now=NOW)
+    later = NOW + timedelta(minutes=40)
+    seed_spike(store, now=later, n=40, negative=30, hours=0.5, prefix="v")
+    assert alerts.check(store.db, [rule(min_negative=5, worse_factor=100)], now=later)[0].action == "open"
+    [event] = alerts.events(store.db)
+    shown = lifecycle.show(store.db, event["id"])["details"]
+    assert shown["numbers"]["negative"] >= shown["first"]["negative"] + 30
+    assert f"{shown['numbers']['negative']} of {shown['numbers']['mentions']} mentions" in event["title"]

@@ -10,7 +10,7 @@ The public API the rest of sentimon calls:
 
 Modules: ``rules`` and ``stats`` (pure decisions), ``query`` and ``explain`` (reading the
 store), ``engine`` (lifecycle), ``lifecycle`` (show, ack, resolve, mute: what people decide),
-``outbox`` and ``digest`` (delivery), ``message`` (the payload
+``backtest`` (replaying history), ``outbox`` and ``digest`` (delivery), ``message`` (the payload
 every notifier renders), and the notifiers: ``notifiers`` (registry), ``slack``, ``smtp``,
 ``webhook``, ``console``, ``chart``. The notifiers know Slack, SMTP and HTTP and nothing
 about statistics. One flat package, so setup.cfg's explicit package list stays whole.

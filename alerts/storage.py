@@ -206,3 +206,9 @@ def active_mutes(db: Database, now: datetime, rule: str | None = None) -> list[d
     if rule is not None:
         sql, params = sql + " AND rule = ?", [*params, rule]
     return list(db.query(sql + " ORDER BY until, id", params))
+
+
+def forget_alerts(db: Database) -> None:
+    """Empty every alert table: for a scratch copy of the store a backtest replays into."""
+    for sql in ("DELETE FROM deliveries", "DELETE FROM alert_mutes", "DELETE FROM alert_events"):
+        db.execute(sql)

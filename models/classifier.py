@@ -44,6 +44,9 @@ TOPIC_SENTIMENT_WEIGHTS = (1.0, 0.25, 1.0)
 # much: "Got a 'delivered' notification but there's nothing here" is no praise of delivery.
 # Chosen with the aspect head's mix on held-out rows and the demo (models/recipe/9_aspect_mix.py).
 WHOLE_TEXT_PRIOR = 0.4
+# Below this whole-text probability of praise a negative text is a plain complaint, and no topic
+# in it reads as praised unless its own clause does (see Classifier._no_praise_in_a_complaint).
+NO_PRAISE = 0.2
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 NEUTRAL = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
 
@@ -174,7 +177,29 @@ class Classifier:
                 if states is not None:
                     attended = self.aspect_head.probs(states[0], states[1], centroids[[t]], centroids)[0]
                     verdicts[k] = self.aspect_head.mix * attended + (1.0 - self.aspect_head.mix) * verdicts[k]
-        return (1.0 - self.whole_text_prior) * verdicts + self.whole_text_prior * weighted[0]
+        verdicts = (1.0 - self.whole_text_prior) * verdicts + self.whole_text_prior * weighted[0]
+        return self._no_praise_in_a_complaint(verdicts, probs, rows)
+
+    @staticmethod
+    def _no_praise_in_a_complaint(verdicts: np.ndarray, probs: np.ndarray, rows: list[int]) -> np.ndarray:
+        """A text that is negative and holds no praise at all gives no topic a positive verdict.
+
+        Why: "The delivery driver never rang the bell and took the parcel back" is a complaint
+        about delivery, yet words like "delivered" can still pull the topic's own verdict
+        positive. Only a clause of its own that the head reads as positive ("..., but the jacket
+        is gorgeous") keeps its praise; so does a text whose overall reading leaves any room
+        for praise (``NO_PRAISE`` or more), where two opinions may share a clause.
+        """
+        negative, _, positive = range(3)
+        whole = probs[0]
+        if int(np.argmax(whole)) != negative or whole[positive] >= NO_PRAISE:
+            return verdicts
+        out = verdicts.copy()
+        for k, row in enumerate(rows):
+            own_praise = row > 0 and int(np.argmax(probs[row])) == positive
+            if int(np.argmax(out[k])) == positive and not own_praise:
+                out[k, positive] = 0.0
+        return out
 
     def topic_similarity(self, texts: Sequence[str]) -> np.ndarray:
         """(n, n_topics) raw cosine similarity, best over each text and its clauses (calibration)."""
@@ -193,10 +218,6 @@ class Classifier:
         sim = self.topics.similarity(normalise(vectors))
         return np.stack([self.topics.text_scores(t, sim[a : a + n], tokens[a][1] if a in tokens else None)[0]
                          for t, (a, n) in zip(texts, spans)])
-
-    def is_supported_language(self, lang: str | None) -> bool:
-        """False for a detected language the sentiment model was not trained on (flag it)."""
-        return lang is None or lang in self.languages
 
 
 def _encoder_scores(encoder: Any, artifact: heads.Artifact) -> ScoreFn:

@@ -64,12 +64,14 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str, min_words: int = 3, min_prob: float = 0.9) -> str | None:
+def detect_language(text: str, min_words: int = 3, min_prob: float = 0.5) -> str | None:
     """ISO 639-1 code of ``text``, or None when unsure (short texts, mixed, no detector).
 
     Short tweets mislead any detector, so it answers only with ``min_words`` words and a
     probability of at least ``min_prob``; English is answered for ASCII-only short texts that
-    the detector cannot place, since that is what this model reads best.
+    the detector cannot place, since that is what this model reads best. 0.5, not 0.9: at 0.9
+    it placed 26 of 324 Arabic and 148 of 324 Portuguese XLM-T tweets, and at 0.5 none of
+    the 5,640 English tweets and reviews of five validation sets went to another language.
     """
     words = _WORD.findall(text[:2000])
     if len(words) < min_words:

@@ -180,14 +180,14 @@ def classify(ctx: click.Context, texts: tuple[str, ...], fmt: str) -> None:
     if not texts or texts == ("-",):
         texts = tuple(line.rstrip("\n") for line in sys.stdin if line.strip())
     results = app.classifier().classify(list(texts))
-    rows = [{"text": t, **r.as_dict()} for t, r in zip(texts, results)]
+    rows = [{"text": t, **r.as_dict(), "lang": r.lang} for t, r in zip(texts, results)]
     if fmt == "table":
         table = [
             {**r, "topics": ", ".join(f"{t['name']} {t['sentiment']}" for t in r["topics"]),
              "confidence": max(r["scores"].values())}
             for r in rows
         ]
-        emit(table, "table", ["sentiment", "confidence", "topics", "text"], flexible="text")
+        emit(table, "table", ["sentiment", "confidence", "lang", "topics", "text"], flexible="text")
     else:
         emit(rows, fmt, [])
 

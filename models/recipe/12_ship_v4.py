@@ -63,7 +63,7 @@ meta.update({
     "holdout_note": "clothing reviews: the seeded 10% of train.jsonl is held out (validation)",
     "epochs": 1.0, "lr": 1e-4, "max_length": 128, "seed": 20261201,
     "languages": ["en"],
-    "multilingual": {"name": "use-m3", "languages": ["de", "fr", "es", "it", "pt"],
+    "multilingual": {"name": "use-m3", "languages": ["de", "fr", "es", "it", "pt", "ar"],
                      "prior_correction": ml_report["prior_correction"],
                      "validation": ml_report["validation"]},
 })

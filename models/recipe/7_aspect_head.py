@@ -8,6 +8,12 @@ and ordinary review polarities. argv: [mix] [out folder, default models/artifact
 probabilities written to scratch/models/aspect_hold.npz and the head to scratch/models/aspect_hold/
 (9_aspect_mix.py chooses the mix with it). Rerun it whenever
 the tuned layers change (recipe 3/4 or `model train --finetune`).
+
+With --cx (v4) the Twitter US Airline *train* tweets join as CX aspect data for the default
+CX taxonomy (models.DEFAULT_TOPICS, a third group of queries): a negative tweet whose crowd
+complaint reason is confident (>= 0.7) gives (its reason's topic, negative) through CX_REASONS;
+a positive or neutral tweet gives (the topic the zero-shot detector finds first in it, its
+sentiment), so the CX queries see praise and plain mentions too, not only complaints.
 """
 import os, sys
 sys.path.insert(0, os.getcwd())  # run from the repository root
@@ -22,7 +28,13 @@ from models.topics import TopicIndex, normalise
 from sentimon.mention import SENTIMENTS
 
 KERNEL, FOCUS = int(os.environ.get("KERNEL", "5")), float(os.environ.get("FOCUS", "10"))  # exploration knobs
-args = [a for a in sys.argv[1:] if a != "--hold"]
+args = [a for a in sys.argv[1:] if a not in ("--hold", "--cx")]
+# Airline complaint reasons -> the CX taxonomy's topics (a late or cancelled flight is the
+# service not delivered as promised; lost luggage a lost parcel; booking problems the website).
+CX_REASONS = {"Customer Service Issue": "customer_service", "Flight Attendant Complaints": "customer_service",
+              "longlines": "customer_service", "Late Flight": "delivery", "Cancelled Flight": "delivery",
+              "Lost Luggage": "delivery", "Damaged Luggage": "quality", "Bad Flight": "quality",
+              "Flight Booking Problems": "website"}
 mix = float(args[0]) if args else aspects.DEFAULT_MIX
 out = pathlib.Path(args[1] if len(args) > 1 else heads.BUNDLED)
 artifact = heads.load(out if (out / "head.safetensors").exists() else heads.BUNDLED)
@@ -46,6 +58,33 @@ queries = np.concatenate([TopicIndex.build(mams_topics, encoder.embed).centroids
                                                    for c in laptop_cats]))])
 groups = np.array([0] * len(mams_topics) + [1] * len(laptop_cats))
 names = [t.name for t in mams_topics] + laptop_cats
+cx_rows, cx_pairs = [], []
+if "--cx" in sys.argv:
+    import json
+    import models as product
+    cx_topics = list(product.DEFAULT_TOPICS)
+    queries = np.concatenate([queries, TopicIndex.build(cx_topics, encoder.embed).centroids])
+    groups = np.concatenate([groups, np.full(len(cx_topics), 2)])
+    cx_names = [t.name for t in cx_topics]
+    raw = [json.loads(line) for line in open(D + "airline_tweets_cx/train.jsonl", encoding="utf-8")]
+    detector = product.load_classifier({}, cx_topics)
+    detector.aspect_head = None
+    found = detector.classify([r["text"] for r in raw if r["label"] != "negative"])
+    found = iter(found)
+    for r in raw:
+        if r["label"] == "negative":
+            topic = CX_REASONS.get(r.get("negativereason") or "")
+            if topic is None or float(r.get("negativereason_confidence") or 0) < 0.7:
+                continue
+        else:
+            result = next(found)
+            if not result.topics:
+                continue
+            topic = result.topics[0].name
+        cx_pairs.append((len(cx_rows), len(names) + cx_names.index(topic), SENTIMENTS.index(r["label"])))
+        cx_rows.append(r["text"])
+    names = names + cx_names
+    print(f"CX pairs {len(cx_pairs)}: " + str(np.bincount([y for _, _, y in cx_pairs], minlength=3).tolist()), flush=True)
 t = time.time()
 import hashlib, pickle
 key = hashlib.sha1((artifact.path / "head.safetensors").read_bytes()).hexdigest()[:12]
@@ -56,6 +95,8 @@ else:
     states = token_states([r.text for r in mams]) + token_states([r.text for r in laptops])
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps(states))
+offset = len(states)
+states = states + (token_states(cx_rows) if cx_rows else [])
 print(f"token states of {len(states)} sentences in {time.time() - t:.0f}s", flush=True)
 pairs, sentence = [], []
 for i, row in enumerate(list(mams) + list(laptops)):
@@ -65,6 +106,7 @@ for i, row in enumerate(list(mams) + list(laptops)):
         if name in names and a.polarity in SENTIMENTS:
             seen[name] = a.polarity if seen.get(name, a.polarity) == a.polarity else None  # mixed: left out
     pairs += [(i, names.index(n), SENTIMENTS.index(p)) for n, p in seen.items() if p]
+pairs += [(offset + i, k, y) for i, k, y in cx_pairs]
 held = set()
 if "--hold" in sys.argv:
     held = set(np.random.default_rng(1).permutation(len(mams))[: len(mams) // 10].tolist())

@@ -145,10 +145,10 @@ def test_demo_end_to_end_as_a_real_process(tmp_path):
          "--format", "json", "--limit", "100"], capture_output=True, text=True, timeout=120).stdout)
     assert len(recent) >= 15  # the delivery burst of the last day is found by the model
     # the delivery burst raises exactly one alert, printed by the console notifier
-    assert run.stdout.count("negative spike: negative share") == 1, run.stdout
+    assert run.stdout.count("ALERT negative spike:") == 1, run.stdout
     assert "delivery" in run.stdout and "Examples" in run.stdout
     history = json.loads(subprocess.run([*exe, "alerts", "list", "--format", "json"],
                                         capture_output=True, text=True, timeout=120).stdout)
     assert len(history) == 1
     again = subprocess.run([*exe, "alerts", "check", "--format", "json"], capture_output=True, text=True, timeout=120)
-    assert json.loads(again.stdout)["delivered"] == 0 and "negative share" not in again.stderr
+    assert json.loads(again.stdout)["delivered"] == 0 and "negative spike" not in again.stderr

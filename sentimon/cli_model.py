@@ -134,8 +134,7 @@ def _eval_suite(root: Path, fmt: str, seed: int | None, backend: str | None, mod
     sets, skipped = suites.discover(root)
     if not sets:
         raise SentimonError(f"{root}: no sub-folder holds a validation.jsonl or train.jsonl")
-    overrides = {k: v for k, v in {"backend": backend, "path": model_path}.items() if v is not None}
-    settings = {s.name: s.default for s in models.MODEL_SETTINGS} | overrides
+    settings = {k: v for k, v in {"backend": backend, "path": model_path}.items() if v is not None}
     loaded: dict[Path | None, tuple[Any, list[Any]]] = {}
     plan = [(entry, suites.rows_of(entry, DEFAULT_SEED if seed is None else seed)) for entry in sets]
     results: list[dict[str, Any]] = []

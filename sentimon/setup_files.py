@@ -12,83 +12,10 @@ import os
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from sentimon.errors import ConfigError
-
-_HEADER = """\
-# sentimon configuration. Every setting is documented in README.md and docs/.
-# Secrets never live here: write "${ENV_VAR}" and export the variable.
-
-[storage]
-path = "sentimon.db"          # relative to this file
-# retention_days = 365        # 0 keeps every mention
-
-[model]
-sentiment = "bundled"         # offline MiniLM-L6 model; or a Hugging Face id / local folder
-# threads = 2
-
-[daemon]
-check_every = "5m"            # how often alert rules run
-"""
-
-
-def _toml_string(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-
-
-def _topics_toml(topics: Iterable[Any]) -> str:
-    parts = []
-    for topic in topics:
-        examples = ", ".join(_toml_string(e) for e in topic.examples)
-        parts.append(
-            f"[topics.{topic.name}]\ndescription = {_toml_string(topic.description)}\n"
-            f"examples = [{examples}]\n"
-        )
-    return "\n".join(parts)
-
-
-def starter_config() -> str:
-    """The commented config ``sentimon init`` writes: storage, model, the CX taxonomy, and
-    commented-out examples of each connector, an alert rule and notifiers."""
-    import models
-
-    return (
-        _HEADER
-        + "\n# Topics: edit descriptions and examples in your customers' words.\n"
-        + _topics_toml(models.DEFAULT_TOPICS)
-        + """
-# Sources. Each [[connectors]] runs every `every`; see docs/connectors.md.
-# [[connectors]]
-# name = "reddit-brand"
-# type = "reddit"
-# every = "5m"
-# query = '"Acme Shoes" OR acmeshoes'
-# client_id = "${REDDIT_CLIENT_ID}"
-# client_secret = "${REDDIT_CLIENT_SECRET}"
-# user_agent = "sentimon:acme-cx:1.0 (by /u/your_account)"
-
-# [[connectors]]
-# name = "helpdesk-export"
-# type = "files"
-# path = "exports/*.csv"
-# fields = { text = "Body", external_id = "Ticket ID", created_at = "Created" }
-
-# [[alerts]]
-# name = "negative spike"
-# metric = "negative_share"
-# window = "6h"
-# baseline = "7d"
-# min_mentions = 20
-# cooldown = "4h"
-# notify = ["slack"]
-
-# [notifiers.slack]
-# type = "slack"
-# webhook_url = "${SLACK_WEBHOOK_URL}"
-"""
-    )
-
+from sentimon.starter import starter_config
 
 DEMO_CONFIG = """\
 # The offline demo: two weeks of mentions of a fictional shop, "Acme Shoes", with a burst

@@ -7,11 +7,12 @@ route, bearer token (constant time), rate (a token bucket per token for authenti
 requests, per client address for everything refused, so a flood of wrong tokens never spends a
 genuine sender's bucket), content type and declared length. The body is then read up to
 ``max_body_bytes`` within ``BODY_TIMEOUT``, parsed into ``Mention``s (``push_parse``), and
-classified and stored through ``pipeline.ingest`` *before* the 2xx goes out, so a sender that
-saw ``200`` never needs to resend, and one that did not may resend safely (dedup by id).
+classified and stored (``push_ingest``) *before* the 2xx goes out, so a sender that saw
+``200`` never needs to resend, and one that did not may resend safely (dedup by id).
 
 Writes go through one Store under a lock: the server starts a thread per request, and a
 per-thread store (``App.store()``) would open, and keep, one SQLite connection per request.
+The lock is never held while the model reads, so a small push is not kept behind a large one.
 The token and request bodies are never logged.
 """
 
@@ -33,11 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 from sentimon.errors import ConfigError, SentimonError
 from sentimon.mention import Mention
-from sentimon.pipeline import ingest
 from sentimon.push_http import (
     BODY_TIMEOUT, BUSY_REPLY, HEAD_TIMEOUT, MAX_PENDING, RATE_BURST, RATE_PER_SECOND,
     DeadlineReader, FramingError, HeadCollector, RateLimiter, printable, read_chunked,
 )
+from sentimon.push_ingest import Turns, store_pushed
 from sentimon.push_parse import RequestError, parse_body  # noqa: F401  (parse_body: re-export)
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ class PushServer(ThreadingHTTPServer):
         self.limiter = RateLimiter(rate, burst)
         self.counters = Counters()
         self.store_lock = threading.Lock()
+        self.turns = Turns()  # the model, one chunk at a time, in arrival order
         self._store: Store | None = None
         self._busy = 0
         self._failing = False
@@ -196,14 +198,10 @@ class PushServer(ThreadingHTTPServer):
         return True
 
     def ingest(self, mentions: list[Mention]) -> int:
-        classifier = self.app.classifier()
+        """Classify outside ``store_lock``, write under it (``push_ingest`` says why)."""
         started = time.monotonic()
-        by_source: dict[str, list[Mention]] = {}
-        for mention in mentions:  # a channel is a source of its own (``webhook/zendesk``)
-            by_source.setdefault(mention.source, []).append(mention)
-        with self.store_lock:
-            new = sum(ingest(self.store(), classifier, source, group)
-                      for source, group in by_source.items())
+        new = store_pushed(mentions, store=self.store, lock=self.store_lock,
+                           get_classifier=self.app.classifier, turns=self.turns)
         self.counters.classified(len(mentions), new, time.monotonic() - started)
         return new
 

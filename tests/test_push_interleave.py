@@ -1,0 +1,71 @@
+"""A large push must not make small ones wait (issue 14, item 5): a 1,000-mention batch held the
+store lock while the model read it (36 s on two cores) and a 1-mention push waited 34.7 s
+behind it. A real server on 127.0.0.1; the stub classifier sleeps per text so the large
+batch's classification takes a known time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from pushserver import push, rows, start  # noqa: F401
+from stubs import KeywordClassifier
+
+SECONDS_PER_TEXT = 0.004  # 1,000 texts: 4 s of "model" time
+LARGE = 1000
+
+
+class SlowKeywords(KeywordClassifier):
+    """The keyword classifier at a model's pace; records when it is busy."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+        self.started = threading.Event()
+
+    def classify(self, texts):
+        self.calls.append(len(texts))
+        self.started.set()
+        time.sleep(SECONDS_PER_TEXT * len(texts))
+        return super().classify(texts)
+
+
+def _push_during_large_batch(start, small: dict) -> tuple[dict, dict, object]:
+    """Send a 1,000-mention push, then ``small`` while the large one is being classified;
+    the small one must be answered first, at once. Return both replies and the app."""
+    url, app = start(max_batch=LARGE)
+    model = SlowKeywords()
+    app._classifier = model
+    large = [{"id": f"big-{i}", "text": f"review {i}: parcel late"} for i in range(LARGE)]
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(push, url, large)
+        assert model.started.wait(5), pending.exception(0.1) if pending.done() else "no classify"
+        time.sleep(0.3)
+        sent = time.monotonic()
+        reply = push(url, small)
+        waited = time.monotonic() - sent
+        large_still_running = not pending.done()
+        large_reply = pending.result()
+    # Before: the small push waited for all 1,000 classifications (4 s here, 34.7 s for real).
+    assert waited < 1.5, f"a 1-mention push waited {waited:.1f}s behind a large batch"
+    assert large_still_running, "the large push ended first: the test proves nothing"
+    assert reply.status_code == 200 and large_reply.status_code == 200
+    return reply.json(), large_reply.json(), app
+
+
+def test_a_small_push_is_answered_while_a_large_batch_is_classified(start):
+    small, large, app = _push_during_large_batch(start, {"id": "small", "text": "ok"})
+    assert small == {"accepted": 1, "new": 1}
+    assert large == {"accepted": LARGE, "new": LARGE}
+    assert len(rows(app)) == LARGE + 1
+
+
+def test_an_id_in_both_pushes_is_stored_once_and_counted_new_once(start):
+    # The small push stores big-999 while the large batch (which also holds it) is classified:
+    # the large one's write then finds it known, so it is new once, in whichever stored it first.
+    small, large, app = _push_during_large_batch(
+        start, {"id": "big-999", "text": "review 999: parcel late"}
+    )
+    assert small["new"] + large["new"] == LARGE
+    ids = [row[0] for row in rows(app)]
+    assert len(ids) == len(set(ids)) == LARGE

@@ -7,8 +7,9 @@ handling lives here once instead of in each connector: exponential backoff with 
 The pipeline records that line in ``runs`` and the daemon retries at the next slot.
 
 Every request also has a total deadline (headers and body together, ``connectors.deadline``),
-a cap on the body (counted after decompression, so a gzip bomb stops at the cap too) and a
-redirect limit: a hostile or broken feed can slow one run down, never hang or bloat it.
+a cap on the body (counted after decompression, so a gzip bomb stops at the cap too), a
+redirect limit and a same-site rule for redirects (``connectors.redirects``): a hostile or
+broken feed can slow one run down, never hang or bloat it or send it elsewhere.
 
 ``sleep`` and ``rng`` are injected so tests never wait for a real backoff.
 """
@@ -29,6 +30,7 @@ import requests
 import sentimon
 from connectors.base import Connector
 from connectors.deadline import DeadlineAdapter, deadline
+from connectors.redirects import CrossSiteRedirect, guard
 from sentimon.durations import retry_after_seconds
 from sentimon.errors import ConnectorError
 from sentimon.http_errors import request_error_reason
@@ -63,6 +65,10 @@ HTTP_SETTINGS: tuple[Setting, ...] = (
         help="Largest answer read, after decompression; a larger one fails the request.",
     ),
     Setting("max_redirects", "int", MAX_REDIRECTS, help="Redirects followed per request."),
+    Setting(
+        "allow_cross_site_redirects", "bool", False,
+        help="Follow redirects to another site or from https to http (connectors/redirects.py).",
+    ),
 )
 
 
@@ -94,6 +100,7 @@ class HttpClient:
         deadline: float = DEADLINE,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_redirects: int = MAX_REDIRECTS,
+        allow_cross_site_redirects: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         session: requests.Session | None = None,
@@ -114,6 +121,8 @@ class HttpClient:
                 session.mount(prefix, DeadlineAdapter())
         self.session = session
         self.session.max_redirects = max_redirects
+        if not allow_cross_site_redirects:
+            guard(self.session)
         self.session.headers["User-Agent"] = USER_AGENT
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
@@ -197,6 +206,8 @@ class HttpClient:
                 raise ConnectorError(
                     f"{where} failed: more than {self.session.max_redirects} redirects"
                 ) from None
+            except CrossSiteRedirect as exc:
+                raise ConnectorError(f"{where} failed: {exc}") from None
             except (requests.RequestException, OSError):
                 if watch.expired:
                     raise _Expired from None
@@ -286,6 +297,7 @@ class HttpConnector(Connector):
             deadline=float(options.get("deadline", DEADLINE)),
             max_body_bytes=int(options.get("max_body_bytes", MAX_BODY_BYTES)),
             max_redirects=int(options.get("max_redirects", MAX_REDIRECTS)),
+            allow_cross_site_redirects=bool(options.get("allow_cross_site_redirects", False)),
         )
 
     def close(self) -> None:

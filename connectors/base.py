@@ -33,6 +33,8 @@ BUILTIN = {
     "mastodon": "connectors.mastodon:MastodonConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
     "zendesk": "connectors.zendesk:ZendeskConnector",
+    "appstoreconnect": "connectors.appstoreconnect:AppStoreConnectConnector",
+    "googleplay_developer": "connectors.googleplay_developer:GooglePlayDeveloperConnector",
 }
 
 # Settings every connector accepts, whatever its type.

@@ -25,7 +25,9 @@ from localserver import LocalServer, Reply, Request
 from sentimon.mention import Mention
 from sentimon.settings import describe, validate
 
+import test_connector_appstoreconnect as asc
 import test_connector_bluesky as bsky
+import test_connector_googleplay_developer as gpd
 import test_connector_googleplay as gp
 import test_connector_hackernews as hn
 import test_connector_mastodon as mdn
@@ -35,6 +37,7 @@ import test_connector_zendesk as zd
 from test_connector_appstore import page_path, review as app_review
 from test_connector_rss import RSS, item as rss_item, rss
 from connector_runs import drain
+from jwtcheck import ec_key, pem, rsa_key
 
 NOW = int(time.time())
 
@@ -285,7 +288,45 @@ class ZendeskCase:
         return "ticket:60"
 
 
+class AppStoreConnectCase:
+    def start(self, server: LocalServer, tmp_path: Path, monkeypatch: Any) -> None:
+        self.server, self.key = server, ec_key()
+        self.reviews = [asc.review(1), {"type": "customerReviews", "id": "bad"}, asc.review(2)]
+        server.add(asc.PATH, asc.Reviews(server, self.reviews, self.key.public_key()))
+
+    def connector(self) -> Connector:
+        from connectors.appstoreconnect import AppStoreConnectConnector
+
+        options = {"app_id": asc.APP, "issuer_id": asc.ISSUER, "key_id": asc.KEY_ID,
+                   "private_key": pem(self.key), "base_url": self.server.url}
+        return build(AppStoreConnectConnector, "appstoreconnect", options, http=quiet_http("asc"))
+
+    def publish(self) -> str:
+        self.reviews.append(asc.review(70, "The new checkout is quick"))
+        return asc.review(70)["id"]
+
+
+class GooglePlayDeveloperCase:
+    def start(self, server: LocalServer, tmp_path: Path, monkeypatch: Any) -> None:
+        self.server, key = server, rsa_key()
+        self.account = gpd.account_file(tmp_path, server, key)
+        self.reviews = [gpd.review(1), {"reviewId": "gp:bad", "comments": [{}]}, gpd.review(2)]
+        gpd.Google(server, self.reviews, key.public_key())
+
+    def connector(self) -> Connector:
+        from connectors.googleplay_developer import GooglePlayDeveloperConnector
+
+        options = {"package_name": gpd.PACKAGE, "service_account_file": str(self.account), "base_url": self.server.url}
+        return build(GooglePlayDeveloperConnector, "googleplay_developer", options, http=quiet_http("gpd"))
+
+    def publish(self) -> str:
+        self.reviews.append(gpd.review(80, "Support replied within an hour"))
+        return gpd.review(80)["reviewId"]
+
+
 CASES = {
+    "appstoreconnect": AppStoreConnectCase,
+    "googleplay_developer": GooglePlayDeveloperCase,
     "bluesky": BlueskyCase,
     "files": FilesCase,
     "reddit": RedditCase,

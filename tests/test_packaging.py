@@ -57,3 +57,18 @@ def test_constraints_pin_every_runtime_requirement_within_its_range():
         version = pins.get(canonicalize_name(requirement.name))
         assert version is not None, f"{requirement.name} is not pinned in constraints.txt"
         assert requirement.specifier.contains(version, prereleases=True), f"{requirement.name}=={version} vs {requirement}"
+
+
+def test_constraints_pin_the_stores_extra():
+    """`pip install -c constraints.txt '.[stores]'` must get the tested cryptography (and the
+    cffi/pycparser it pulls in), not whatever is newest on the day."""
+    from packaging.requirements import Requirement
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    pins = dict(line.lower().split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+                if line.strip() and not line.startswith("#"))
+    for line in config["options.extras_require"]["stores"].split():
+        requirement = Requirement(line)
+        assert requirement.specifier.contains(pins[requirement.name.lower()]), requirement
+    assert {"cffi", "pycparser"} <= set(pins)

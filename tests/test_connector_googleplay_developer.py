@@ -1,0 +1,244 @@
+"""Google Play Developer API reviews connector against a local server standing in for Google's.
+
+Google's token endpoint and API cannot be reached from tests, so one local server plays both:
+``POST /token`` checks the JWT-bearer assertion as Google does (the RS256 signature against the
+public half of a key made per test, ``jwtcheck``; ``iss``, ``scope``, ``aud``, lifetime) and
+hands out access tokens; the reviews endpoint accepts only those. The service account file
+points its ``token_uri`` at the local server, as the connector takes it from the file.
+
+Shapes from developers.google.com/android-publisher (``api-ref/rest/v3/reviews/list``: GET
+``androidpublisher/v3/applications/{packageName}/reviews`` with ``maxResults``, ``token``;
+answer ``{"reviews": [{"reviewId", "authorName", "comments": [{"userComment": {"text",
+"lastModified": {"seconds": "1700000000", "nanos"}, "starRating", "reviewerLanguage", "device",
+"androidOsVersion", "appVersionCode", "appVersionName", "thumbsUpCount", "thumbsDownCount",
+"deviceMetadata", "originalText"}}, {"developerComment": {"text", "lastModified"}}]}],
+"tokenPagination": {"nextPageToken"}, "pageInfo"}``, also in google-api-python-client's
+docs/dyn/androidpublisher_v3.reviews.html), Google's OAuth 2.0 for service accounts
+(``developers.google.com/identity/protocols/oauth2/service-account``: POST ``token_uri`` with
+``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT``; answer
+``{"access_token", "expires_in": 3599, "token_type": "Bearer"}``, refusal 400 ``{"error":
+"invalid_grant", "error_description"}``) and Google API errors (``{"error": {"code",
+"message", "status": "PERMISSION_DENIED"}}``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from connector_runs import drain
+from jwtcheck import pem, rsa_key, verify
+from localserver import LocalServer, Reply, Request
+
+from connectors.googleplay_developer import GooglePlayDeveloperConnector
+from connectors.http import HttpClient
+from sentimon.errors import ConfigError, ConnectorError
+from sentimon.settings import validate
+
+NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+PACKAGE = "com.acme.shop"
+PATH = f"/androidpublisher/v3/applications/{PACKAGE}/reviews"
+EMAIL = "sentimon-reviews@acme-cx.iam.gserviceaccount.com"
+
+
+def review(n: int, text: str = "Checkout keeps failing with my card", stars: int = 1, replied: bool = False) -> dict:
+    modified = {"seconds": str(int((NOW + timedelta(minutes=n)).timestamp())), "nanos": 250000000}
+    comments: list[dict] = [{"userComment": {
+        "text": text, "lastModified": modified, "starRating": stars, "reviewerLanguage": "en_GB",
+        "device": "a52q", "androidOsVersion": 34, "appVersionCode": 512, "appVersionName": "5.12.0",
+        "thumbsUpCount": 3, "thumbsDownCount": 0,
+        "deviceMetadata": {"productName": "Galaxy A52", "manufacturer": "Samsung", "deviceClass": "phone"},
+    }}]
+    if replied:
+        comments.append({"developerComment": {"text": "Sorry! Fixed in 5.13", "lastModified": modified}})
+    return {"reviewId": f"gp:AOqpTO{n:08d}", "authorName": f"User {n}", "comments": comments}
+
+
+def google_error(code: int, status: str) -> Reply:
+    return Reply.json({"error": {"code": code, "message": "The caller does not have permission", "status": status}}, code)
+
+
+class Google:
+    """The token endpoint and ``reviews.list`` over ``items`` (newest ``lastModified`` first,
+    ``maxResults`` a page, numeric page tokens); only tokens it issued are accepted."""
+
+    def __init__(self, server: LocalServer, items: list[dict], public_key: Any) -> None:
+        self.server, self.items, self.public_key = server, items, public_key
+        self.issued: list[str] = []
+        self.exchanges = 0
+        server.add("/token", self.token, method="POST")
+        server.add(PATH, self.reviews)
+
+    def token(self, request: Request) -> Reply:
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+        try:
+            header, claims = verify(form.get("assertion", "..."), self.public_key)
+        except (ValueError, KeyError):
+            return Reply.json({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}, 400)
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or header.get("kid") != "k1" \
+                or claims.get("iss") != EMAIL or claims.get("aud") != self.server.url + "/token" \
+                or claims.get("scope") != "https://www.googleapis.com/auth/androidpublisher" \
+                or not 0 < claims["exp"] - claims["iat"] <= 3600:
+            return Reply.json({"error": "invalid_grant", "error_description": "Invalid JWT."}, 400)
+        self.exchanges += 1
+        self.issued.append(f"ya29.token-{self.exchanges}")
+        return Reply.json({"access_token": self.issued[-1], "expires_in": 3599, "token_type": "Bearer"})
+
+    def reviews(self, request: Request) -> Reply:
+        if (request.header("Authorization") or "").removeprefix("Bearer ") not in self.issued:
+            return google_error(401, "UNAUTHENTICATED")
+        def modified(r: dict) -> int:
+            try:
+                return int(r["comments"][0]["userComment"]["lastModified"]["seconds"])
+            except (KeyError, IndexError, TypeError, ValueError):
+                return 0
+        ordered = sorted(self.items, key=modified, reverse=True)
+        start, size = int(request.query.get("token") or 0), int(request.query["maxResults"])
+        body: dict[str, Any] = {"pageInfo": {"totalResults": len(ordered), "resultPerPage": size, "startIndex": start}}
+        if ordered[start:start + size]:
+            body["reviews"] = ordered[start:start + size]
+        if start + size < len(ordered):
+            body["tokenPagination"] = {"nextPageToken": str(start + size)}
+        return Reply.json(body)
+
+
+def account_file(tmp_path: Path, server: LocalServer, key: Any, **fields: Any) -> Path:
+    path = tmp_path / "acme-cx-1a2b3c.json"
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": "acme-cx", "private_key_id": "k1", "private_key": pem(key),
+        "client_email": EMAIL, "client_id": "1234567890", "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": server.url + "/token", **fields,
+    }))
+    return path
+
+
+def connector(server: LocalServer, path: Path, **extra: Any) -> GooglePlayDeveloperConnector:
+    values = validate({"package_name": PACKAGE, "service_account_file": str(path), "base_url": server.url, **extra},
+                      GooglePlayDeveloperConnector.settings, "gpd")
+    return GooglePlayDeveloperConnector("gpd", values, http=HttpClient("gpd", sleep=lambda s: None, retries=1))
+
+
+@pytest.fixture
+def key():
+    return rsa_key()
+
+
+@pytest.fixture
+def setup(local_server, key, tmp_path):
+    return local_server, account_file(tmp_path, local_server, key)
+
+
+def test_reads_reviews_after_a_verified_token_exchange(setup, key):
+    server, path = setup
+    google = Google(server, [review(1, "Great fit\tThe shoes fit perfectly", 5, replied=True), review(2)], key.public_key())
+    mentions, skipped, _, _ = drain(connector(server, path, reviews_url="https://play.google.com/console/u/0/developers/1/app/2/user-feedback/reviews"))
+    assert not skipped and [m.text for m in mentions] == ["Checkout keeps failing with my card", "The shoes fit perfectly"]
+    first = mentions[1]
+    assert (first.title, first.rating, first.author, first.lang, first.kind) == ("Great fit", 5, "User 1", "en_GB", "review")
+    assert first.created_at == NOW + timedelta(minutes=1) and first.external_id == "gp:AOqpTO00000001"
+    assert first.extra["replied"] is True and mentions[0].extra["replied"] is False
+    assert first.extra["reply_url"].endswith("/user-feedback/reviews") and first.extra["version"] == "5.12.0"
+    assert [r.path for r in server.requests] == ["/token", PATH] and google.issued == ["ya29.token-1"]
+    assert server.requests[1].query == {"maxResults": "100"}
+
+
+def test_pages_by_token_then_resumes_without_repeats(setup, key):
+    server, path = setup
+    items = [review(n) for n in range(1, 251)]
+    google = Google(server, items, key.public_key())
+    conn = connector(server, path)
+    mentions, _, cursor, batches = drain(conn)
+    assert len(mentions) == 250 == len({m.external_id for m in mentions}) and batches == 1
+    assert [r.query.get("token") for r in server.requests if r.path == PATH] == [None, "100", "200"]
+    items.append(review(600, "Refund arrived the same day", 4))
+    server.requests.clear()
+    again, _, _, _ = drain(conn, cursor)
+    assert [m.text for m in again] == ["Refund arrived the same day"]
+    assert [r.query.get("token") for r in server.requests] == [None]  # one page, the token reused
+    assert google.issued == ["ya29.token-1"]
+
+
+def test_a_quiet_week_and_a_malformed_review(setup, key):
+    server, path = setup
+    Google(server, [], key.public_key())
+    mentions, skipped, cursor, batches = drain(connector(server, path))
+    assert (mentions, skipped, batches) == ([], [], 1) and cursor
+    Google(server, [review(1), {"reviewId": "gp:bad", "comments": []}, review(2, "")], key.public_key())
+    mentions, skipped, _, _ = drain(connector(server, path))
+    assert len(mentions) == 1 and len(skipped) == 2
+
+
+def test_a_refused_service_account_is_one_line_without_the_key(setup, key, tmp_path):
+    server, _ = setup
+    Google(server, [review(1)], rsa_key().public_key())  # Google knows another key
+    with pytest.raises(ConnectorError) as info:
+        drain(connector(server, account_file(tmp_path, server, key)))
+    message = str(info.value)
+    assert "\n" not in message and "HTTP 400 invalid_grant" in message and "check service_account_file" in message
+    assert "PRIVATE KEY" not in message and "Invalid JWT" not in message
+
+
+def test_an_expired_access_token_is_dropped_and_the_next_run_exchanges_again(setup, key):
+    server, path = setup
+    google = Google(server, [review(1)], key.public_key())
+    conn = connector(server, path)
+    drain(conn)
+    google.issued.clear()  # Google forgot it (revoked, or the hour passed)
+    with pytest.raises(ConnectorError, match=r"HTTP 401 UNAUTHENTICATED"):
+        drain(conn)
+    mentions, _, _, _ = drain(conn)
+    assert len(mentions) == 1 and google.issued == ["ya29.token-2"]
+
+
+def test_no_access_to_the_app_and_an_unknown_package(setup, key):
+    server, path = setup
+    Google(server, [], key.public_key())
+    server.add(PATH, google_error(403, "PERMISSION_DENIED"))
+    with pytest.raises(ConnectorError, match=r"invite its email in Play Console .* \(HTTP 403 PERMISSION_DENIED\)"):
+        drain(connector(server, path))
+    server.add(PATH, google_error(404, "NOT_FOUND"))
+    with pytest.raises(ConnectorError, match="no app with this package_name"):
+        drain(connector(server, path))
+
+
+def test_rate_limit_with_retry_after(setup, key):
+    server, path = setup
+    google = Google(server, [review(1)], key.public_key())
+    waits: list[float] = []
+    server.add(PATH, google_error(429, "RESOURCE_EXHAUSTED"), google.reviews)
+    values = validate({"package_name": PACKAGE, "service_account_file": str(path), "base_url": server.url},
+                      GooglePlayDeveloperConnector.settings, "gpd")
+    server.add(PATH, Reply(429, "", {"Retry-After": "6"}), google.reviews)
+    conn = GooglePlayDeveloperConnector("gpd", values, http=HttpClient("gpd", sleep=waits.append, retries=2))
+    mentions, _, _, _ = drain(conn)
+    assert waits == [6.0] and len(mentions) == 1
+    server.add(PATH, Reply(429, "", {"Retry-After": "8"}))
+    with pytest.raises(ConnectorError) as info:
+        drain(connector(server, path))
+    assert info.value.retry_after == 8.0 and "HTTP 429" in str(info.value)
+
+
+def test_a_body_that_is_not_json_is_one_line(setup, key):
+    server, path = setup
+    Google(server, [], key.public_key())
+    server.add(PATH, Reply(200, "<html>Error 502</html>", {"Content-Type": "text/html"}))
+    with pytest.raises(ConnectorError, match=r"^gpd: reviews: the answer is not JSON$"):
+        drain(connector(server, path))
+
+
+@pytest.mark.parametrize("fields, problem", [
+    ({"type": "authorized_user"}, "not a service account key"),
+    ({"client_email": ""}, "has no client_email"),
+    ({"token_uri": "http://oauth2.example.com/token"}, "token_uri must be https"),
+    ({"private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}, "not an unencrypted PEM private key"),
+])
+def test_a_bad_service_account_file_names_the_problem_not_the_key(local_server, key, tmp_path, fields, problem):
+    with pytest.raises(ConfigError, match=problem) as info:
+        connector(local_server, account_file(tmp_path, local_server, key, **fields))
+    assert "AAAA" not in str(info.value)
+    with pytest.raises(ConfigError, match="cannot read"):
+        connector(local_server, tmp_path / "missing.json")

@@ -52,12 +52,28 @@ CONNECTORS = """
 # countries = ["us", "gb"]
 
 # [[connectors]]
+# name = "app-store-connect"                # every review of our own app; see docs/connectors.md
+# type = "appstoreconnect"                  # needs: pip install 'sentimon[stores]'
+# every = "1h"
+# app_id = "1234567890"                     # App Information > Apple ID
+# issuer_id = "${ASC_ISSUER_ID}"
+# key_id = "${ASC_KEY_ID}"
+# private_key_file = "${ASC_PRIVATE_KEY_FILE}"   # the .p8 file, mode 600
+
+# [[connectors]]
 # name = "google-play"
 # type = "googleplay"           # needs: pip install 'sentimon[googleplay]'
 # every = "1h"
 # app_id = "com.acme.shop"      # the id= in the Play Store URL
 # lang = "en"
 # country = "us"
+
+# [[connectors]]
+# name = "play-console"                     # every review of our own app, via the Play Developer API
+# type = "googleplay_developer"             # needs: pip install 'sentimon[stores]'
+# every = "15m"
+# package_name = "com.acme.shop"
+# service_account_file = "${GOOGLE_PLAY_SERVICE_ACCOUNT_FILE}"   # its JSON key, mode 600
 
 # [[connectors]]
 # name = "news"

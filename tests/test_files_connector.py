@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -116,6 +115,7 @@ def test_large_file_comes_in_bounded_batches(tmp_path):
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from fuzzing import budget  # noqa: E402
 
 _hostile_line = st.one_of(
     st.text(max_size=60).map(lambda t: t.replace("\n", " ").replace("\r", " ")),
@@ -195,7 +195,7 @@ def _mostly_rows(text: str) -> bool:
     return len(rows) >= 2 and 2 * len(rows) > len(rest)
 
 
-@settings(max_examples=int(os.environ.get("SENTIMON_FUZZ_EXAMPLES", "60")), deadline=None,
+@settings(max_examples=budget(60), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     # The guard's limits (connectors/filerows.py): a text starting with a line break makes `r0,"`

@@ -8,8 +8,9 @@ Skipped with a reason; it never raises. The batches are then stored in a real (i
 store, so anything SQLite would refuse is caught too. Payload shapes that are not the
 source's format at all may end the run as one ConnectorError line, and nothing else.
 
-Budgets are small (``max_examples`` in FUZZ) so the file runs in well under a minute; raise
-them locally to hunt further. Each bug found so far is pinned as an ``@example``.
+Budgets are small (``max_examples`` in FUZZ) so the file runs in well under a minute;
+``SENTIMON_FUZZ_SCALE=10`` raises them to hunt further (``tests/fuzzing.py``). Each bug found
+so far is pinned as an ``@example``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from fuzzing import budget
+
 from connectors.base import Batch, Skipped
 from connectors.records import EARLIEST, FUTURE_SLACK
 from sentimon.config import parse_config
@@ -36,7 +39,7 @@ from sentimon.mention import SENTIMENTS, Classification, Mention
 from sentimon.pipeline import new_mentions
 from sentimon.store import Store
 
-FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(max_examples=budget(80), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TEN_MB = "late parcel, rude courier. " * 390_000
 HUGE = "late parcel, rude courier. " * 10_000  # 270 KB: over every cap; 10 MB ones are explicit examples
 
@@ -297,7 +300,7 @@ def test_hackernews_hits(hits):
     drain(hn.fetch(None))
 
 
-@settings(FUZZ, max_examples=25)
+@settings(FUZZ, max_examples=budget(25))
 @given(st.lists(st.fixed_dictionaries({"objectID": st.integers(0, 10**6).map(str), "created_at_i": NUMBERS, "title": st.just("t")}),
                 min_size=100, max_size=100))
 def test_hackernews_full_page_of_odd_times_never_breaks_paging(hits):

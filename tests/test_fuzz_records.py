@@ -17,6 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from fuzzing import budget
+
 from connectors.records import EARLIEST, FUTURE_SLACK, mention_from_record
 from sentimon.mention import Classification, Mention
 from sentimon.pipeline import ingest
@@ -24,7 +26,7 @@ from sentimon.server import RequestError, parse_body
 from sentimon.store import Store
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=budget(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Characters that break naive code: NUL and controls, zero-width and bidi overrides, BOM,
 # line/paragraph separators, combining marks, emoji (with ZWJ and skin tones), HTML.
@@ -303,7 +305,8 @@ def store():
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=budget(60), deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     st.lists(

@@ -204,18 +204,20 @@ def export(app, since, until, fmt: str, out: str) -> None:
 
     Rows are read in chunks, so exporting millions of mentions uses little memory.
     """
+    from sentimon.brands import own_name
     from sentimon.export import write_export, write_parquet
 
+    brand = own_name(app.config)
     if fmt == "parquet":
         if out == "-":
             raise click.UsageError("--format parquet writes a binary file: give --out FILE.parquet")
         private_file(out)
-        count = write_parquet(app.store(), Path(out), since=since, until=until)
+        count = write_parquet(app.store(), Path(out), since=since, until=until, own_brand=brand)
     else:
         if out != "-":
             private_file(out)
         with click.open_file(out, "w", encoding="utf-8") as handle:
-            count = write_export(app.store(), handle, fmt, since=since, until=until)
+            count = write_export(app.store(), handle, fmt, since=since, until=until, own_brand=brand)
     click.echo(f"exported {count} mentions", err=True)
 
 
@@ -228,14 +230,17 @@ def export(app, since, until, fmt: str, out: str) -> None:
 @click.pass_obj
 def report(app, since, until, out: Path, fmt: str) -> None:
     """Write a self-contained HTML page (prints to PDF cleanly): volume and per-topic trends
-    against the previous period of the same length, topics, sources, alerts and the most
-    negative mentions, times in [display] timezone (or print its data as JSON)."""
+    against the previous period of the same length, topics, share of voice (when competitors
+    are configured), sources, alerts and the most negative mentions, times in [display]
+    timezone (or print its data as JSON)."""
+    from sentimon.brands import configured, shown
     from sentimon.report import gather, render_html
     from sentimon.timeline import display_zone
 
     if until is not None and since >= until:
         raise click.BadParameter("--since is not before --until", param_hint="'--since' / '--until'")
-    data = gather(app.store(), since, until=until, zone=display_zone(app.config))
+    brands = {key: shown(key, app.config) for key in sorted(configured(app.config))}  # '' (ours) first
+    data = gather(app.store(), since, until=until, zone=display_zone(app.config), brands=brands)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return

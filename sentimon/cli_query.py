@@ -19,7 +19,7 @@ _MENTION_COLUMNS = ["id", "created_at", "source", "sentiment", "rating", "topics
 _CSV_COLUMNS = [
     "id", "source", "external_id", "kind", "url", "author", "title", "text", "rating", "lang", "created_at",
     "sentiment", "score_negative", "score_neutral", "score_positive", "corrected", "topics", "brand", "reply_url",
-]  # the columns of `export --format csv`, less its model and correction history, plus brand and reply link
+]  # the columns of `export --format csv`, less its model and correction history, plus the reply link
 
 
 def _table_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""``sentimon export``: every mention with its classification, streamed as CSV or JSON Lines."""
+"""``sentimon export``: every mention with its classification, streamed as CSV or JSON Lines.
+
+``brand`` is exported by name (our ``[brand] name``, or "ours", for the stored ``''``), so a BI
+tool can group by it without knowing sentimon's storage convention."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence, TextIO
 
+from sentimon.brands import OURS
 from sentimon.errors import SentimonError
 from sentimon.output import spreadsheet_safe
 from sentimon.store import Store, to_db_time
@@ -15,13 +19,15 @@ from sentimon.store import Store, to_db_time
 COLUMNS = [
     "id", "source", "external_id", "kind", "url", "author", "title", "text", "rating", "lang",
     "created_at", "sentiment", "score_negative", "score_neutral", "score_positive", "model",
-    "corrected_by", "corrected_at", "topics",
+    "corrected_by", "corrected_at", "brand", "topics",
 ]
 _CHUNK = 1000
 
 
-def export_rows(store: Store, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """Mentions in id order with a ``topics`` list, fetched by keyset pages of _CHUNK rows."""
+def export_rows(store: Store, since: datetime | None = None, until: datetime | None = None, *,
+                own_brand: str = OURS) -> Iterator[dict[str, Any]]:
+    """Mentions in id order with a ``topics`` list, fetched by keyset pages of _CHUNK rows;
+    our own brand's mentions carry ``own_brand`` as their brand."""
     last_id = 0
     while True:
         clauses, params = ["id > ?"], [last_id]
@@ -38,13 +44,14 @@ def export_rows(store: Store, since: datetime | None = None, until: datetime | N
         topics = store.topics_for([r["id"] for r in rows])
         for row in rows:
             row["topics"] = topics.get(row["id"], [])
+            row["brand"] = row["brand"] or own_brand
             yield row
         last_id = rows[-1]["id"]
 
 
 def write_export(store: Store, out: TextIO, fmt: str, *, since: datetime | None = None,
-                 until: datetime | None = None) -> int:
-    rows = export_rows(store, since, until)
+                 until: datetime | None = None, own_brand: str = OURS) -> int:
+    rows = export_rows(store, since, until, own_brand=own_brand)
     if fmt == "csv":
         return write_csv(rows, out, COLUMNS)
     count = 0
@@ -78,7 +85,8 @@ def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str
     return count
 
 
-def write_parquet(store: Store, path: Path, *, since: datetime | None = None, until: datetime | None = None) -> int:
+def write_parquet(store: Store, path: Path, *, since: datetime | None = None, until: datetime | None = None,
+                  own_brand: str = OURS) -> int:
     """The same rows as a Parquet file, written one row group per chunk (bounded memory).
     Topics become a list of {name, score, sentiment} structs."""
     try:
@@ -93,7 +101,7 @@ def write_parquet(store: Store, path: Path, *, since: datetime | None = None, un
     count = 0
     with pq.ParquetWriter(str(path), schema) as writer:
         chunk: list[dict[str, Any]] = []
-        for row in export_rows(store, since, until):
+        for row in export_rows(store, since, until, own_brand=own_brand):
             chunk.append(row)
             if len(chunk) == _CHUNK:
                 writer.write_table(pa.Table.from_pylist(chunk, schema=schema))

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sentimon.report_charts import esc as _esc
 from sentimon.report_charts import topic_chart, volume_chart
-from sentimon.store import Store, to_db_time
+from sentimon.store import MentionQuery, Store, to_db_time
 from sentimon.timeline import filled, local_text, regroup
 
 TOPIC_LINES = 5  # topics drawn in the trend chart, most negative first
@@ -21,12 +21,13 @@ _HOURS = "substr(m.created_at, 1, 13) || ':00'"  # UTC hours, regrouped in the d
 
 def gather(
     store: Store, since: timedelta | datetime, now: datetime | None = None, *,
-    until: datetime | None = None, zone: ZoneInfo | None = None,
+    until: datetime | None = None, zone: ZoneInfo | None = None, brands: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The report's numbers for [since, until or now), compared with the period before.
 
     ``since`` is a start or a length back from the end. Buckets (hours up to two days, else
-    days) are in ``zone`` and every empty one is a zero, so the charts keep time."""
+    days) are in ``zone`` and every empty one is a zero, so the charts keep time. ``brands``
+    (stored key -> name, ours first) adds share of voice when it names more than one."""
     now = now or datetime.now(timezone.utc)
     zone = zone or ZoneInfo("UTC")
     end = until or now
@@ -83,7 +84,28 @@ def gather(
         "previous_total": prev_total, "series": series,
         "topic_series": _topic_series(store, span, [t["topic"] for t in topics[:TOPIC_LINES]], unit, zone, start, end),
         "topics": topics, "sources": sources, "alerts": alerts, "most_negative": [dict(r) for r in worst],
+        "brands": _share_of_voice(store, span, start, end, brands) if brands and len(brands) > 1 else [],
     }
+
+
+def _share_of_voice(store: Store, span: list[str], start: datetime, end: datetime,
+                    brands: dict[str, str]) -> list[dict[str, Any]]:
+    """Per brand: mentions, negative share, part of all mentions and the most frequent negative
+    topics. Every configured brand has a row (none found is news too), in ``brands``' order,
+    then any brand only the history holds (a competitor no longer watched)."""
+    counts = {key: (t, n) for key, t, n in store.db.execute(
+        "SELECT brand, COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions "
+        "WHERE created_at >= ? AND created_at < ? GROUP BY brand", span).fetchall()}
+    top = store.top_negative_topics(MentionQuery(since=start, until=end), "brand")
+    everyone = sum(t for t, _ in counts.values())
+    rows = []
+    for key in [*brands, *sorted(k for k in counts if k not in brands)]:
+        total, negative = counts.get(key, (0, 0))
+        rows.append({"brand": brands.get(key, key), "total": total, "negative": negative,
+                     "negative_share": round(negative / total, 4) if total else 0.0,
+                     "share_of_voice": round(total / everyone, 4) if everyone else 0.0,
+                     "top_negative_topics": top.get(key, [])})
+    return rows
 
 
 def _topic_series(store: Store, span: list[str], names: list[str], unit: str, zone: ZoneInfo,
@@ -120,9 +142,11 @@ def _pct(value: Any) -> str:
     return "" if value is None else f"{float(value):.0%}"
 
 
-def _display_rows(data: dict[str, Any], zone: ZoneInfo) -> tuple[list, list]:
-    """Sources and alerts as people read them: shares as percentages, times local."""
+def _display_rows(data: dict[str, Any], zone: ZoneInfo) -> tuple[list, list, list]:
+    """Sources, alerts and brands as people read them: shares as percentages, times local."""
     sources = [{**r, "negative_share": _pct(r["negative_share"])} for r in data["sources"]]
+    brands = [{**r, "negative_share": _pct(r["negative_share"]), "share_of_voice": _pct(r["share_of_voice"]),
+               "top_negative_topics": ", ".join(r["top_negative_topics"])} for r in data.get("brands", [])]
     alerts = []
     for a in data["alerts"]:
         share = a.get("metric") == "negative_share"
@@ -130,7 +154,7 @@ def _display_rows(data: dict[str, Any], zone: ZoneInfo) -> tuple[list, list]:
         alerts.append({**a, "opened_at": local_text(a["opened_at"], zone),
                        "resolved_at": local_text(a["resolved_at"], zone),
                        "observed": number(a["observed"]), "baseline": number(a["baseline"])})
-    return sources, alerts
+    return sources, alerts, brands
 
 
 _CSS = """
@@ -170,7 +194,9 @@ def render_html(data: dict[str, Any]) -> str:
         repeats = f" · {m['repeats']} times" if m.get("repeats", 1) > 1 else ""
         mentions.append(f'<div class="mention">{title}{_esc(m["text"][:600])}<br><small>{_esc(m["source"])} · '
                         f'{_esc(local_text(m["created_at"], zone))} · {m["score_negative"]:.0%} negative{repeats}{link}</small></div>')
-    sources, alerts = _display_rows(data, zone)
+    sources, alerts, brands = _display_rows(data, zone)
+    voice = _table(brands, ['brand', 'total', 'negative', 'negative_share', 'share_of_voice', 'top_negative_topics'],
+                   'Share of voice: our brand and the competitors watched') if brands else ''
     period = f"{local_text(data['since'], zone)} to {local_text(data.get('until') or data['generated_at'], zone)} ({zone.key})"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -183,6 +209,7 @@ def render_html(data: dict[str, Any]) -> str:
 <section><h2>Topics: negative mentions per {_esc(data['unit'])}</h2>
 {topic_chart(data.get('topic_series', []), data['unit'])}</section></div>
 <div class="wrap">{_table(data['topics'], ['topic', 'total', 'negative', 'neutral', 'positive', 'negative_previous', 'change'], 'Topics by negative volume (change against the previous period)')}</div>
+<div class="wrap">{voice}</div>
 <div class="wrap">{_table(sources, ['source', 'total', 'negative', 'negative_share'], 'Sources')}</div>
 <div class="wrap">{_table(alerts, ['rule', 'scope', 'status', 'opened_at', 'resolved_at', 'observed', 'baseline'], f'Alerts (times in {zone.key})')}</div>
 <h2>Most negative mentions</h2>{''.join(mentions) or '<p class="empty">None.</p>'}

@@ -191,3 +191,29 @@ def test_reply_links_in_alert_examples():
     assert '<a href="https://acme.zendesk.com/agent/tickets/7">reply</a>' in smtp.html_body(
         payload, False
     )
+
+
+def test_export_names_each_mentions_brand(project):
+    rows = list(csv.DictReader(io.StringIO(invoke(project, "export", "--format", "csv").stdout)))
+    assert sorted(r["brand"] for r in rows) == ["Acme", "Acme", "Rival", "Rival", "Rival"]
+    lines = [json.loads(line) for line in invoke(project, "export").stdout.splitlines()]
+    assert {(m["external_id"], m["brand"]) for m in lines if m["brand"] == "Rival"} == {
+        ("r1", "Rival"), ("r2", "Rival"), ("r3", "Rival")}
+
+
+def test_report_compares_the_brands_when_a_competitor_is_watched(project, tmp_path):
+    data = json.loads(invoke(project, "report", "--since", "30d", "--format", "json").stdout)
+    assert [(b["brand"], b["total"], b["negative_share"], b["share_of_voice"], b["top_negative_topics"])
+            for b in data["brands"]] == [("Acme", 2, 0.5, 0.4, ["delivery"]), ("Rival", 3, 0.6667, 0.6, ["delivery", "price"])]
+    page = tmp_path / "report.html"
+    invoke(project, "report", "--since", "30d", "--out", str(page))
+    html = page.read_text()
+    assert "Share of voice" in html and "<td>Rival</td><td>3</td><td>2</td><td>67%</td><td>60%</td><td>delivery, price</td>" in html
+
+
+def test_report_has_no_brand_section_with_one_brand(tmp_path):
+    from sentimon.report import gather, render_html
+
+    store = Store(tmp_path / "one.db")
+    data = gather(store, timedelta(days=7), brands={"": "Acme"})
+    assert data["brands"] == [] and "Share of voice" not in render_html(data)

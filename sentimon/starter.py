@@ -69,7 +69,7 @@ CONNECTORS = """
 # country = "us"
 
 # [[connectors]]
-# name = "play-console"                     # every review of our own app, via the Play Developer API
+# name = "play-console"                     # every review of our own app, Play Developer API
 # type = "googleplay_developer"             # needs: pip install 'sentimon[stores]'
 # every = "15m"
 # package_name = "com.acme.shop"
@@ -170,12 +170,13 @@ NOTIFIERS = """
 SERVER = """
 # The push endpoint: other tools POST mentions to /v1/mentions; see docs/push.md.
 # Set enabled = true to run it inside `sentimon run`, or start it alone with `sentimon serve`.
+# Make its token with: python -c 'import secrets; print(secrets.token_urlsafe(32))'
 
 # [server]
 # enabled = true
 # host = "127.0.0.1"                        # keep it local behind a TLS reverse proxy
 # port = 8765
-# token = "${SENTIMON_PUSH_TOKEN}"          # python -c 'import secrets; print(secrets.token_urlsafe(32))'
+# token = "${SENTIMON_PUSH_TOKEN}"          # 16+ random characters, made as shown above
 # source = "webhook"                        # stored as the mentions' source
 # # channels = ["chat", "survey"]           # items may name one; stored as "webhook/chat"
 

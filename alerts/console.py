@@ -55,3 +55,6 @@ class ConsoleNotifier(Notifier):
     def send(self, payload: dict[str, Any], *, key: str = "") -> None:
         # sys.stdout looked up at send time, so click's CliRunner and redirects capture it.
         print(render(payload), file=sys.stdout, flush=True)
+
+    def probe(self) -> str:
+        return "prints alerts to the daemon's stdout; nothing to connect to"

@@ -11,6 +11,7 @@ from sentimon.errors import NotifyError
 from sentimon.settings import Setting
 
 HTTP_TIMEOUT = 15.0
+PROBE_TIMEOUT = 10.0  # doctor waits at most this long for each service
 
 
 class Notifier(ABC):
@@ -40,6 +41,12 @@ class Notifier(ABC):
 
     @abstractmethod
     def send(self, payload: dict[str, Any], *, key: str = "") -> None: ...
+
+    @abstractmethod
+    def probe(self) -> str:
+        """Reach the service the way ``send`` would and stop before anything is delivered
+        (``sentimon doctor``): return one line saying what was checked, or raise NotifyError.
+        Abstract, so a new notifier type cannot be passed by doctor unchecked."""
 
 
 def post(url: str, body: bytes, headers: Mapping[str, str], what: str) -> str:
@@ -81,3 +88,32 @@ def mask_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     return f"{parts.scheme}://{host}/***" if host else "***"
+
+
+def probe_url(url: str, what: str, timeout: float = PROBE_TIMEOUT) -> str:
+    """Resolve the URL's host and open a TCP connection, TLS-verified for https, then close it
+    without a request: any request, even a GET, is something a receiver could act on, so this
+    is as far as a check may go. Only the host and port are named; paths hold webhook secrets."""
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    secure = parts.scheme.lower() == "https"
+    host, port = parts.hostname or "", parts.port or (443 if secure else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if secure:
+                with ssl.create_default_context().wrap_socket(sock, server_hostname=host):
+                    pass
+    except socket.gaierror as exc:
+        raise NotifyError(f"{what}: cannot resolve {host} ({exc.strerror})") from None
+    except ssl.SSLError as exc:
+        raise NotifyError(f"{what}: TLS with {host}:{port} failed ({exc.reason or exc})") from None
+    except TimeoutError:
+        raise NotifyError(f"{what}: no answer from {host}:{port} within {timeout:g}s") from None
+    except OSError as exc:
+        problem = exc.strerror or exc
+        raise NotifyError(f"{what}: cannot connect to {host}:{port} ({problem})") from None
+    how = "TLS certificate verified" if secure else "plain HTTP"
+    return f"{host}:{port} reachable ({how}); nothing sent"

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from alerts.message import ack_hint
-from alerts.notifier_base import Notifier, mask_url, post
+from alerts.notifier_base import Notifier, mask_url, post, probe_url
 from sentimon.errors import NotifyError
 from sentimon.settings import Setting, SettingError
 
@@ -148,3 +148,6 @@ class SlackNotifier(Notifier):
                       f"slack {self.name}")
         if answer.strip() not in ("", "ok"):
             raise NotifyError(f"slack {self.name}: unexpected answer {answer[:100]!r}")
+
+    def probe(self) -> str:
+        return probe_url(self.options["webhook_url"], f"slack {self.name}")

@@ -12,15 +12,16 @@ from __future__ import annotations
 import html
 import re
 import smtplib
+from contextlib import contextmanager
 import ssl as ssl_module
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from alerts.message import ack_hint, driver_lines, phrase_lines
-from alerts.notifier_base import Notifier
+from alerts.notifier_base import PROBE_TIMEOUT, Notifier
 from alerts.chart import share_chart
 from sentimon.errors import NotifyError
 from sentimon.settings import Setting, SettingError
@@ -173,6 +174,24 @@ class EmailNotifier(Notifier):
     def send(self, payload: dict[str, Any], *, key: str = "") -> None:
         o = self.options
         msg = build_message(payload, o["from"], o["to"], key)
+        with self._session(o["timeout"]) as client:
+            client.send_message(msg, from_addr=o["from"], to_addrs=o["to"])
+
+    def probe(self) -> str:
+        """Connect, EHLO, STARTTLS and log in as configured, then QUIT: no MAIL FROM, no DATA."""
+        o = self.options
+        with self._session(min(o["timeout"], PROBE_TIMEOUT)):
+            pass
+        steps = ["implicit TLS" if o["ssl"] else "STARTTLS" if o["starttls"] else "no encryption"]
+        steps += [f"logged in as {o['username']}"] if o["username"] else []
+        return f"{o['host']}:{o['port']} answered ({', '.join(steps)}); nothing sent"
+
+    @contextmanager
+    def _session(self, timeout: float) -> Iterator[smtplib.SMTP]:
+        """A connection greeted, upgraded and logged in as configured; QUIT on leaving. Every
+        failure, in the session or in what the caller does with it, becomes one NotifyError:
+        4xx answers are retried, 5xx and a missing extension are final."""
+        o = self.options
         # Loading the CA store costs ~0.1 s a message (a lot for every retry of an outage):
         # only when the connection is encrypted.
         context = ssl_module.create_default_context(cafile=o.get("cafile") or None) \
@@ -180,9 +199,10 @@ class EmailNotifier(Notifier):
         what = f"email {self.name} via {o['host']}:{o['port']}"
         try:
             if o["ssl"]:
-                client: smtplib.SMTP = smtplib.SMTP_SSL(o["host"], o["port"], timeout=o["timeout"], context=context)
+                client: smtplib.SMTP = smtplib.SMTP_SSL(o["host"], o["port"], timeout=timeout,
+                                                        context=context)
             else:
-                client = smtplib.SMTP(o["host"], o["port"], timeout=o["timeout"])
+                client = smtplib.SMTP(o["host"], o["port"], timeout=timeout)
             with client:
                 client.ehlo()
                 if o["starttls"]:
@@ -190,7 +210,7 @@ class EmailNotifier(Notifier):
                     client.ehlo()
                 if o["username"]:
                     client.login(o["username"], o["password"])
-                client.send_message(msg, from_addr=o["from"], to_addrs=o["to"])
+                yield client
         except smtplib.SMTPNotSupportedError as exc:
             raise NotifyError(f"{what}: {_short(exc)}", permanent=True) from None
         except smtplib.SMTPRecipientsRefused as exc:

@@ -16,7 +16,7 @@ import time
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from alerts.notifier_base import Notifier, mask_url, post
+from alerts.notifier_base import Notifier, mask_url, post, probe_url
 from sentimon.settings import Setting, SettingError
 
 SIGNATURE_HEADER = "X-Sentimon-Signature"
@@ -80,3 +80,6 @@ class WebhookNotifier(Notifier):
         if self.options.get("secret"):
             headers[SIGNATURE_HEADER] = sign(self.options["secret"], timestamp, body)
         post(self.options["url"], body, headers, f"webhook {self.name}")
+
+    def probe(self) -> str:
+        return probe_url(self.options["url"], f"webhook {self.name}")

@@ -63,6 +63,24 @@ class DaemonLock:
         handle.flush()
         self._file = handle
 
+    def holder(self) -> str | None:
+        """The pid written by the process holding the lock, or None when none holds it.
+
+        For ``doctor``: it opens read-only and never creates the file; a shared lock tried
+        without waiting and dropped at once tells whether a daemon (or ``run --once``) holds
+        the exclusive one, where a pid left in the file by a dead daemon would mislead."""
+        try:
+            handle = open(self.path, encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "unknown"
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return None
+
     def release(self) -> None:
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)

@@ -1,6 +1,7 @@
 """``sentimon doctor``: is this installation able to do its job? Each check is one row.
 
-Secrets are shown only as "set, N characters", never any of their characters.
+Secrets are shown only as "set, N characters", never any of their characters. The checks that
+reach out (notifiers, the push endpoint's port, the daemon's lock) are in ``doctor_services``.
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ from typing import Any, Callable
 from sentimon.app import exposes_secrets
 from sentimon.durations import format_duration
 from sentimon.config import MissingEnvironment, load_config
+from sentimon.doctor_services import Check, check_daemon, check_notifiers, check_push_endpoint
+from sentimon.doctor_services import row as _row
 from sentimon.errors import ConfigError, SentimonError
 from sentimon.logs import mask
 
-Check = dict[str, Any]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _row(name: str, status: str, detail: str) -> Check:
-    return {"name": name, "status": status, "detail": detail}
 
 
 def check_packages() -> list[Check]:
@@ -89,7 +87,9 @@ def run_checks(app: Any) -> list[Check]:
     """Every check in order; one that raises becomes a failed row, the rest still run."""
     rows = check_packages()
     steps: list[tuple[str, Callable[[Any], list[Check]]]] = [
-        ("config", check_config), ("database", check_database), ("model", check_model),
+        ("config", check_config), ("notifiers", check_notifiers),
+        ("push endpoint", check_push_endpoint), ("database", check_database),
+        ("daemon", check_daemon), ("model", check_model),
     ]
     checked = app
     try:

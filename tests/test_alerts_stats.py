@@ -48,6 +48,34 @@ def test_poisson_tail_matches_hand_values():
     assert stats.poisson_sf(60, 20.0) < 1e-10
 
 
+def _exact_poisson_sf(k: int, mu: str) -> float:
+    """The reference: the upper tail summed term by term in 80-digit decimals (no logs)."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 80
+        m = Decimal(mu)
+        term = (-m).exp()
+        for i in range(1, k + 1):
+            term = term * m / i
+        total, i = Decimal(0), k
+        while term > total * Decimal(10) ** -30 or i <= m:
+            total += term
+            i += 1
+            term = term * m / i
+        return float(total)
+
+
+@pytest.mark.parametrize(
+    "k, mu",
+    [(6300, "6000"), (12000, "10000"), (4300, "4000"), (30, "0.001"), (3, "0.000000001"),
+     (60, "20"), (5, "4"), (9800, "10000")],
+)
+def test_poisson_tail_is_exact_at_extreme_counts(k, mu):
+    # mu = 6000, k = 6300 was 11% off under the normal approximation used above mu = 5000
+    assert stats.poisson_sf(k, float(mu)) == pytest.approx(_exact_poisson_sf(k, mu), rel=1e-9)
+
+
 def test_wilson_interval_is_sane_at_the_edges():
     low, high = stats.wilson_interval(0, 10)
     assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-3)

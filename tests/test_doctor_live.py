@@ -138,6 +138,24 @@ def test_an_unreachable_notifier_fails_in_one_line_and_the_others_are_still_chec
     assert "[ok  ] model" in output  # the checks after it ran
 
 
+def test_an_https_webhook_with_an_untrusted_certificate_fails_before_any_request(tmp_path, certificate,
+                                                                                keyword_model):
+    import ssl
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with LocalServer() as server:  # a real HTTPS server with a certificate no system trusts
+        server._httpd.socket = context.wrap_socket(server._httpd.socket, server_side=True)
+        port = server.url.rsplit(":", 1)[1]
+        code, rows, output = doctor(tmp_path, f'[notifiers.bridge]\ntype = "webhook"\n'
+                                              f'url = "https://127.0.0.1:{port}/hook"\n')
+        assert server.requests == []
+    assert code == 1
+    detail = rows["notifier bridge"]["detail"]
+    assert detail.startswith(f"TLS with 127.0.0.1:{port} failed") and "CERTIFICATE_VERIFY_FAILED" in detail
+
+
 # --- push endpoint ---------------------------------------------------------------------------
 
 

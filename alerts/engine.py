@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from sqlite_utils import Database
 
-from alerts import lifecycle, message, query, storage
+from alerts import lifecycle, message, query, sequential, storage
 from alerts.explain import explain, numbers
-from alerts.rules import Decision, evaluate, family, resolved, with_family_reasons
+from alerts.rules import Counts, Decision, evaluate, family, resolved, with_family_reasons
 from sentimon.errors import StorageError
 from sentimon.times import from_db_time, to_db_time
 
@@ -69,13 +69,22 @@ def _check_rule(db: Database, rule: dict[str, Any], now: datetime, dry_run: bool
     if rule.get("per_topic"):
         decisions = with_family_reasons(rule, decisions)
     open_events = {row["scope"]: row for row in storage.open_events(db, rule["name"])}
+    stretches = _stretches(db, rule, now, scopes, decisions, fires, set(open_events))
     outcomes = []
-    for scope, decision, fire in zip(scopes, decisions, fires):
+    for scope, decision, fire, stretch in zip(scopes, decisions, fires, stretches):
         event = open_events.pop(scope.name, None)
+        checked = rule
+        held = sequential.holding(rule, decision, fire, stretch)
+        if held is not None and (held.decision.fire or event is not None):
+            # a sustained shift holds it: judge, explain and word it over the whole stretch
+            checked = {**rule, "window": rule["window"] * held.windows}
+            scope, decision, fire = replace(scope, window=held.counts), held.decision, held.decision.fire
+        elif stretch is not None:
+            decision = replace(decision, reasons=decision.reasons + stretch.decision.reasons[:1])
         if event is not None:
-            outcomes.append(_update(db, rule, scope, decision, fire, event, now, dry_run))
+            outcomes.append(_update(db, checked, scope, decision, fire, event, now, dry_run))
         elif fire:
-            outcomes.append(_open(db, rule, scope, decision, now, dry_run))
+            outcomes.append(_open(db, checked, scope, decision, now, dry_run))
         else:
             action = "quiet" if decision.state == "tested" else decision.state
             outcomes.append(_outcome(rule, scope.name, action, decision))
@@ -83,6 +92,31 @@ def _check_rule(db: Database, rule: dict[str, Any], now: datetime, dry_run: bool
         gone = Decision("too_few", 0.0, event["baseline"] or 0.0, reasons=("no mentions in the window",))
         outcomes.append(_resolve(db, rule, scope_name, gone, event, now, dry_run))
     return outcomes
+
+
+def _stretches(db: Database, rule: dict[str, Any], now: datetime, scopes: Sequence[query.Scope],
+               decisions: Sequence[Decision], fires: Sequence[bool],
+               open_scopes: set[str]) -> list[sequential.Stretch | None]:
+    """The sustained test of each scope, from the stored mentions of its newest windows (no
+    state kept between checks). Each earlier window is read and judged as a check at its end
+    would have judged it; the reading stops once no scope's run of windows above usual goes on."""
+    depth = rule.get("sustained", 0) if sequential.level(rule) is not None else 0
+    history = {s.name: [sequential.Past(s.window, d)] for s, d, f in zip(scopes, decisions, fires)
+               if depth >= 2 and (not f or s.name in open_scopes)}
+    alive = {name for name, runs in history.items() if runs[0].decision.observed > runs[0].decision.expected}
+    for back in range(1, depth):
+        if not alive:
+            break
+        found = {s.name: s for s in query.scopes(db, rule, now - back * rule["window"])}
+        for name in list(alive):
+            s = found.get(name)
+            past = (sequential.Past(s.window, evaluate(rule, s.window, s.baseline)) if s is not None
+                    else sequential.Past(Counts(0), Decision("too_few", 0.0, 0.0)))
+            history[name].append(past)
+            if past.decision.state == "warming_up" or past.decision.observed <= past.decision.expected:
+                alive.discard(name)
+    stretches = [sequential.scan(rule, history[s.name]) if s.name in history else None for s in scopes]
+    return sequential.family(rule, stretches) if rule.get("per_topic") else stretches
 
 
 def _outcome(rule: dict[str, Any], scope: str, action: str, d: Decision, event_id: int | None = None) -> Outcome:

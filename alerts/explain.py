@@ -164,8 +164,9 @@ def numbers(rule: dict[str, Any], scope: Scope, decision: Decision) -> dict[str,
         "baseline_share": round(baseline.k / baseline.n, 4) if baseline.n else 0.0,
         "observed": round(decision.observed, 4), "expected": round(decision.expected, 4),
         "ratio": round(decision.ratio, 2), "p_value": float(f"{decision.p_value:.3g}"),
-        "dispersion": round(decision.dispersion, 2), "alpha": rule.get("alpha"),
-        "threshold": rule.get("threshold"),
+        "dispersion": round(decision.dispersion, 2),
+        "alpha": decision.level if decision.level is not None else rule.get("alpha"),
+        "threshold": rule.get("threshold"), "windows": decision.windows,
     }
 
 

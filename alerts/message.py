@@ -35,10 +35,21 @@ def span_words(span: str) -> str:
 
 def headline(details: dict[str, Any]) -> str:
     """The alert in one plain sentence, with the very figure the test compared against:
-    "32 of 58 mentions in the last 12 hours were negative (55%); usually about 20%."."""
+    "32 of 58 mentions in the last 12 hours were negative (55%); usually about 20%." A sustained
+    shift says how long it has run: "Negatives have run above usual for 3 windows in a row (the
+    last 3 hours): 41 of 96 mentions were negative (43%); usually about 20%."."""
     n = details["numbers"]
     metric, last = n["metric"], f"in the last {span_words(n['window'])}"
     usual = value_text(metric, n["expected"])
+    runs = n.get("windows", 1)
+    if runs > 1:
+        what = {"negative_share": "Negatives", "negative_count": "Negative mentions"}.get(metric, "Mentions")
+        lead = f"{what} have run above usual for {runs} windows in a row (the last {span_words(n['window'])}): "
+        if metric == "negative_share":
+            return (f"{lead}{n['negative']} of {n['mentions']} mentions were negative "
+                    f"({pct(n['negative_share'])}); usually about {usual}.")
+        count = n["negative"] if metric == "negative_count" else n["mentions"]
+        return f"{lead}{count}; usually about {usual}."
     if metric == "negative_share":
         return (f"{n['negative']} of {n['mentions']} mentions {last} were negative "
                 f"({pct(n['negative_share'])}); usually about {usual}.")

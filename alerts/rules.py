@@ -39,6 +39,8 @@ RULE_SETTINGS: tuple[Setting, ...] = (
             help="After an alert resolves, the same rule and scope stay quiet this long."),
     Setting("worse_factor", "float", 1.5, help="Re-notify an open alert only when its excess "
             "over the baseline has grown by this factor since the last notice."),
+    Setting("sustained", "int", 6, help="Also alert when the newest 2 to this many windows together "
+            "run above usual (a sustained shift no single window shows); 0 turns it off."),
     Setting("notify_resolved", "bool", False, help="Also send a notice when the alert clears."),
     Setting("per_topic", "bool", False, help="Evaluate every topic separately (Holm-corrected)."),
     Setting("topics", "list[str]", [], help="Only mentions with one of these topics."),
@@ -80,6 +82,8 @@ def validate_rule(index: int, table: dict[str, Any]) -> dict[str, Any]:
     for key in ("min_rating", "max_rating"):
         if rule[key] and not 1 <= rule[key] <= 5:
             raise SettingError(f"{where}.{key}", "expected a rating 1-5 (or 0 for any)")
+    if not (rule["sustained"] == 0 or 2 <= rule["sustained"] <= 48):
+        raise SettingError(f"{where}.sustained", "expected 0 (off) or a number of windows from 2 to 48")
     for key in ("min_ratio", "worse_factor"):
         if rule[key] < 1.0:
             raise SettingError(f"{where}.{key}", "expected a number of at least 1.0")
@@ -156,6 +160,10 @@ class Decision:
     dispersion: float = 1.0
     fire: bool = False
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    windows: int = 1
+    """How many consecutive windows the figures cover (more than one for a sustained shift)."""
+    level: float | None = None
+    """The level the p-value was held to when it is not the rule's alpha (a sustained test)."""
 
     @property
     def excess(self) -> float:
@@ -281,4 +289,5 @@ def resolved(rule: dict[str, Any], decision: Decision) -> bool:
         return True
     if decision.state == "too_few":
         return True
-    return decision.p_value > math.sqrt(rule["alpha"])
+    alpha = decision.level if decision.level is not None else rule["alpha"]
+    return decision.p_value > math.sqrt(alpha)

@@ -35,6 +35,7 @@ BUILTIN = {
     "zendesk": "connectors.zendesk:ZendeskConnector",
     "appstoreconnect": "connectors.appstoreconnect:AppStoreConnectConnector",
     "googleplay_developer": "connectors.googleplay_developer:GooglePlayDeveloperConnector",
+    "intercom": "connectors.intercom:IntercomConnector",
 }
 
 # Settings every connector accepts, whatever its type.

@@ -30,6 +30,7 @@ import test_connector_bluesky as bsky
 import test_connector_googleplay_developer as gpd
 import test_connector_googleplay as gp
 import test_connector_hackernews as hn
+import test_connector_intercom as ic
 import test_connector_mastodon as mdn
 import test_connector_reddit as rd
 import test_connector_youtube as yt
@@ -324,7 +325,25 @@ class GooglePlayDeveloperCase:
         return gpd.review(80)["reviewId"]
 
 
+class IntercomCase:
+    def start(self, server: LocalServer, tmp_path: Path, monkeypatch: Any) -> None:
+        self.server = server
+        self.conversations = [ic.conversation(1), {"id": "bad", "updated_at": ic.BASE, "source": {"author": {"type": "user"}}}, ic.conversation(2)]
+        server.add(ic.PATH, ic.Search(self.conversations), method="POST")
+
+    def connector(self) -> Connector:
+        from connectors.intercom import IntercomConnector
+
+        options = {"access_token": ic.TOKEN, "base_url": self.server.url}
+        return build(IntercomConnector, "intercom", options, http=quiet_http("intercom"))
+
+    def publish(self) -> str:
+        self.conversations.append(ic.conversation(90, "<p>Acme lost my parcel</p>", updated=int(time.time()) - 90))
+        return "conversation:1090"
+
+
 CASES = {
+    "intercom": IntercomCase,
     "appstoreconnect": AppStoreConnectCase,
     "googleplay_developer": GooglePlayDeveloperCase,
     "bluesky": BlueskyCase,

@@ -127,6 +127,11 @@ def key():
     return rsa_key()
 
 
+@pytest.fixture(autouse=True)
+def _no_tokens_from_other_tests(monkeypatch):
+    monkeypatch.setattr("connectors.googleplay_developer._issued", {})
+
+
 @pytest.fixture
 def setup(local_server, key, tmp_path):
     return local_server, account_file(tmp_path, local_server, key)
@@ -150,13 +155,12 @@ def test_pages_by_token_then_resumes_without_repeats(setup, key):
     server, path = setup
     items = [review(n) for n in range(1, 251)]
     google = Google(server, items, key.public_key())
-    conn = connector(server, path)
-    mentions, _, cursor, batches = drain(conn)
+    mentions, _, cursor, batches = drain(connector(server, path))
     assert len(mentions) == 250 == len({m.external_id for m in mentions}) and batches == 1
     assert [r.query.get("token") for r in server.requests if r.path == PATH] == [None, "100", "200"]
     items.append(review(600, "Refund arrived the same day", 4))
     server.requests.clear()
-    again, _, _, _ = drain(conn, cursor)
+    again, _, _, _ = drain(connector(server, path), cursor)  # the next run: a new connector
     assert [m.text for m in again] == ["Refund arrived the same day"]
     assert [r.query.get("token") for r in server.requests] == [None]  # one page, the token reused
     assert google.issued == ["ya29.token-1"]
@@ -164,10 +168,10 @@ def test_pages_by_token_then_resumes_without_repeats(setup, key):
 
 def test_a_quiet_week_and_a_malformed_review(setup, key):
     server, path = setup
-    Google(server, [], key.public_key())
+    google = Google(server, [], key.public_key())
     mentions, skipped, cursor, batches = drain(connector(server, path))
     assert (mentions, skipped, batches) == ([], [], 1) and cursor
-    Google(server, [review(1), {"reviewId": "gp:bad", "comments": []}, review(2, "")], key.public_key())
+    google.items[:] = [review(1), {"reviewId": "gp:bad", "comments": []}, review(2, "")]
     mentions, skipped, _, _ = drain(connector(server, path))
     assert len(mentions) == 1 and len(skipped) == 2
 

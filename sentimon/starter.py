@@ -126,6 +126,12 @@ CONNECTORS = """
 # email = "cx-bot@acme.example"
 # api_token = "${ZENDESK_API_TOKEN}"
 # include = ["tickets", "csat"]
+
+# [[connectors]]
+# name = "intercom"
+# type = "intercom"
+# access_token = "${INTERCOM_TOKEN}"        # Developer Hub app with "Read conversations"
+# # workspace_id = "abc123de"               # app.intercom.com/a/apps/abc123de/..., for reply links
 """
 
 ALERTS = """

@@ -3,14 +3,16 @@
 The model is slow (a 1,000-mention push took 36 s on two cores) and writing is fast, and the
 push endpoint shares one store connection under a lock. Holding that lock while classifying
 made a 1-mention push wait 34.7 s behind a large batch. So the lock is held only to look up
-known ids and to write; the model runs outside it, in chunks taken in arrival order
-(``Turns``), so a small push waits for at most the chunk in hand of each push ahead of it,
-and the endpoint still runs one model pass at a time (memory as before).
+known ids and to write one chunk; the model runs outside it, one chunk at a time taken in
+arrival order (``Turns``), and each chunk is written in its own short transaction as soon as it
+is classified. A small push waits for at most the chunk in hand of each push ahead of it; the
+endpoint still runs one model pass at a time (memory as before).
 
-Each source's mentions are still written in one transaction (at most ``max_batch``, a
-fraction of a second), so a push that fails is stored not at all and its resend adds each
-mention once. A mention stored by another push while this one was classifying is dropped by
-``UNIQUE(source, external_id)`` and not counted new.
+The 2xx still goes out only once every chunk is stored. A push that fails part-way may leave
+its first chunks stored: its resend adds each mention with an id once (``UNIQUE(source,
+external_id)``), as a resend always did; id-less items are new mentions on every push
+(docs/connectors.md). A mention stored by another push meanwhile is dropped the same way and
+not counted new.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from sentimon.mention import Classification, Mention
+from sentimon.mention import Mention
 from sentimon.pipeline import Classifier, classify_all, new_mentions
 
 if TYPE_CHECKING:
     from sentimon.store import Store
 
-CHUNK = 32  # texts per model pass taken in turn: the bundled encoder's batch; ~1 s on 2 cores
+CHUNK = 32  # mentions per model pass and per write: the bundled encoder's batch; ~1 s on 2 cores
 
 
 class Turns:
@@ -52,16 +54,6 @@ class Turns:
                 self._changed.notify_all()
 
 
-def classify_in_turns(
-    classifier: Classifier, turns: Turns, mentions: Sequence[Mention], chunk: int = CHUNK
-) -> list[Classification]:
-    results: list[Classification] = []
-    for start in range(0, len(mentions), chunk):
-        with turns.turn():
-            results.extend(classify_all(classifier, mentions[start : start + chunk]))
-    return results
-
-
 def store_pushed(
     mentions: Sequence[Mention],
     *,
@@ -69,6 +61,7 @@ def store_pushed(
     lock: threading.Lock,
     get_classifier: Callable[[], Classifier],
     turns: Turns,
+    chunk: int = CHUNK,
 ) -> int:
     """Store the new ones among ``mentions`` (grouped by source, as channels are sources of
     their own); return how many were new. ``store()`` is called only with ``lock`` held."""
@@ -77,13 +70,12 @@ def store_pushed(
         by_source.setdefault(mention.source, []).append(mention)
     with lock:
         fresh = {source: new_mentions(store(), source, group) for source, group in by_source.items()}
-    fresh = {source: group for source, group in fresh.items() if group}
-    if not fresh:
-        return 0
-    classifier = get_classifier()
-    results = {source: classify_in_turns(classifier, turns, group) for source, group in fresh.items()}
+    parts = [(source, group[start : start + chunk])
+             for source, group in fresh.items() for start in range(0, len(group), chunk)]
     new = 0
-    with lock:
-        for source, group in fresh.items():
-            new += store().save_batch(source, group, results[source], advance_cursor=False).new
+    for source, part in parts:
+        with turns.turn():
+            results = classify_all(get_classifier(), part)
+        with lock:
+            new += store().save_batch(source, part, results, advance_cursor=False).new
     return new

@@ -402,8 +402,9 @@ class PushHandler(BaseHTTPRequestHandler):
             new = self.server.ingest(mentions)
         except SentimonError as exc:
             log.error("push from %s: could not store %d mentions: %s", client, len(mentions), exc)
-            raise RequestError(
-                503, "could not store the mentions; retry later", headers={"Retry-After": "30"}
+            raise RequestError(  # chunks before the failure may be stored (push_ingest)
+                503, "could not store all the mentions; resend later (an id is stored once)",
+                headers={"Retry-After": "30"},
             ) from None
         except Exception:
             log.exception("push from %s: unexpected error storing %d mentions", client,

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pushserver import push, rows, start  # noqa: F401
 from stubs import KeywordClassifier
 
+from sentimon.push_ingest import Turns
+
 SECONDS_PER_TEXT = 0.004  # 1,000 texts: 4 s of "model" time
 LARGE = 1000
 
@@ -45,10 +47,13 @@ def _push_during_large_batch(start, small: dict) -> tuple[dict, dict, object]:
         reply = push(url, small)
         waited = time.monotonic() - sent
         large_still_running = not pending.done()
+        stored_meanwhile = rows(app, "SELECT COUNT(*) FROM mentions WHERE external_id LIKE 'big-%'")
         large_reply = pending.result()
     # Before: the small push waited for all 1,000 classifications (4 s here, 34.7 s for real).
     assert waited < 1.5, f"a 1-mention push waited {waited:.1f}s behind a large batch"
     assert large_still_running, "the large push ended first: the test proves nothing"
+    # Written in bounded transactions as it goes, not in one at the end that holds the lock.
+    assert 0 < stored_meanwhile[0][0] < LARGE
     assert reply.status_code == 200 and large_reply.status_code == 200
     return reply.json(), large_reply.json(), app
 
@@ -69,3 +74,28 @@ def test_an_id_in_both_pushes_is_stored_once_and_counted_new_once(start):
     assert small["new"] + large["new"] == LARGE
     ids = [row[0] for row in rows(app)]
     assert len(ids) == len(set(ids)) == LARGE
+
+
+def test_the_model_is_taken_in_turns_in_arrival_order():
+    """A push that finishes a chunk and at once asks for the next one queues behind those
+    already waiting (a plain lock lets it take the model again straight away)."""
+    turns, order = Turns(), []
+    held = turns.turn()
+    held.__enter__()
+
+    def wait_turn(name: str) -> None:
+        with turns.turn():
+            order.append(name)
+
+    waiting = []
+    for name in ("small-1", "small-2"):
+        waiting.append(threading.Thread(target=wait_turn, args=(name,)))
+        waiting[-1].start()
+        deadline = time.monotonic() + 5
+        while turns._issued < len(waiting) + 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+    held.__exit__(None, None, None)
+    wait_turn("large, next chunk")
+    for thread in waiting:
+        thread.join(5)
+    assert order == ["small-1", "small-2", "large, next chunk"]

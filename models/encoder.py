@@ -117,7 +117,11 @@ class Encoder:
             raise ModelError(f"cannot load the encoder from {self.path}: {exc}") from None
         self.tokenizer.no_truncation()  # windows() cuts long texts itself, nothing is dropped
         self.tokenizer.no_padding()
-        self.cls_id, self.sep_id = (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]"))
+        cls_id, sep_id = (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]"))
+        if cls_id is None or sep_id is None:  # not a BERT word-piece vocabulary
+            raise ModelError(f"cannot load the encoder from {self.path}: "
+                             "its tokenizer.json has no [CLS] or [SEP] token")
+        self.cls_id, self.sep_id = cls_id, sep_id
         self.split: int | None = None
         self.tuned: Any = None
         if overrides:

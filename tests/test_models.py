@@ -107,6 +107,25 @@ def test_long_text_is_split_into_windows():
     assert all(len(w) <= 64 for w in windows)
 
 
+def test_a_tokenizer_without_cls_is_refused_when_the_encoder_loads(tmp_path):
+    """Such a tokenizer once loaded and then failed on the first text, deep in torch
+    ("Could not infer dtype of NoneType"): the [CLS] id was None."""
+    import json
+
+    from models.encoder import Encoder, bundled_path
+
+    for item in bundled_path().iterdir():
+        (tmp_path / item.name).symlink_to(item)
+    spec = json.loads((bundled_path() / "tokenizer.json").read_text())
+    spec["model"]["vocab"].pop("[CLS]")
+    spec["added_tokens"] = [t for t in spec["added_tokens"] if t["content"] != "[CLS]"]
+    spec["post_processor"] = None
+    (tmp_path / "tokenizer.json").unlink()
+    (tmp_path / "tokenizer.json").write_text(json.dumps(spec))
+    with pytest.raises(ModelError, match=r"no \[CLS\] or \[SEP\] token"):
+        Encoder(tmp_path, max_length=64)
+
+
 # -- Hugging Face models ------------------------------------------------------------------------
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "parcel", "was", "late", "good",

@@ -167,9 +167,9 @@ def _failed(db: Database, row: dict[str, Any], attempts: int, error: str, retry_
         delay = retry_delay(max(attempts, _streak(db, name, row["id"])))
     next_at = now + max(delay, timedelta(seconds=1))
     if not permanent and retry_after is None:
-        waiting = _next_retry(db, name, row["id"], now)
-        if waiting is not None and waiting < next_at:
-            next_at = waiting  # retry together with the notifier's other failed rows
+        others_at = _next_retry(db, name, row["id"], now)
+        if others_at is not None and others_at < next_at:
+            next_at = others_at  # retry together with the notifier's other failed rows
     expired = permanent or next_at > from_db_time(row["created_at"]) + expire_after
     with db.atomic():
         storage.mark_failed(db, row["id"], expired=expired, next_at=next_at, error=error)

@@ -100,7 +100,7 @@ def build_message(payload: dict[str, Any], sender: str, recipients: list[str], k
     msg.add_alternative(html_body(payload, chart=bool(series)), subtype="html")
     if series:
         baseline = float(payload.get("numbers", {}).get("baseline_share") or 0.0)
-        html_part = msg.get_payload()[1]
+        html_part = list(msg.iter_parts())[1]  # alternative(plain, html): the html part
         html_part.add_related(share_chart(series, baseline), maintype="image", subtype="png",
                               cid=f"<{CHART_CID}>", filename="chart.png", disposition="inline")
     return msg
@@ -228,8 +228,8 @@ def _short(exc: Exception) -> str:
     text = str(exc)
     if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
         code, answer = next(iter(exc.recipients.values()))
-        answer = answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
-        text = f"recipients refused: {code} {answer}"
+        reply = answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
+        text = f"recipients refused: {code} {reply}"
     elif isinstance(exc, smtplib.SMTPResponseException):
         error = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         text = f"{exc.smtp_code} {error}"

@@ -27,7 +27,7 @@ from connectors.base import Batch
 from connectors.http import HTTP_SETTINGS, HttpConnector
 from connectors.incremental import SourceDown, Watermark, load_cursor, seconds
 from connectors.paging import Page, Stream, walk, walk_settings
-from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, parse_time, safe_url
+from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting
@@ -163,7 +163,7 @@ class BlueskyConnector(HttpConnector):
         text = clean_text(record["text"][:MAX_TEXT_CHARS])
         if not text:
             raise ValueError("record.text: empty")
-        author = post.get("author") if isinstance(post.get("author"), dict) else {}
+        author = json_object(post.get("author"))
         handle = clip(author.get("handle"), 300)
         rkey = str(post["uri"]).rsplit("/", 1)[-1]
         url = safe_url(f"https://bsky.app/profile/{handle or author.get('did')}/post/{rkey}")
@@ -194,7 +194,7 @@ def _identify(post: Any) -> tuple[str, float]:
     if not isinstance(post, dict) or not isinstance(post.get("uri"), str) or not post["uri"]:
         raise ValueError("no uri")
     now = datetime.now(timezone.utc)
-    record = post.get("record") if isinstance(post.get("record"), dict) else {}
+    record = json_object(post.get("record"))
     times = [
         parse_time(value, now=now).timestamp()
         for value in (record.get("createdAt"), post.get("indexedAt"))

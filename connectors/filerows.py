@@ -157,6 +157,7 @@ class _CsvRecords:
             if at_eof and not any(self._row_like(item[2]) for item in pending[1:]):
                 return  # an open quote at the end, nothing row-like after it: a writer may
                 # still be adding to it, so it is left for the next run
+            row: Row | None
             if len(pending) == 1 and not at_eof:
                 row = self._single_line(pending[0], values, problem)
             else:
@@ -167,7 +168,7 @@ class _CsvRecords:
     def _end(self, item: _Line) -> Position:
         return Position(item[1], item[0], self.inode)
 
-    def _single_line(self, item: _Line, values: list[str] | None, problem: str | None) -> Row:
+    def _single_line(self, item: _Line, values: list[str] | None, problem: str | None) -> Row | None:
         if problem is not None:  # strict quoting failed: read the line leniently, as before
             try:
                 values = _parse([item[2]], self.delimiter, strict=False)

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 from connectors.base import Batch, Skipped
 from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
 from connectors.incremental import ITEM_ERRORS, SourceDown, dump_cursor, isolated, load_cursor
-from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, parse_time, safe_url
+from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting
@@ -157,7 +157,7 @@ class MastodonConnector(HttpConnector):
         text = clean_text(html_to_text(content[: MAX_TEXT_CHARS * 2])[:MAX_TEXT_CHARS])
         if not text:
             raise ValueError("content: empty")
-        account = status.get("account") if isinstance(status.get("account"), dict) else {}
+        account = json_object(status.get("account"))
         url = safe_url(status.get("url")) or safe_url(status.get("uri"))
         return Mention(
             source=self.name,

@@ -158,6 +158,12 @@ def count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def json_object(value: Any) -> dict[str, Any]:
+    """A nested object from an API (an author, a page of links), or ``{}`` when it is missing
+    or not an object, so ``.get`` on it is always safe."""
+    return value if isinstance(value, dict) else {}
+
+
 def safe_url(value: Any) -> str | None:
     """Only http(s) links survive: a ``javascript:`` URL must never reach a report or alert."""
     url = _string(value, "url")

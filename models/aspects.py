@@ -118,6 +118,7 @@ def _net(dim: int, hidden: int, kernel: int, focus: float = 10.0) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.conv = nn.Conv1d(2, 1, kernel, padding=kernel // 2)
+            assert self.conv.bias is not None  # bias=True, the default; the stubs allow bias=False
             self.salience = nn.Linear(dim, 1)
             self.ln = nn.LayerNorm(2 * dim)
             self.hidden = nn.Linear(2 * dim, hidden)
@@ -182,7 +183,7 @@ def train(states: Sequence[tuple[np.ndarray, np.ndarray]], queries: np.ndarray, 
         order = rng.permutation(len(pairs))
         for start in range(0, len(order), batch_size):
             chunk = [pairs[j] for j in order[start : start + batch_size]]
-            loss = 0.0
+            loss = torch.zeros(())  # a tensor from the start, so it has backward()
             for group in {int(groups[t]) for _, t, _ in chunk}:  # one centroid table per taxonomy
                 part = [p for p in chunk if groups[p[1]] == group]
                 tuned, base, mask, query, labels = _batch(states, queries, part)

@@ -13,6 +13,7 @@ from models.data import Example, unescape
 from models.metrics import sentiment_report, topics_report
 from models.topics import KeywordMatcher
 from models.taxonomy import TopicSpec
+from sentimon.errors import ModelError
 
 Progress = Callable[[int], None]
 
@@ -30,11 +31,20 @@ def _classify(classifier: Any, texts: list[str], progress: Progress | None, batc
 def evaluate_sentiment(classifier: Any, rows: Sequence[Example], progress: Progress | None = None,
                        keep_predictions: bool = False) -> dict[str, Any]:
     """Sentiment scores; with ``keep_predictions`` the per-row labels too (to score subsets)."""
+    gold = gold_sentiments(rows)
     results = _classify(classifier, [unescape(r.text) for r in rows], progress)
-    report = sentiment_report([r.label for r in rows], [c.sentiment for c in results])
+    report = sentiment_report(gold, [c.sentiment for c in results])
     if keep_predictions:
         report["predictions"] = [c.sentiment for c in results]
     return {"task": "sentiment", **report}
+
+
+def gold_sentiments(rows: Sequence[Example]) -> list[str]:
+    """Each row's sentiment label; a row without one (a topics-only row) cannot be scored."""
+    gold = [r.label for r in rows if r.label is not None]
+    if len(gold) != len(rows):
+        raise ModelError(f"{len(rows) - len(gold)} of {len(rows)} rows have no sentiment label to score against")
+    return gold
 
 
 def gold_topics(rows: Sequence[Example], names: Sequence[str]) -> list[dict[str, str]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from models.data import Example, read_jsonl, split
-from models.evaluate import evaluate_sentiment, evaluate_topics
+from models.evaluate import evaluate_sentiment, evaluate_topics, gold_sentiments
 from models.metrics import sentiment_report
 
 TAXONOMIES = Path(__file__).resolve().parent / "taxonomies"
@@ -92,10 +92,10 @@ def score_set(entry: SuiteSet, rows: Sequence[Example], classifier: Any, topics:
     report = evaluate_sentiment(classifier, rows, progress, keep_predictions=bool(langs))
     out = [{**base, **_sentiment_row(report)}]
     if langs:
-        pred = report["predictions"]
+        gold, pred = gold_sentiments(rows), report["predictions"]
         for lang in sorted(set(langs)):
             pick = [i for i, code in enumerate(langs) if code == lang]
-            sub = sentiment_report([rows[i].label for i in pick], [pred[i] for i in pick])
+            sub = sentiment_report([gold[i] for i in pick], [pred[i] for i in pick])
             out.append({**base, "set": f"{entry.name}/{lang}", **_sentiment_row(sub)})
     return out
 

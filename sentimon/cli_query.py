@@ -84,8 +84,8 @@ def mentions(app, fmt: str, **filters: Any) -> None:
         emit([_table_row(r, zone) for r in rows], fmt, columns, flexible="text")
         total = count_mentions(store, query) if len(rows) == query.limit else len(rows)
         if rows:
-            shown = f"{len(rows)} of {total} shown (--limit for more)" if total > len(rows) else f"{total} mentions"
-            click.echo(f"\n{shown}; times in {zone.key}")
+            summary = f"{len(rows)} of {total} shown (--limit for more)" if total > len(rows) else f"{total} mentions"
+            click.echo(f"\n{summary}; times in {zone.key}")
 
 
 @click.command()

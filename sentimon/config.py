@@ -7,6 +7,7 @@ in one run, not at 3 a.m. when an alert fires.
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import tomllib
@@ -61,7 +62,7 @@ class ConnectorConfig:
     every: timedelta
     enabled: bool
     options: dict[str, Any]
-    cls: type
+    cls: builtins.type  # the connector class (the field `type` above hides the builtin here)
 
 
 @dataclass

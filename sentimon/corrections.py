@@ -18,7 +18,7 @@ from typing import Any, Iterator, Sequence
 
 from sentimon.errors import SentimonError
 from sentimon.mention import SENTIMENTS
-from sentimon.store import Store, to_db_time
+from sentimon.store import Store, inserted_id, to_db_time
 
 HUMAN_SCORE = 1.0  # a person's topic label is certain
 
@@ -97,7 +97,7 @@ def apply_correction(
                 "INSERT INTO mention_topics (mention_id, topic, score, sentiment) VALUES (?, ?, ?, ?)",
                 [mention_id, topic["name"], topic["score"], topic["sentiment"]],
             )
-    return {"id": int(cursor.lastrowid), "mention_id": mention_id, "author": author, "created_at": when,
+    return {"id": inserted_id(cursor), "mention_id": mention_id, "author": author, "created_at": when,
             "sentiment": sentiment, "topics": list(topics.values()),
             "before": {"sentiment": before_sentiment, "topics": before}}
 

@@ -9,7 +9,7 @@ import csv
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, TextIO
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 from sentimon.brands import OURS
 from sentimon.errors import SentimonError
@@ -30,7 +30,7 @@ def export_rows(store: Store, since: datetime | None = None, until: datetime | N
     our own brand's mentions carry ``own_brand`` as their brand."""
     last_id = 0
     while True:
-        clauses, params = ["id > ?"], [last_id]
+        clauses, params = ["id > ?"], list[int | str]([last_id])
         if since:
             clauses.append("created_at >= ?")
             params.append(to_db_time(since))
@@ -49,7 +49,7 @@ def export_rows(store: Store, since: datetime | None = None, until: datetime | N
         last_id = rows[-1]["id"]
 
 
-def write_export(store: Store, out: TextIO, fmt: str, *, since: datetime | None = None,
+def write_export(store: Store, out: IO[str], fmt: str, *, since: datetime | None = None,
                  until: datetime | None = None, own_brand: str = OURS) -> int:
     rows = export_rows(store, since, until, own_brand=own_brand)
     if fmt == "csv":
@@ -74,7 +74,7 @@ def csv_row(row: dict[str, Any]) -> dict[str, Any]:
     return {k: spreadsheet_safe(int(v) if isinstance(v, bool) else v) for k, v in flat.items()}
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str]) -> int:
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequence[str]) -> int:
     """Write ``rows`` flattened by ``csv_row`` under a header of ``columns``; the row count."""
     writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()

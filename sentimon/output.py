@@ -97,7 +97,7 @@ def _zone(ctx: click.Context) -> Any:
 
     app = getattr(ctx, "obj", None)
     path = getattr(app, "config_path", None)
-    if path is None or not path.exists():
+    if app is None or path is None or not path.exists():
         return timezone.utc
     return display_zone(app.config)
 

@@ -120,7 +120,7 @@ def _core(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_deliveries_pending ON deliveries (status, next_attempt_at)")
-    db["mentions"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+    db.table("mentions").enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
 
 
 @migrations(name="0002_one_open_alert")

@@ -50,6 +50,14 @@ def storage_problem(path: object, doing: str, exc: Exception) -> StorageError:
     return StorageError(f"{path}: {doing}: {text}{hint}")
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT on ``cursor`` just wrote. sqlite3 sets ``lastrowid`` after
+    every execute(); it is None only on a cursor that ran nothing, a bug worth one clear line."""
+    if cursor.lastrowid is None:
+        raise StorageError("the database gave no id for the row just written (nothing was executed)")
+    return cursor.lastrowid
+
+
 @dataclass
 class MentionQuery:
     """Filters of ``sentimon mentions``; each one narrows the result with a bound parameter."""
@@ -316,7 +324,7 @@ class Store:
             cur = self.db.execute(
                 "INSERT INTO runs (source, started_at) VALUES (?, ?)", [source, to_db_time(started)]
             )
-        return int(cur.lastrowid)
+        return inserted_id(cur)
 
     def finish_run(
         self, run_id: int, *, finished: datetime, fetched: int, new: int, skipped: int,

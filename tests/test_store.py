@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention, TopicScore
-from sentimon.store import MentionQuery, Store
+from sentimon.store import MentionQuery, Store, inserted_id
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
@@ -172,3 +173,12 @@ def test_export_cli_writes_parquet_and_refuses_stdout(tmp_path):
     assert done.exit_code == 0 and out.exists() and "exported 0 mentions" in done.output
     jsonl = CliRunner().invoke(cli, ["--config", str(config), "export", "--out", str(tmp_path / "x.jsonl")])
     assert jsonl.exit_code == 0 and (tmp_path / "x.jsonl").read_text() == ""
+
+
+def test_inserted_id_is_one_line_for_a_cursor_that_wrote_nothing():
+    """``lastrowid`` is None only before a cursor runs anything: StorageError, not int(None)."""
+    connection = sqlite3.connect(":memory:")
+    with pytest.raises(StorageError, match="no id"):
+        inserted_id(connection.cursor())
+    connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x)")
+    assert inserted_id(connection.execute("INSERT INTO t (x) VALUES (1)")) == 1

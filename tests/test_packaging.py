@@ -72,6 +72,26 @@ def test_constraints_pin_every_runtime_requirement_within_its_range():
         assert requirement.specifier.contains(version, prereleases=True), f"{requirement.name}=={version} vs {requirement}"
 
 
+def test_constraints_pin_the_dev_extra():
+    """The gates' tools (ruff, mypy and the stubs it reads) find new things in new releases:
+    constraints.txt holds the versions the suite passed with, each inside setup.cfg's range."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    pins = {canonicalize_name(name): version for name, version in (
+        line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#"))}
+    lines = [line.strip() for line in config["options.extras_require"]["dev"].splitlines()]
+    requirements = [Requirement(line) for line in lines if line and not line.startswith("#")]
+    assert {"mypy", "ruff", "types-requests"} <= {canonicalize_name(r.name) for r in requirements}
+    for requirement in requirements:
+        version = pins.get(canonicalize_name(requirement.name))
+        assert version is not None, f"{requirement.name} is not pinned in constraints.txt"
+        assert requirement.specifier.contains(version), f"{requirement.name}=={version} vs {requirement}"
+
+
 def test_constraints_pin_the_stores_extra():
     """`pip install -c constraints.txt '.[stores]'` must get the tested cryptography (and the
     cffi/pycparser it pulls in), not whatever is newest on the day."""

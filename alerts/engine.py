@@ -147,7 +147,7 @@ def _open(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Deci
                 db, rule=rule["name"], scope=scope.name, now=now, metric=rule["metric"],
                 observed=decision.observed, baseline=decision.expected, p_value=decision.p_value,
                 details=details)
-            event = {"id": event_id, "status": "open", "opened_at": stamp}
+            event: dict[str, Any] = {"id": event_id, "status": "open", "opened_at": stamp}
             payload = message.build("opened", event, details)
             for name in rule.get("notify", []):
                 storage.enqueue(db, event_id=event["id"], notifier=name, kind="opened", payload=payload, now=now)

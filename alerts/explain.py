@@ -113,7 +113,7 @@ def drivers(window_total: int, window_topics: dict[str, int], baseline_total: in
             baseline_topics: dict[str, int], limit: int = 3) -> list[dict[str, Any]]:
     """Topics with the most negative mentions above what the baseline rate predicts for a
     window of this size: the topics that account for the spike, not merely the common ones."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for topic, count in window_topics.items():
         rate = baseline_topics.get(topic, 0) / baseline_total if baseline_total else 0.0
         expected = rate * window_total
@@ -134,7 +134,8 @@ def examples(rows: Iterable[dict[str, Any]], limit: int = EXAMPLES) -> list[dict
             continue
         seen.add(key)
         url = row.get("url") or ""
-        reply = row.get("reply_url") if isinstance(row.get("reply_url"), str) else ""
+        reply = row.get("reply_url")
+        reply = reply if isinstance(reply, str) else ""
         text = row.get("text") or ""
         chosen.append({
             "id": row["id"], "source": row["source"], "kind": row.get("kind"),
@@ -187,7 +188,7 @@ def explain(db: Database, rule: dict[str, Any], scope: Scope, decision: Decision
     w_start, w_end = query.window_range(rule, now)
     b_ranges = query.baseline_ranges(rule, now)
     w_total, w_topics = query.topic_negatives(db, rule, scope.topic, w_start, w_end)
-    b_total, b_topics = 0, Counter()
+    b_total, b_topics = 0, Counter[str]()
     for start, end in b_ranges:
         total, found = query.topic_negatives(db, rule, scope.topic, start, end)
         b_total += total

@@ -182,7 +182,8 @@ def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: floa
     metric = rule["metric"]
     alpha = rule.get("alpha") if alpha is None else alpha
     observed = observed_value(metric, window)
-    fixed_only = alpha is None and rule.get("threshold") is not None
+    threshold = rule.get("threshold")
+    fixed_only = alpha is None and threshold is not None
     if not fixed_only and (baseline.n < rule.get("min_baseline", 0) or baseline.windows <= 0):
         need = rule.get("min_baseline", 0)
         return Decision("warming_up", observed, 0.0, reasons=(
@@ -204,11 +205,11 @@ def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: floa
     if guards:
         return Decision("too_few", observed, expected, reasons=tuple(guards))
 
-    threshold = rule.get("threshold")
-    if fixed_only:
+    if fixed_only and threshold is not None:
         fire = observed >= threshold and observed > 0
         reason = f"observed {observed:.4g} vs threshold {threshold:g}"
         return Decision("tested", observed, expected, 1.0, 0.0, 1.0, fire, (reason,))
+    assert alpha is not None  # validate_rule sets one unless a threshold stands alone
     p_value, phi = test(metric, window, baseline, expected, overall)
     # A share of 0 in the baseline would make any negative "infinitely" worse; floor it at
     # half a mention so the ratio stays meaningful.

@@ -44,8 +44,8 @@ TOPIC_SENTIMENT_WEIGHTS = (1.0, 0.25, 1.0)
 # much: "Got a 'delivered' notification but there's nothing here" is no praise of delivery.
 # Chosen with the aspect head's mix on held-out rows and the demo (models/recipe/9_aspect_mix.py).
 WHOLE_TEXT_PRIOR = 0.4
-# Below this whole-text probability of praise a negative text is a plain complaint, and no topic
-# in it reads as praised unless its own clause does (see Classifier._no_praise_in_a_complaint).
+# Below this whole-text probability of praise a negative or neutral text holds no praise, and no
+# topic in it reads as praised unless its own clause does (see Classifier._no_praise_where_none_is_read).
 NO_PRAISE = 0.2
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 NEUTRAL = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
@@ -178,21 +178,22 @@ class Classifier:
                     attended = self.aspect_head.probs(states[0], states[1], centroids[[t]], centroids)[0]
                     verdicts[k] = self.aspect_head.mix * attended + (1.0 - self.aspect_head.mix) * verdicts[k]
         verdicts = (1.0 - self.whole_text_prior) * verdicts + self.whole_text_prior * weighted[0]
-        return self._no_praise_in_a_complaint(verdicts, probs, rows)
+        return self._no_praise_where_none_is_read(verdicts, probs, rows)
 
     @staticmethod
-    def _no_praise_in_a_complaint(verdicts: np.ndarray, probs: np.ndarray, rows: list[int]) -> np.ndarray:
-        """A text that is negative and holds no praise at all gives no topic a positive verdict.
+    def _no_praise_where_none_is_read(verdicts: np.ndarray, probs: np.ndarray, rows: list[int]) -> np.ndarray:
+        """A text read as holding no praise at all gives no topic a positive verdict.
 
         Why: "The delivery driver never rang the bell and took the parcel back" is a complaint
-        about delivery, yet words like "delivered" can still pull the topic's own verdict
-        positive. Only a clause of its own that the head reads as positive ("..., but the jacket
-        is gorgeous") keeps its praise; so does a text whose overall reading leaves any room
-        for praise (``NO_PRAISE`` or more), where two opinions may share a clause.
+        about delivery, and "Please update my delivery address" a plain request, yet words like
+        "delivered" or "update" can still pull the topic's own verdict positive. Only a clause of
+        its own that the head reads as positive ("..., but the jacket is gorgeous") keeps its
+        praise; so does a text read as positive, or one whose reading leaves any room for praise
+        (``NO_PRAISE`` or more), where two opinions may share a clause.
         """
-        negative, _, positive = range(3)
+        positive = 2
         whole = probs[0]
-        if int(np.argmax(whole)) != negative or whole[positive] >= NO_PRAISE:
+        if int(np.argmax(whole)) == positive or whole[positive] >= NO_PRAISE:
             return verdicts
         out = verdicts.copy()
         for k, row in enumerate(rows):

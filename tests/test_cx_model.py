@@ -62,6 +62,12 @@ def test_questions_with_the_same_words_are_not_complaints(results):
     assert len(negative) <= 1, negative
 
 
+def test_a_question_or_request_gives_no_topic_a_positive_verdict(results):
+    """v4 read "Please update my delivery address to 12 High Street." as delivery positive."""
+    positive = [s["text"] for s in NEUTRAL if any(t.sentiment == "positive" for t in results[s["text"]].topics)]
+    assert positive == []
+
+
 def test_praise_with_the_same_words_stays_positive(results):
     wrong = [s["text"] for s in PRAISE if results[s["text"]].sentiment != "positive"]
     assert len(wrong) <= 1, wrong

@@ -171,8 +171,8 @@ class PushServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        host, port = str(self.server_address[0]), self.server_address[1]
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}"
 
     def store(self) -> Store:

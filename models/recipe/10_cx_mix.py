@@ -3,6 +3,7 @@
 Steps (run from the repository root, SENTIMON_SHARED pointing at ../shared by default):
   python models/recipe/10_cx_mix.py cache            # layer-2 states of the mix and of every validation set
   python models/recipe/10_cx_mix.py train SPLIT EPOCHS OUT [N]   # tune layers SPLIT..5 (+ head), N rows (default all)
+                                                    # SPLIT 0 tunes the whole encoder (states from the text)
 
 Why a mix: the sentiment layers of v3 learned from general tweets and clothing reviews, where a
 plain statement of a problem is often labelled neutral; the CX sets (airline tweets and reviews,
@@ -72,8 +73,12 @@ def cache():
             print(f"{kind} {name}: {len(rows)} rows in {time.time() - t:.0f}s", flush=True)
 
 
-def lift(encoder, states, split):
-    """Layer-``split`` states from cached layer-2 ones (the frozen base layers in between)."""
+def lift(encoder, states, split, texts=None):
+    """Layer-``split`` states from cached layer-2 ones (the frozen base layers in between).
+
+    Below the cache (split 0 or 1: the whole encoder tunes) they come from ``texts`` instead."""
+    if split < 2:
+        return hidden_at(encoder, texts, split)
     if split == 2:
         return states
     from models.finetune import _stack
@@ -102,17 +107,20 @@ def train(split, epochs, out, n=None):
     parts = [torch.load(CACHE / f"train_{name}.pt", weights_only=False) for name in names]
     states = [s for p in parts for s in p["states"]]
     y = np.concatenate([p["y"] for p in parts])
+    rows, valid_rows = load_mix() if split < 2 else ({}, {})
+    texts = [unescape(r.text) for name in names for r in rows.get(name, [])] or [None] * len(y)
     rng = np.random.default_rng(0)
     if n and n < len(y):
         keep = sorted(rng.choice(len(y), n, replace=False).tolist())
-        states, y = [states[i] for i in keep], y[keep]
-    states = lift(encoder, states, split)
+        states, y, texts = [states[i] for i in keep], y[keep], [texts[i] for i in keep]
+    states = lift(encoder, states, split, texts)
     valid = {name: torch.load(CACHE / f"valid_{name}.pt", weights_only=False) for name in names}
     # In-training score: mean macro-F1 over up to 400 rows of each validation set.
     ev_states, ev_y, ev_owner = [], [], []
     for k, (name, v) in enumerate(valid.items()):
         pick = rng.choice(len(v["y"]), min(400, len(v["y"])), replace=False)
-        ev_states += lift(encoder, [v["states"][i] for i in pick], split)
+        ev_texts = [unescape(valid_rows[name][i].text) for i in pick] if split < 2 else None
+        ev_states += lift(encoder, [v["states"][i] for i in pick], split, ev_texts)
         ev_y.append(v["y"][pick])
         ev_owner += [k] * len(pick)
     ev_y, ev_owner = np.concatenate(ev_y), np.array(ev_owner)

@@ -36,10 +36,12 @@ def tokens(text: str) -> list[str]:
     return [w.strip("'’-").lower() for w in _WORD.findall(text or "") if len(w) > 1]
 
 
-def _terms(text: str) -> set[str]:
-    """Content words and the 2- and 3-word phrases among them (a phrase never spans a stopword)."""
+def _terms(text: str, brand: frozenset[str] = frozenset()) -> set[str]:
+    """Content words and the 2- and 3-word phrases among them. A phrase never spans a stopword
+    or a word of the brand's name ("Acme Shoes tracking never updated" gives "tracking never
+    updated", not "shoes tracking"); "acme's" counts as "acme"."""
     words = tokens(text)
-    content = [w not in STOPWORDS for w in words]
+    content = [w not in STOPWORDS and w not in brand and _possessor(w) not in brand for w in words]
     terms = {w for w, ok in zip(words, content) if ok and len(w) > 2}
     for size in (2, 3):
         for i in range(len(words) - size + 1):
@@ -48,24 +50,40 @@ def _terms(text: str) -> set[str]:
     return terms
 
 
+def _possessor(word: str) -> str:
+    return word[:-2] if word.endswith(("'s", "’s")) else word
+
+
+def brand_words(terms: Iterable[str]) -> frozenset[str]:
+    """The words of a rule's ``brand_terms`` (its brand's name and its connectors' queries,
+    set by the config loader), tokenized as mention texts are."""
+    return frozenset(w for term in terms for w in tokens(term)) - STOPWORDS
+
+
 def unusual_phrases(window: Sequence[str], baseline: Sequence[str], limit: int = 5,
-                    min_count: int = 3) -> list[dict[str, Any]]:
-    """Phrases in many more window texts than their baseline frequency predicts.
+                    min_count: int = 3, brand: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Phrases in many more window texts than their baseline frequency predicts, without the
+    words that name the brand (``brand``: names and queries): a spike of posts found by
+    searching for "Acme Shoes" names Acme Shoes more often than the baseline's reviews do, and
+    saying so tells nobody what went wrong.
 
     Scored by the smoothed log ratio of document frequencies, weighted by how many window
     texts use the phrase, so a word in 12 complaints beats a typo in 3. A phrase sharing a word
-    with one already chosen is a variant of it: merged when they chain with nearly the same
-    count, dropped otherwise ("tracking never updated", not also "tracking never", "never
-    updated" and "tracking").
+    with one already chosen is a variant of it: merged when they chain or one holds the other
+    with nearly the same count, dropped otherwise ("tracking never updated", not also
+    "tracking never", "never updated" and "tracking"). Glue words (``_fragments``) are left
+    out and do not make two phrases variants of each other.
     """
     if not window:
         return []
+    excluded = brand_words(brand)
+    window_terms = [_terms(text, excluded) for text in window]
     w_df: Counter[str] = Counter()
-    for text in window:
-        w_df.update(_terms(text))
+    for found in window_terms:
+        w_df.update(found)
     b_df: Counter[str] = Counter()
     for text in baseline:
-        b_df.update(_terms(text))
+        b_df.update(_terms(text, excluded))
     size_w, size_b = len(window), max(len(baseline), 1)
     need = max(min_count, math.ceil(0.1 * size_w))
     scored = []
@@ -77,10 +95,13 @@ def unusual_phrases(window: Sequence[str], baseline: Sequence[str], limit: int =
         if ratio < 2.0:
             continue
         scored.append((round(math.log(ratio) * math.sqrt(count), 6), len(term.split()), term, count))
+    parts = _fragments({term: {i for i, found in enumerate(window_terms) if term in found}
+                        for _s, _n, term, _c in scored})
+    scored = [item for item in scored if item[2] not in parts]
     scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
     chosen: list[tuple[str, int]] = []
     for _score, _size, term, count in scored:
-        words = set(term.split())
+        words = set(term.split()) - parts  # phrases sharing only a glue word are distinct
         overlapping = [i for i, (c, _n) in enumerate(chosen) if words & set(c.split())]
         if overlapping:  # a variant of a phrase already shown: extend it if it chains, else skip
             i = overlapping[0]
@@ -98,10 +119,29 @@ def unusual_phrases(window: Sequence[str], baseline: Sequence[str], limit: int =
     ]
 
 
+def _fragments(texts: dict[str, set[int]], share: float = 0.8) -> set[str]:
+    """Candidates unusual only as the common part of several longer ones: ``share`` of the
+    texts using one use a longer candidate containing it, and no single one covers them.
+    "never" in "tracking never updated", "never arrived" and "never ordering again" is the
+    glue of three complaints, not a fourth. (A part of one phrase, in nearly the same texts,
+    is merged into it when chosen: ``_merge``.)"""
+    parts = set()
+    for term, found in texts.items():
+        inside = f" {term} "
+        covers = [where & found for other, where in texts.items() if other != term and inside in f" {other} "]
+        alone = max((len(c) for c in covers), default=0)
+        if len(set().union(*covers)) >= share * len(found) > alone:
+            parts.add(term)
+    return parts
+
+
 def _merge(a: str, b: str, longest: int = 5) -> str | None:
     """Join two overlapping phrases ("never updated channel" + "tracking never updated" ->
-    "tracking never updated channel"), up to ``longest`` words; None if they do not chain."""
+    "tracking never updated channel"), up to ``longest`` words, or keep the longer when one
+    holds the other ("never" + "tracking never updated"); None if they do not chain."""
     x, y = a.split(), b.split()
+    if f" {a} " in f" {b} " or f" {b} " in f" {a} ":  # one is part of the other
+        return a if len(x) >= len(y) else b
     for first, second in ((x, y), (y, x)):
         for k in range(min(len(first), len(second)) - 1, 0, -1):
             if first[-k:] == second[:k] and len(first) + len(second) - k <= longest:
@@ -205,7 +245,7 @@ def explain(db: Database, rule: dict[str, Any], scope: Scope, decision: Decision
         "rule": rule["name"], "scope": scope.name, "topic": scope.topic,
         "numbers": numbers(rule, scope, decision),
         "drivers": drivers(w_total, w_topics, b_total, dict(b_topics)),
-        "phrases": unusual_phrases(window_texts, baseline_texts),
+        "phrases": unusual_phrases(window_texts, baseline_texts, brand=rule.get("brand_terms", ())),
         "examples": examples([r for r in worst if r["id"] not in seen] + [r for r in worst if r["id"] in seen]),
         "series": query.series(db, rule, scope.topic, now),
         "reasons": list(decision.reasons),

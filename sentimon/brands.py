@@ -8,6 +8,7 @@ place that turns a written name into the stored key and back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,3 +54,32 @@ def configured(config: Any) -> set[str]:
 
 def stored_all(names: Iterable[str], config: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(stored(n, config) for n in names))
+
+
+
+_NEGATED = re.compile(r'(?:^|\s)(?:-|NOT\s+)(?:"[^"]*"|\S+)')  # -"acme corp", NOT anvils
+_FIELD = re.compile(r"\b\w+:(?!//)")  # title:acme, site:...
+
+
+def terms(name: str, connectors: Iterable[Any], key: str) -> tuple[str, ...]:
+    """The words that name a brand in a rule's mentions: our ``[brand] name`` (or the
+    competitor's), and the ``query``, ``hashtags`` and plain ``match`` rules of the connectors
+    watching it (every brand's for ``key == "*"``). Those mentions were fetched for naming the
+    brand, so its words say nothing about what went wrong, and the alert's phrases leave them
+    out. Negated query terms and field prefixes are not the brand's words."""
+    names = [name] if key in ("", EVERY) and name else []
+    found: list[str] = []
+    for connector in connectors:
+        options = connector.options
+        watched = str(options.get("brand") or "").strip()
+        if key != EVERY and watched != key:
+            continue
+        names += [watched] if watched else []
+        query = options.get("query")
+        if isinstance(query, str):
+            found.append(_FIELD.sub(" ", _NEGATED.sub(" ", query)))
+        hashtags = options.get("hashtags") or []
+        found += [hashtags] if isinstance(hashtags, str) else list(hashtags)
+        found += [rule for rule in options.get("match") or () if not rule.startswith("re:")]
+    joined = ["".join(n.split()) for n in names if len(n.split()) > 1]  # @AcmeShoes, #acmeshoes
+    return tuple(dict.fromkeys(t.strip() for t in names + joined + found if t.strip()))

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from sentimon.brands import BRAND_SETTINGS
 from sentimon.brands import stored as stored_brand
+from sentimon.brands import terms as brand_terms
 from sentimon.errors import ConfigError
 from sentimon.settings import Setting, SettingError, problems_of, raise_problems, validate
 
@@ -257,6 +258,7 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str]) -> Config:
     brand = section("brand", BRAND_SETTINGS)
     for rule in rules:  # a rule naming our brand means its stored key, ''
         rule["brand"] = stored_brand(rule.get("brand", ""), SimpleNamespace(brand=brand))
+        rule["brand_terms"] = brand_terms(brand.get("name", ""), connectors, rule["brand"])
     raise_problems(problems)
     return Config(
         path=path,

@@ -23,17 +23,14 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator
 from urllib.parse import quote, urlsplit
 
-import requests
 
 from connectors.base import Batch
-from connectors.deadline import deadline
 from connectors.http import HTTP_SETTINGS, HttpConnector, display_url
 from connectors.incremental import SourceDown, load_cursor, seconds
 from connectors.paging import Page, Stream, walk
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, epoch_time, parse_rating, safe_url
 from connectors.signing import CachedToken, Signer, read_key_file
 from sentimon.errors import ConfigError, ConnectorError
-from sentimon.http_errors import request_error_reason
 from sentimon.mention import Mention
 from sentimon.settings import Setting
 
@@ -101,11 +98,8 @@ class GooglePlayDeveloperConnector(HttpConnector):
     # -- the token ----------------------------------------------------------------------
 
     def _exchange(self) -> tuple[str, float]:
-        """A signed assertion for an access token at the account's ``token_uri``.
-
-        The token endpoint wants a form body, which the shared client cannot send yet, so this
-        one POST goes through its session (its timeout, deadline and User-Agent; no retries:
-        the next run asks again)."""
+        """A signed assertion for an access token at the account's ``token_uri``, sent through
+        the shared client (its retries, deadline and body cap); a refusal's body says why."""
         now = int(time.time())
         cached = _issued.get(self.issued_key)
         if cached and now < cached[1] - self.token.margin:
@@ -114,14 +108,8 @@ class GooglePlayDeveloperConnector(HttpConnector):
                   "aud": self.account["token_uri"], "iat": now, "exp": now + 3600}
         assertion = self.signer.jwt(claims, kid=self.account.get("private_key_id"))
         where = f"{self.name}: POST {display_url(self.account['token_uri'])}"
-        try:
-            with deadline(self.http.deadline):
-                response = self.http.session.post(
-                    self.account["token_uri"], data={"grant_type": GRANT, "assertion": assertion},
-                    timeout=self.http.timeout,
-                )
-        except requests.RequestException as exc:
-            raise ConnectorError(f"{where} failed: {request_error_reason(exc)}") from None
+        response = self.http.request("POST", self.account["token_uri"], ok=(400, 401, 403),
+                                     data={"grant_type": GRANT, "assertion": assertion})
         try:
             data = response.json()
         except ValueError:

@@ -143,10 +143,12 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (),
         json: Any = None,
+        data: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Send with retries; return a 2xx response (or one whose status is in ``ok``, such
         as 304 or an API's 401 whose body says why). Anything else ends as ConnectorError,
-        with ``retry_after`` set on 429. ``json`` is sent as the body (a login, a query)."""
+        with ``retry_after`` set on 429. ``json`` is sent as the body (a login, a query),
+        ``data`` as a form body (an OAuth token exchange)."""
         where = f"{self.name}: {method} {_short(url)}"
         attempt = 0
         while True:
@@ -154,7 +156,7 @@ class HttpClient:
             retry_after: float | None = None
             status: int | None = None
             try:
-                response = self._fetch(method, url, params, headers, ok, where, json)
+                response = self._fetch(method, url, params, headers, ok, where, json, data)
             except _Expired:
                 problem = f"no complete answer within {self.deadline:g}s"
             except requests.Timeout:
@@ -190,12 +192,13 @@ class HttpClient:
     def _fetch(
         self, method: str, url: str, params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None, ok: tuple[int, ...], where: str, json: Any = None,
+        data: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """One attempt, within the total deadline; a wanted answer's body is read (capped)."""
         with deadline(self.deadline) as watch:
             try:
                 response = self.session.request(
-                    method, url, params=params, headers=dict(headers or {}), json=json,
+                    method, url, params=params, headers=dict(headers or {}), json=json, data=data,
                     timeout=self.timeout, stream=True,
                 )
                 if 200 <= response.status_code < 300 or response.status_code in ok:

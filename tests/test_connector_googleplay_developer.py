@@ -226,6 +226,24 @@ def test_rate_limit_with_retry_after(setup, key):
     assert info.value.retry_after == 8.0 and "HTTP 429" in str(info.value)
 
 
+def test_the_token_exchange_is_retried_and_its_body_capped_like_any_request(setup, key, monkeypatch):
+    """The exchange goes through the shared client: a 503 from the token endpoint is retried
+    (it used to fail the run), and an endless answer stops at max_body_bytes."""
+    server, path = setup
+    google = Google(server, [review(1)], key.public_key())
+    server.add("/token", Reply(503, "busy"), google.token, method="POST")
+    mentions, _, _, _ = drain(connector(server, path))
+    assert len(mentions) == 1 and [r.path for r in server.requests] == ["/token", "/token", PATH]
+    server.add("/token", Reply(200, "x" * 200_000, {"Content-Type": "application/json"}), method="POST")
+    values = validate({"package_name": PACKAGE, "service_account_file": str(path), "base_url": server.url},
+                      GooglePlayDeveloperConnector.settings, "gpd")
+    capped = HttpClient("gpd", sleep=lambda s: None, retries=0, max_body_bytes=100_000)
+    with monkeypatch.context() as patch:
+        patch.setattr("connectors.googleplay_developer._issued", {})  # no token kept: exchange again
+        with pytest.raises(ConnectorError, match="max_body_bytes"):
+            drain(GooglePlayDeveloperConnector("gpd", values, http=capped))
+
+
 def test_a_body_that_is_not_json_is_one_line(setup, key):
     server, path = setup
     Google(server, [], key.public_key())

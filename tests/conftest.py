@@ -1,14 +1,17 @@
-"""Shared fixtures: the real bundled model (loaded once), temporary configs, ../shared paths."""
+"""Shared fixtures: the real bundled model (loaded once), temporary configs, ../shared paths,
+and for the alert tests seeded stores, the alerts CLI on a written config and an SMTP server."""
 
 from __future__ import annotations
 
 import os
 import textwrap
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 from localserver import local_server  # noqa: F401  (the fixture, for every test module)
+from test_alerts_support import AlertsCli, Inbox, alert_config, local_smtp, seeded_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SENTIMON_SHARED", ROOT.parent / "shared"))
@@ -59,3 +62,49 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def alert_store(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """``alert_store(name, quiet=..., spike=...)``: ``seeded_store`` in tmp_path, closed after
+    the test."""
+    opened = []
+
+    def make(name: str = "alerts.db", **seeding: Any) -> Any:
+        opened.append(seeded_store(tmp_path / name, **seeding))
+        return opened[-1]
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def alerts_cli(write_config: Callable[[str], Path]) -> Callable[..., AlertsCli]:
+    """``alerts_cli(db, rules=..., notifiers=..., quiet=..., spike=..., edit=...)``: a config
+    from ``alert_config`` and its store seeded before the wall clock's now (the CLI checks at
+    now), ``edit(store)`` applied before it closes; returns the ``sentimon alerts`` runner."""
+
+    def make(db: str = "alerts.db", *, rules: str | None = None, notifiers: dict[str, str] | None = None,
+             quiet: dict[str, Any] | None = None, spike: dict[str, Any] | None = None,
+             edit: Callable[[Any], None] | None = None) -> AlertsCli:
+        path = write_config(alert_config(db, rules=rules, notifiers=notifiers))
+        store = seeded_store(path.parent / db, now=datetime.now(timezone.utc), quiet=quiet, spike=spike)
+        try:
+            if edit is not None:
+                edit(store)
+        finally:
+            store.close()
+        return AlertsCli(path, path.parent / db)
+
+    return make
+
+
+@pytest.fixture
+def smtp() -> Iterator[Inbox]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd): its inbox, with ``.port`` and ``.logins``."""
+    pytest.importorskip("aiosmtpd")
+    inbox = Inbox()
+    controller = local_smtp(inbox)
+    yield inbox
+    controller.stop()

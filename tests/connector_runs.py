@@ -1,7 +1,9 @@
-"""Run a connector to the end of its batches, as the pipeline would, for connector tests."""
+"""Run connectors for connector tests: one to the end of its batches, as the pipeline would,
+or every connector of a loaded config through the real pipeline and store."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -18,3 +20,19 @@ def drain(connector: Any, cursor: str | None = None, backfill: bool = False) -> 
         cursor = batch.cursor
         batches += 1
     return mentions, skipped, cursor, batches
+
+
+def run_rounds(config: Any, db: Path, rounds: int = 2) -> list[dict[str, Any]]:
+    """Every connector of ``config`` run ``rounds`` times into the store at ``db`` (the keyword
+    model classifies), as `sentimon fetch` would run them: one {name: RunResult} per round, so
+    a test sees what the first run stored and that the next adds nothing."""
+    from sentimon.pipeline import run_connector
+    from sentimon.store import Store
+    from stubs import KeywordClassifier
+
+    store = Store(db)
+    try:
+        return [{c.name: run_connector(store, KeywordClassifier, c) for c in config.connectors}
+                for _ in range(rounds)]
+    finally:
+        store.close()

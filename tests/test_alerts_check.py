@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -159,56 +159,32 @@ def test_sensitivity_words_and_levels():
 
 # --- the CLI, end to end ----------------------------------------------------------------
 
-CONFIG = """
-[storage]
-path = "cli.db"
+def test_alerts_check_list_and_test_through_the_cli(alerts_cli):
+    sentimon = alerts_cli("cli.db")
 
-[[alerts]]
-name = "negative spike"
-metric = "negative_share"
-window = "12h"
-baseline = "7d"
-min_mentions = 20
-cooldown = "4h"
-notify = ["x"]
-
-[notifiers.x]
-type = "console"
-"""
-
-
-def test_alerts_check_list_and_test_through_the_cli(write_config):
-    path = write_config(CONFIG)
-    now = datetime.now(timezone.utc)
-    store = Store(path.parent / "cli.db")
-    seed_quiet(store, now=now)
-    seed_spike(store, now=now)
-    store.close()
-    runner = CliRunner()
-
-    dry = runner.invoke(cli, ["--config", str(path), "alerts", "check", "--dry-run"])
+    dry = sentimon("check", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "opened" in dry.output and "ALERT" not in dry.output
 
-    first = runner.invoke(cli, ["--config", str(path), "alerts", "check"])
+    first = sentimon("check")
     assert first.exit_code == 0, first.output
     assert first.output.count("ALERT negative spike") == 1
     assert "Topics driving it" in first.output and "delivery" in first.output
     assert "tracking never updated" in first.output and "https://social.example/p/" in first.output
     assert "delivered 1" in first.output
 
-    again = runner.invoke(cli, ["--config", str(path), "alerts", "check"])
+    again = sentimon("check")
     assert again.exit_code == 0 and "ALERT" not in again.output and "delivered 0" in again.output
 
-    listed = runner.invoke(cli, ["--config", str(path), "alerts", "list", "--format", "json"])
+    listed = sentimon("list", "--format", "json")
     [event] = json.loads(listed.output)
     assert event["status"] == "open" and event["deliveries"] == {"sent": 1}
-    table = runner.invoke(cli, ["--config", str(path), "alerts", "list", "--since", "1d"])
+    table = sentimon("list", "--since", "1d")
     assert "negative spike" in table.output
 
-    sent = runner.invoke(cli, ["--config", str(path), "alerts", "test", "x"])
+    sent = sentimon("test", "x")
     assert sent.exit_code == 0 and "TEST from sentimon" in sent.output
-    missing = runner.invoke(cli, ["--config", str(path), "alerts", "test", "nope"])
+    missing = sentimon("test", "nope")
     assert missing.exit_code == 2 and "no notifier named 'nope'" in missing.output
 
 
@@ -218,14 +194,8 @@ def test_every_alerts_command_has_help():
         assert result.exit_code == 0 and len(result.output) > 100
 
 
-def test_check_json_stays_parseable_with_a_console_notifier(write_config):
-    path = write_config(CONFIG)
-    store = Store(path.parent / "cli.db")
-    now = datetime.now(timezone.utc)
-    seed_quiet(store, now=now)
-    seed_spike(store, now=now)
-    store.close()
-    result = CliRunner().invoke(cli, ["--config", str(path), "alerts", "check", "--format", "json"])
+def test_check_json_stays_parseable_with_a_console_notifier(alerts_cli):
+    result = alerts_cli("cli.db")("check", "--format", "json")
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["delivered"] == 1 and document["outcomes"][0]["action"] == "opened"

@@ -3,55 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 
 import alerts
 from alerts import lifecycle
-from sentimon.cli import cli
-from sentimon.store import Store
-from test_alerts_support import NOW, Recorder, rule, seed_quiet, seed_spike
-
-CONFIG = """
-[storage]
-path = "life.db"
-
-[[alerts]]
-name = "negative spike"
-window = "12h"
-min_negative = 5
-notify = ["x"]
-
-[notifiers.x]
-type = "console"
-"""
+from test_alerts_support import NOW, Recorder, checked_notifiers, rule, seed_spike
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "life.db")
-    seed_quiet(s, per_day=40)
-    seed_spike(s, n=30, negative=20, hours=3)
-    yield s
-    s.close()
+def store(alert_store):
+    return alert_store("life.db", quiet={"per_day": 40}, spike={"n": 30, "negative": 20, "hours": 3})
 
 
 @pytest.fixture
-def sentimon(write_config):
-    path = write_config(CONFIG)
-    now = datetime.now(timezone.utc)
-    store = Store(path.parent / "life.db")
-    seed_quiet(store, now=now)
-    seed_spike(store, now=now)
-    store.close()
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(cli, ["--config", str(path), "alerts", *args])
-
-    return run
+def sentimon(alerts_cli):
+    return alerts_cli("life.db")
 
 
 def test_show_ack_and_resolve_through_the_cli(sentimon):
@@ -110,9 +78,8 @@ def test_a_mute_expires_and_covers_only_its_topic(store):
 def test_slack_message_says_how_to_ack(store):
     [first] = alerts.check(store.db, [rule(min_negative=5)], now=NOW)
     with Recorder() as server:
-        notifiers = alerts.build_notifiers(
-            {"chat": alerts.validate_notifier("chat", {"type": "slack", "webhook_url": server.url})})
-        assert alerts.deliver_pending(store.db, notifiers, now=NOW).sent == 1
+        chat = checked_notifiers(chat={"type": "slack", "webhook_url": server.url})
+        assert alerts.deliver_pending(store.db, chat, now=NOW).sent == 1
     assert f"sentimon alerts ack {first.event_id}" in json.dumps(server.json())
 
 

@@ -1,14 +1,21 @@
-"""Helpers shared by the alert and notifier tests: seeded stores, a fake Slack/webhook HTTP
-server on 127.0.0.1, and a rule builder. (No tests here; the name keeps it in our files.)"""
+"""Helpers shared by the alert and notifier tests: seeded stores, alert configs and the
+`sentimon alerts` CLI on them, notifiers built as the loader builds them, a fake Slack/webhook
+HTTP server and a real SMTP server on 127.0.0.1, and a rule builder. (No tests here; the name
+keeps it in our files.) The pytest fixtures over these are in conftest.py."""
 
 from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable
+
+from click.testing import CliRunner, Result
 
 from sentimon.mention import Classification, Mention, TopicScore
 from sentimon.store import Store
@@ -69,6 +76,96 @@ def seed_spike(store: Store, *, now: datetime = NOW, n: int = 30, negative: int 
         verdicts.append(verdict("negative" if bad else "positive", topic if bad else "quality",
                                 score=0.6 + 0.39 * (i / max(n, 1)) if bad else None))
     store.save_batch(source, mentions, verdicts)
+
+
+def seeded_store(path: Path, *, now: datetime = NOW, quiet: dict[str, Any] | None = None,
+                 spike: dict[str, Any] | None = None) -> Store:
+    """A store at ``path`` holding a quiet stream and a delivery spike before ``now``
+    (``quiet`` and ``spike``: arguments of ``seed_quiet`` and ``seed_spike``); the caller closes it."""
+    store = Store(path)
+    seed_quiet(store, **{"now": now, **(quiet or {})})
+    seed_spike(store, **{"now": now, **(spike or {})})
+    return store
+
+
+def alert_rule(notify: tuple[str, ...] = ("x",), **extra: Any) -> str:
+    """The TOML of the "negative spike" rule the alert tests use (``rule()``'s settings), with
+    ``extra`` keys added: one text, so every CLI test checks the same rule."""
+    keys = {"name": "negative spike", "metric": "negative_share", "window": "12h", "baseline": "7d",
+            "min_mentions": 20, "cooldown": "4h", "notify": list(notify), **extra}
+    return "[[alerts]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items())
+
+
+def alert_config(db: str, *, rules: str | None = None, notifiers: dict[str, str] | None = None) -> str:
+    """A sentimon.toml: the store at ``db``, ``rules`` (default ``alert_rule()``) and
+    ``notifiers`` (name -> the TOML lines of its table; default one console notifier "x")."""
+    tables = notifiers if notifiers is not None else {"x": 'type = "console"'}
+    return (f'[storage]\npath = "{db}"\n\n{rules if rules is not None else alert_rule()}\n'
+            + "".join(f"[notifiers.{name}]\n{body}\n\n" for name, body in tables.items()))
+
+
+@dataclass(frozen=True)
+class AlertsCli:
+    """`sentimon --config CONFIG alerts ...` through the real CLI, on a written config whose
+    store (``db``) is seeded; ``run("check")`` returns click's result."""
+
+    config: Path
+    db: Path
+
+    def __call__(self, *args: str) -> Result:
+        from sentimon.cli import cli
+
+        return CliRunner().invoke(cli, ["--config", str(self.config), "alerts", *args])
+
+
+def checked_notifiers(**tables: dict[str, Any]) -> dict[str, Any]:
+    """Notifiers from config tables, checked as the config loader checks them."""
+    import alerts
+
+    return alerts.build_notifiers({name: alerts.validate_notifier(name, table) for name, table in tables.items()})
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a server to start on, or to fail)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message: (envelope, raw bytes)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[object, bytes]] = []
+        self.logins: list[tuple[bytes, bytes]] = []
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's naming)
+        self.messages.append((envelope, envelope.original_content or envelope.content))
+        return "250 OK"
+
+
+SMTP_PASSWORD = "hunter2-secret"  # what ``local_smtp`` accepts
+
+
+def local_smtp(inbox: Inbox | None = None) -> Any:
+    """A started aiosmtpd server on 127.0.0.1 delivering into ``inbox`` (``.port`` set), which
+    records each login and accepts ``SMTP_PASSWORD`` only; stop it with ``.stop()``."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    inbox = inbox or Inbox()
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: Any, auth_data: Any) -> Any:
+        inbox.logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == SMTP_PASSWORD.encode())
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    inbox.port = controller.port
+    return controller
 
 
 def rule(**overrides: Any) -> dict[str, Any]:

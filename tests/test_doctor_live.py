@@ -25,14 +25,13 @@ pytest.importorskip("aiosmtpd")
 import test_notifiers_email  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
-from test_notifiers_email import Inbox, free_port  # noqa: E402
+from test_alerts_support import SMTP_PASSWORD as PASSWORD  # what conftest's `smtp` server accepts
+from test_alerts_support import Inbox, free_port  # noqa: E402
 
-# Fixtures shared with the modules that own them: the keyword model, a real SMTP server on
-# 127.0.0.1 that records logins and messages, a self-signed certificate for 127.0.0.1.
+# Fixtures shared with the modules that own them: the keyword model and a self-signed
+# certificate for 127.0.0.1 (the SMTP server, `smtp`, is in conftest.py).
 keyword_model = test_newcomer.keyword_model
-smtp, certificate = test_notifiers_email.smtp, test_notifiers_email.certificate
-
-PASSWORD = "hunter2-secret"  # what test_notifiers_email's server accepts
+certificate = test_notifiers_email.certificate
 TOKEN = "push-token-0123456789abcdefghij"
 
 

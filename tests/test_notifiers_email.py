@@ -3,7 +3,6 @@ structure, headers with nothing from a mention in them, escaping, the inline PNG
 
 from __future__ import annotations
 
-import socket
 import struct
 import zlib
 from email import message_from_bytes, policy
@@ -19,55 +18,18 @@ from alerts.chart import share_chart  # noqa: E402
 from alerts.smtp import header_safe  # noqa: E402
 from sentimon.errors import NotifyError  # noqa: E402
 from sentimon.settings import SettingError  # noqa: E402
-from sentimon.store import Store  # noqa: E402
-from test_alerts_support import NOW, rule, seed_quiet, seed_spike  # noqa: E402
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[object, bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
-        self.messages.append((envelope, envelope.original_content or envelope.content))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from test_alerts_support import NOW, Inbox, Recorder, alert_rule, checked_notifiers, free_port, rule  # noqa: E402
 
 
 @pytest.fixture
-def smtp():
-    inbox = Inbox()
-    logins = []
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        logins.append((auth_data.login, auth_data.password))
-        return AuthResult(success=auth_data.password == b"hunter2-secret")
-
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
-                            auth_require_tls=False)
-    controller.start()
-    inbox.port, inbox.logins = controller.port, logins
-    yield inbox
-    controller.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "mail.db")
-    seed_quiet(s)
-    seed_spike(s)
-    yield s
-    s.close()
+def store(alert_store):
+    return alert_store("mail.db")
 
 
 def mailer(port: int, **extra):
-    table = {"type": "email", "host": "127.0.0.1", "port": port, "starttls": False,
-             "from": "alerts@acme.example", "to": ["cx@acme.example", "lead@acme.example"], **extra}
-    return alerts.build_notifiers({"mail": alerts.validate_notifier("mail", table)})
+    return checked_notifiers(mail={"type": "email", "host": "127.0.0.1", "port": port, "starttls": False,
+                                   "from": "alerts@acme.example",
+                                   "to": ["cx@acme.example", "lead@acme.example"], **extra})
 
 
 def test_alert_email_has_plain_html_and_inline_chart(smtp, store):
@@ -203,51 +165,25 @@ def alerts_test_payload():
     return test_message("2026-12-01T12:00:00Z")
 
 
-def test_same_alert_reaches_slack_and_email_from_the_cli(smtp, write_config):
+def test_same_alert_reaches_slack_and_email_from_the_cli(smtp, alerts_cli):
     """The issue's "done when": one config pointing at Slack and SMTP delivers the alert to both,
     once; checking again sends nothing new; `alerts test` reaches each notifier."""
-    from datetime import datetime, timezone
-
-    from click.testing import CliRunner
-
-    from sentimon.cli import cli
-    from test_alerts_support import Recorder
-
     with Recorder() as slack_server:
-        path = write_config(f"""
-            [storage]
-            path = "both.db"
-
-            [[alerts]]
-            name = "negative spike"
-            window = "12h"
-            baseline = "7d"
-            notify = ["slack", "mail"]
-
-            [notifiers.slack]
-            type = "slack"
-            webhook_url = "{slack_server.url}"
-
-            [notifiers.mail]
-            url = "mailto://127.0.0.1:{smtp.port}?to=cx@acme.example&from=alerts@acme.example&starttls=no"
-        """)
-        now = datetime.now(timezone.utc)
-        seeded = Store(path.parent / "both.db")
-        seed_quiet(seeded, now=now)
-        seed_spike(seeded, now=now)
-        seeded.close()
-        runner = CliRunner()
-        first = runner.invoke(cli, ["--config", str(path), "alerts", "check"])
+        sentimon = alerts_cli("both.db", rules=alert_rule(notify=("slack", "mail")), notifiers={
+            "slack": f'type = "slack"\nwebhook_url = "{slack_server.url}"',
+            "mail": f'url = "mailto://127.0.0.1:{smtp.port}?to=cx@acme.example&from=alerts@acme.example&starttls=no"',
+        })
+        first = sentimon("check")
         assert first.exit_code == 0, first.output
         assert "delivered 2" in first.output
-        again = runner.invoke(cli, ["--config", str(path), "alerts", "check"])
+        again = sentimon("check")
         assert "delivered 0" in again.output
         assert len(slack_server.requests) == 1 and len(smtp.messages) == 1
         slack_title = slack_server.json()["blocks"][0]["text"]["text"]
         mail = message_from_bytes(smtp.messages[0][1], policy=policy.default)
         assert slack_title in mail["Subject"]
         for name in ("slack", "mail"):
-            result = runner.invoke(cli, ["--config", str(path), "alerts", "test", name])
+            result = sentimon("test", name)
             assert result.exit_code == 0, result.output
         assert len(slack_server.requests) == 2 and len(smtp.messages) == 2
         assert "TEST" in slack_server.json()["text"]
@@ -295,7 +231,7 @@ def test_tls_modes_with_login_against_a_real_tls_server(certificate, mode):
         table = {"type": "email", "host": "127.0.0.1", "port": port, "starttls": mode == "starttls",
                  "ssl": mode == "ssl", "username": "cx", "password": "pw-over-tls", "cafile": str(cert),
                  "from": "alerts@acme.example", "to": "cx@acme.example"}
-        [sender] = alerts.build_notifiers({"m": alerts.validate_notifier("m", table)}).values()
+        [sender] = checked_notifiers(m=table).values()
         sender.send(alerts_test_payload())
     finally:
         controller.stop()

@@ -12,22 +12,18 @@ import pytest
 import alerts
 from alerts.slack import MAX_BLOCKS, SECTION_LIMIT, escape, fit, render
 from sentimon.store import Store
-from test_alerts_support import NOW, Recorder, rule, seed_quiet, seed_spike
+from test_alerts_support import NOW, Recorder, checked_notifiers, rule
 
 OUR_LINK = re.compile(r"<https?://[^\s<>|]+\|[^<>|]*>")
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "slack.db")
-    seed_quiet(s)
-    seed_spike(s)
-    yield s
-    s.close()
+def store(alert_store):
+    return alert_store("slack.db")
 
 
 def slack(url: str, name: str = "chat"):
-    return alerts.build_notifiers({name: alerts.validate_notifier(name, {"type": "slack", "webhook_url": url})})
+    return checked_notifiers(**{name: {"type": "slack", "webhook_url": url}})
 
 
 def statuses(store):
@@ -85,7 +81,9 @@ def test_fit_never_splits_an_entity():
 
 def test_429_retry_after_is_honoured_without_sleeping(store):
     alerts.check(store.db, [rule()], now=NOW)
-    script = lambda i: (429, {"Retry-After": "120"}, "rate_limited") if i == 0 else (200, {}, "ok")
+    def script(i: int) -> tuple[int, dict[str, str], str]:
+        return (429, {"Retry-After": "120"}, "rate_limited") if i == 0 else (200, {}, "ok")
+
     with Recorder(script) as server:
         notifiers = slack(server.url)
         first = alerts.deliver_pending(store.db, notifiers, now=NOW)

@@ -4,44 +4,24 @@ Slack made from a raw URL, no ping. ``sentimon alerts check`` delivers to a loca
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
-from click.testing import CliRunner
-from test_alerts_support import Recorder, seed_quiet, seed_spike
-
-from sentimon.cli import cli
-from sentimon.store import Store
+from test_alerts_support import Recorder
 
 HOSTILE = "*FREE* _refund_ ~now~ `code` at https://evil.example/claim and evil.example <!channel>"
 MARKUP = "*_~`"
 
 
-def test_mention_text_is_not_rendered_by_slack(tmp_path, write_config):
-    now = datetime.now(timezone.utc)
-    store = Store(tmp_path / "s.db")
-    seed_quiet(store, now=now)
-    seed_spike(store, now=now)
-    for i in range(30):  # the spike's examples, all hostile
+def hostile(store) -> None:
+    """The spike's examples, all hostile."""
+    for i in range(30):
         store.db.execute("UPDATE mentions SET text = ? WHERE external_id = ?", [HOSTILE, f"s{i}"])
     store.db.commit()
-    store.close()
+
+
+def test_mention_text_is_not_rendered_by_slack(alerts_cli):
     with Recorder() as slack:
-        config = write_config(f"""
-            [storage]
-            path = "s.db"
-            [[alerts]]
-            name = "negative spike"
-            metric = "negative_share"
-            window = "12h"
-            baseline = "7d"
-            min_mentions = 20
-            cooldown = "4h"
-            notify = ["chat"]
-            [notifiers.chat]
-            type = "slack"
-            webhook_url = "{slack.url}"
-            """)
-        result = CliRunner().invoke(cli, ["--config", str(config), "alerts", "check"])
+        run = alerts_cli("s.db", notifiers={"x": f'type = "slack"\nwebhook_url = "{slack.url}"'}, edit=hostile)
+        result = run("check")
         assert result.exit_code == 0, result.output
         assert len(slack.requests) == 1
         body = json.loads(slack.requests[0]["body"])

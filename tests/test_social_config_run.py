@@ -7,11 +7,9 @@ import connectors.bluesky as bluesky
 import test_connector_bluesky as bsky
 import test_connector_mastodon as mdn
 import test_connector_youtube as yt
+from connector_runs import run_rounds
 from localserver import LocalServer
 from sentimon.config import load_config
-from sentimon.pipeline import run_connector
-from sentimon.store import Store
-from stubs import KeywordClassifier
 
 CONFIG = """
 [storage]
@@ -57,12 +55,7 @@ def test_all_three_run_from_config_match_and_resume(write_config, tmp_path):
         server.add(mdn.TAG, mdn.Timeline([mdn.status(1), mdn.status(2, "Nice weather")]))
         server.add(yt.PATH, yt.Threads([yt.thread(1), yt.thread(2, "first")]))
         config = load_config(write_config(CONFIG.format(url=server.url)), environ=ENV)
-        store = Store(tmp_path / "s.db")
-        try:
-            first = {c.name: run_connector(store, KeywordClassifier, c) for c in config.connectors}
-            again = {c.name: run_connector(store, KeywordClassifier, c) for c in config.connectors}
-        finally:
-            store.close()
+        first, again = run_rounds(config, tmp_path / "s.db")
     assert {n: (r.ok, r.new, r.dropped) for n, r in first.items()} == {
         "bluesky": (True, 1, 1), "mastodon": (True, 1, 1), "youtube": (True, 1, 1)}
     assert all(r.ok and r.new == 0 for r in again.values())

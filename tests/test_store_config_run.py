@@ -8,6 +8,7 @@ from __future__ import annotations
 import test_connector_appstoreconnect as asc
 import test_connector_googleplay_developer as gpd
 from jwtcheck import ec_key, pem, rsa_key
+from connector_runs import run_rounds
 from localserver import LocalServer
 
 from sentimon.config import load_config
@@ -46,12 +47,11 @@ def test_both_run_from_config_and_resume(write_config, tmp_path):
                "PLAY_ACCOUNT_FILE": str(gpd.account_file(tmp_path, server, google_key))}
         text = CONFIG.format(url=server.url, app=asc.APP, package=gpd.PACKAGE)
         config = load_config(write_config(text), environ=env)
+        first, again = run_rounds(config, tmp_path / "s.db")
+        env["ASC_PRIVATE_KEY"] = pem(ec_key())  # a key Apple does not know
+        refused = load_config(write_config(text), environ=env).connector("app-store")
         store = Store(tmp_path / "s.db")
         try:
-            first = {c.name: run_connector(store, KeywordClassifier, c) for c in config.connectors}
-            again = {c.name: run_connector(store, KeywordClassifier, c) for c in config.connectors}
-            env["ASC_PRIVATE_KEY"] = pem(ec_key())  # a key Apple does not know
-            refused = load_config(write_config(text), environ=env).connector("app-store")
             failed = run_connector(store, KeywordClassifier, refused)
         finally:
             store.close()

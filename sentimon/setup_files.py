@@ -25,6 +25,9 @@ DEMO_CONFIG = """\
 [storage]
 path = "sentimon.db"
 
+[brand]
+name = "Acme Shoes"  # shown in tables, and left out of alerts' unusual phrases
+
 [model]
 sentiment = "bundled"
 

@@ -74,6 +74,7 @@ def gather(
     # One row per text: a copied complaint (a bot, a resent push) shows once, with its count.
     worst = store.db.execute_returning_dicts(
         "SELECT id, source, url, title, text, created_at, MAX(score_negative) AS score_negative, "
+        "CASE WHEN json_valid(extra) THEN json_extract(extra, '$.reply_url') END AS reply_url, "
         "COUNT(*) AS repeats FROM mentions WHERE created_at >= ? AND created_at < ? "
         "AND sentiment = 'negative' GROUP BY text ORDER BY score_negative DESC, created_at DESC LIMIT 10", span)
     return {
@@ -128,8 +129,17 @@ def _topic_series(store: Store, span: list[str], names: list[str], unit: str, zo
     return out
 
 
-def _safe_url(url: str | None) -> str | None:
-    return url if url and url.lower().startswith(("https://", "http://")) else None
+def _safe_url(url: object) -> str | None:
+    """``url`` if it is an http(s) URL, else None. Takes any value: ``extra`` keeps a pushed
+    ``"reply_url": 5`` as a number, which must drop the link, not crash the report."""
+    return url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else None
+
+
+def _link(url: object, label: str) -> str:
+    """A mention's link, or nothing: its URLs come from the source (untrusted), so only
+    http(s) is linked, escaped, and the page it opens gets no handle back on the report."""
+    safe = _safe_url(url)
+    return f' <a href="{_esc(safe)}" rel="noopener noreferrer">{_esc(label)}</a>' if safe else ""
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], caption: str) -> str:
@@ -188,8 +198,7 @@ def render_html(data: dict[str, Any]) -> str:
             ("alerts", len(data["alerts"]))]
     mentions = []
     for m in data["most_negative"]:
-        url = _safe_url(m.get("url"))
-        link = f' <a href="{_esc(url)}" rel="noopener noreferrer">open</a>' if url else ""
+        link = _link(m.get("url"), "open") + _link(m.get("reply_url"), "reply")
         title = f"<b>{_esc(m['title'])}</b> " if m.get("title") else ""
         repeats = f" · {m['repeats']} times" if m.get("repeats", 1) > 1 else ""
         mentions.append(f'<div class="mention">{title}{_esc(m["text"][:600])}<br><small>{_esc(m["source"])} · '

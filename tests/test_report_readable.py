@@ -95,3 +95,32 @@ def test_report_prints_to_pdf_in_chromium(run, tmp_path):
                     f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}",
                     "--no-pdf-header-footer", out.as_uri()], capture_output=True, timeout=120, check=True)
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000
+
+
+def test_most_negative_mentions_link_reply_url_when_safe(tmp_path, write_config):
+    """Issue 17: a reviewer answers from the report. A source's reply_url (kept in ``extra``)
+    is linked beside "open"; one that is not http(s) is untrusted and stays unlinked."""
+    config = write_config('[storage]\npath = "s.db"\n')
+    store = Store(tmp_path / "s.db")
+    at = DAY + timedelta(hours=12)
+    rows = [
+        Mention("appstoreconnect", "r1", "Crashes on launch", at, url="https://apps.example/r1",
+                extra={"reply_url": "https://appstoreconnect.example/reviews/r1?a=1&b=2"}),
+        Mention("shop", "r2", "Refund never came", at + timedelta(hours=1), url="https://shop.example/r2",
+                extra={"reply_url": "javascript:alert(1)"}),
+        Mention("push", "r3", "Box was crushed", at + timedelta(hours=2), extra={"reply_url": 5}),
+    ]
+    store.save_batch("x", rows, [verdict("negative", "delivery", 0.9)] * len(rows))
+    store.close()
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["--config", str(config), "report", "--since", "2026-11-09",
+                                      "--until", "2026-11-16", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    blocks = {re.sub(r"<br>.*", "", b, flags=re.S): b
+              for b in re.findall(r'<div class="mention">(.*?)</div>', out.read_text(), re.S)}
+    assert set(blocks) == {"Crashes on launch", "Refund never came", "Box was crushed"}
+    assert ('<a href="https://appstoreconnect.example/reviews/r1?a=1&amp;b=2" rel="noopener noreferrer">'
+            'reply</a>') in blocks["Crashes on launch"]
+    assert ">open</a>" in blocks["Refund never came"] and "reply" not in blocks["Refund never came"]
+    assert "javascript:" not in out.read_text()
+    assert "<a " not in blocks["Box was crushed"]  # a number is no link, and no crash

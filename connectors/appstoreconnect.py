@@ -23,7 +23,9 @@ from connectors.base import Batch
 from connectors.http import HTTP_SETTINGS, HttpConnector
 from connectors.incremental import SourceDown, Watermark, load_cursor, seconds
 from connectors.paging import Page, Stream, walk, walk_settings
-from connectors.records import MAX_TEXT_CHARS, clean_text, clip, parse_rating, parse_time, safe_url
+from connectors.records import (
+    MAX_TEXT_CHARS, clean_text, clip, json_object, parse_rating, parse_time, safe_url,
+)
 from connectors.signing import CachedToken, Signer, read_key_file
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
@@ -116,7 +118,7 @@ class AppStoreConnectConnector(HttpConnector):
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise ConnectorError(f"{self.name}: customer reviews: the answer has no data list")
-        links = data.get("links") if isinstance(data.get("links"), dict) else {}
+        links = json_object(data.get("links"))
         return Page(items, self._next(links.get("next")))
 
     def _next(self, link: Any) -> str | None:

@@ -27,7 +27,9 @@ from connectors.base import Batch
 from connectors.http import HTTP_SETTINGS, HttpConnector
 from connectors.incremental import SourceDown, Watermark, load_cursor, seconds
 from connectors.paging import Page, Stream, walk, walk_settings
-from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url
+from connectors.records import (
+    MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url,
+)
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting

@@ -28,7 +28,9 @@ from connectors.base import Batch
 from connectors.http import HTTP_SETTINGS, HttpConnector, display_url
 from connectors.incremental import SourceDown, load_cursor, seconds
 from connectors.paging import Page, Stream, walk
-from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, epoch_time, parse_rating, safe_url
+from connectors.records import (
+    MAX_TEXT_CHARS, clean_text, clip, count, epoch_time, json_object, parse_rating, safe_url,
+)
 from connectors.signing import CachedToken, Signer, read_key_file
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
@@ -152,7 +154,7 @@ class GooglePlayDeveloperConnector(HttpConnector):
         reviews = data.get("reviews", [])  # a quiet week: Google leaves the list out
         if not isinstance(reviews, list):
             raise ConnectorError(f"{self.name}: reviews: the answer's reviews is not a list")
-        paging = data.get("tokenPagination") if isinstance(data.get("tokenPagination"), dict) else {}
+        paging = json_object(data.get("tokenPagination"))
         after = paging.get("nextPageToken")
         return Page(reviews, after if isinstance(after, str) and after else None)
 

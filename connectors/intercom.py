@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 from connectors.base import Batch, Skipped
 from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
 from connectors.incremental import ITEM_ERRORS, SourceDown, dump_cursor, load_cursor, seconds
-from connectors.records import MAX_TEXT_CHARS, clean_text, clip, epoch_time, parse_rating, safe_url
+from connectors.records import (
+    MAX_TEXT_CHARS, clean_text, clip, epoch_time, json_object, parse_rating, safe_url,
+)
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting
@@ -107,8 +109,8 @@ class IntercomConnector(HttpConnector):
             if not isinstance(conversations, list):
                 raise ConnectorError(f"{self.name}: the answer has no conversations list")
             yield conversations
-            pages = data.get("pages") if isinstance(data.get("pages"), dict) else {}
-            following = pages.get("next") if isinstance(pages.get("next"), dict) else {}
+            pages = json_object(data.get("pages"))
+            following = json_object(pages.get("next"))
             after = following.get("starting_after")
             if not conversations or not isinstance(after, str) or not after:
                 return
@@ -151,7 +153,7 @@ class IntercomConnector(HttpConnector):
         source = conversation["source"]
         text = _text(source.get("body"), "source.body")
         url = self._reply_url(conversation_id)
-        tags = conversation.get("tags") if isinstance(conversation.get("tags"), dict) else {}
+        tags = json_object(conversation.get("tags"))
         names = [t.get("name") for t in tags.get("tags") or [] if isinstance(t, dict)]
         return Mention(
             source=self.name,
@@ -195,7 +197,7 @@ def _customer_started(conversation: Any) -> bool:
     source = conversation.get("source") if isinstance(conversation, dict) else None
     if not isinstance(source, dict):
         raise ValueError("no source")
-    author = source.get("author") if isinstance(source.get("author"), dict) else {}
+    author = json_object(source.get("author"))
     return author.get("type") in CUSTOMERS
 
 

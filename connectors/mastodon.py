@@ -24,7 +24,9 @@ from urllib.parse import quote, urlsplit
 from connectors.base import Batch, Skipped
 from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
 from connectors.incremental import ITEM_ERRORS, SourceDown, dump_cursor, isolated, load_cursor
-from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url
+from connectors.records import (
+    MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url,
+)
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting

@@ -41,7 +41,7 @@ from connectors.incremental import (
     seconds,
 )
 from connectors.paging import Page, Stream, walk
-from connectors.records import MAX_TEXT_CHARS, clean_text, clip, parse_time, safe_url
+from connectors.records import MAX_TEXT_CHARS, clean_text, clip, json_object, parse_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
 from sentimon.settings import Setting
@@ -176,7 +176,7 @@ class ZendeskConnector(HttpConnector):
     def _ticket(self, ticket: Any) -> Mention:
         ticket_id = _id(ticket)
         text = _text(ticket.get("description"), "description")
-        via = ticket.get("via") if isinstance(ticket.get("via"), dict) else {}
+        via = json_object(ticket.get("via"))
         tags = ticket.get("tags") if isinstance(ticket.get("tags"), list) else []
         url = self._agent_url(ticket_id)
         return Mention(
@@ -219,7 +219,7 @@ class ZendeskConnector(HttpConnector):
         ratings = data.get("satisfaction_ratings")
         if not isinstance(ratings, list):
             raise ConnectorError(f"{self.name}: csat: the answer has no satisfaction_ratings list")
-        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        meta = json_object(data.get("meta"))
         after = meta.get("after_cursor") if meta.get("has_more") is True else None
         return Page(ratings, after if isinstance(after, str) and after else None)
 

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Iterator
 from urllib.parse import quote, urlsplit
 
 from connectors.base import Batch
-from connectors.http import HTTP_SETTINGS, HttpConnector
+from connectors.http import HTTP_SETTINGS, HttpConnector, json_answer
 from connectors.incremental import SourceDown, Watermark, load_cursor, seconds
 from connectors.paging import Page, Stream, walk, walk_settings
 from connectors.records import (
@@ -111,10 +111,7 @@ class AppStoreConnectConnector(HttpConnector):
             raise SourceDown(
                 f"{self.name}: {_REFUSALS[response.status_code]} (HTTP {response.status_code}{code})"
             )
-        try:
-            data = response.json()
-        except ValueError:
-            raise ConnectorError(f"{self.name}: customer reviews: the answer is not JSON") from None
+        data = json_answer(response, f"{self.name}: customer reviews")
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise ConnectorError(f"{self.name}: customer reviews: the answer has no data list")

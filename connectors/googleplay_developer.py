@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 
 
 from connectors.base import Batch
-from connectors.http import HTTP_SETTINGS, HttpConnector, display_url
+from connectors.http import HTTP_SETTINGS, HttpConnector, display_url, json_object_answer
 from connectors.incremental import SourceDown, load_cursor, seconds
 from connectors.paging import Page, Stream, walk
 from connectors.records import (
@@ -145,12 +145,7 @@ class GooglePlayDeveloperConnector(HttpConnector):
                 f"{self.name}: {_REFUSALS[response.status_code]} "
                 f"(HTTP {response.status_code}{_error_status(response)})"
             )
-        try:
-            data = response.json()
-        except ValueError:
-            raise ConnectorError(f"{self.name}: reviews: the answer is not JSON") from None
-        if not isinstance(data, dict):
-            raise ConnectorError(f"{self.name}: reviews: expected a JSON object")
+        data = json_object_answer(response, f"{self.name}: reviews")
         reviews = data.get("reviews", [])  # a quiet week: Google leaves the list out
         if not isinstance(reviews, list):
             raise ConnectorError(f"{self.name}: reviews: the answer's reviews is not a list")

@@ -85,6 +85,22 @@ class _Expired(Exception):
     """The request's total deadline passed (its sockets were shut down)."""
 
 
+def json_answer(response: requests.Response, where: str) -> Any:
+    """The decoded body of an API's answer; a body that is not JSON is one ConnectorError line."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ConnectorError(f"{where}: the answer is not JSON") from None
+
+
+def json_object_answer(response: requests.Response, where: str) -> dict[str, Any]:
+    """Like ``json_answer`` for APIs whose every answer is an object (a page, an error)."""
+    data = json_answer(response, where)
+    if not isinstance(data, dict):
+        raise ConnectorError(f"{where}: expected a JSON object")
+    return data
+
+
 class HttpClient:
     """A ``requests.Session`` with sentimon's retry policy; one per connector instance."""
 

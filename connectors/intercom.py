@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Iterator
 from urllib.parse import urlsplit
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
+from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text, json_object_answer
 from connectors.incremental import ITEM_ERRORS, SourceDown, dump_cursor, load_cursor, seconds
 from connectors.records import (
     MAX_TEXT_CHARS, clean_text, clip, epoch_time, json_object, parse_rating, safe_url,
@@ -125,13 +125,7 @@ class IntercomConnector(HttpConnector):
                 f"{self.name}: Intercom refused the access token (HTTP {response.status_code}{code}): "
                 "check access_token and that its app may read conversations"
             )
-        try:
-            data = response.json()
-        except ValueError:
-            raise ConnectorError(f"{self.name}: conversations: the answer is not JSON") from None
-        if not isinstance(data, dict):
-            raise ConnectorError(f"{self.name}: conversations: expected a JSON object")
-        return data
+        return json_object_answer(response, f"{self.name}: conversations")
 
     def _batch(self, conversations: list[Any], cursor: str) -> Batch:
         mentions, skipped = [], []

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Iterator
 from urllib.parse import quote, urlsplit
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
+from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text, json_answer
 from connectors.incremental import ITEM_ERRORS, SourceDown, dump_cursor, isolated, load_cursor
 from connectors.records import (
     MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url,
@@ -116,10 +116,7 @@ class MastodonConnector(HttpConnector):
         if response.status_code == 401:
             hint = "check the token" if self.options["token"] else "this server wants a token"
             raise SourceDown(f"{self.name}: {key}: HTTP 401 Unauthorized ({hint})")
-        try:
-            data = response.json()
-        except ValueError:
-            raise ConnectorError(f"{self.name}: {key}: the answer is not JSON") from None
+        data = json_answer(response, f"{self.name}: {key}")
         statuses = data.get("statuses") if isinstance(data, dict) else data
         if not isinstance(statuses, list):
             raise ConnectorError(f"{self.name}: {key}: expected a list of statuses")

@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any, ClassVar, Iterator
 
 from connectors.base import Batch
-from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
+from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text, json_answer
 from connectors.incremental import (
     SourceDown, Watermark, dump_cursor, isolated, load_cursor, seconds,
 )
@@ -95,10 +95,7 @@ class YouTubeConnector(HttpConnector):
             query["pageToken"] = token
         url = self.options["base_url"].rstrip("/") + "/commentThreads"
         response = self.http.get(url, params=query, ok=(400, 403, 404))
-        try:
-            data = response.json()
-        except ValueError:
-            raise ConnectorError(f"{self.name}: {label}: the answer is not JSON") from None
+        data = json_answer(response, f"{self.name}: {label}")
         if response.status_code != 200:
             raise _api_error(self.name, label, response.status_code, data)
         items = data.get("items") if isinstance(data, dict) else None

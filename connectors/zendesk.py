@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector
+from connectors.http import HTTP_SETTINGS, HttpConnector, json_object_answer
 from connectors.incremental import (
     ITEM_ERRORS,
     SourceDown,
@@ -134,13 +134,7 @@ class ZendeskConnector(HttpConnector):
                 f"{self.name}: {what}: HTTP 403 Forbidden (incremental exports "
                 "need an admin's token; CSAT needs satisfaction ratings turned on)"
             )
-        try:
-            data = response.json()
-        except ValueError:
-            raise ConnectorError(f"{self.name}: {what}: the answer is not JSON") from None
-        if not isinstance(data, dict):
-            raise ConnectorError(f"{self.name}: {what}: expected a JSON object")
-        return data
+        return json_object_answer(response, f"{self.name}: {what}")
 
     # -- tickets -------------------------------------------------------------------------
 

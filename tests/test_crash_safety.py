@@ -7,24 +7,11 @@ runs the same scenario with 20,000 and also kills mid-delivery.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from benchscripts import load_bench
 
 
-def _bench(name: str):
-    """bench/<name>.py, loaded by its path: bench/ on sys.path would let bench/alerts.py shadow
-    the alerts package for every test that imports it later."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).resolve().parent.parent / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up there
-    spec.loader.exec_module(module)
-    return module
-
-
-crash = _bench("crash")
+crash = load_bench("crash")
 ALERT_RULES, run_scenario = crash.ALERT_RULES, crash.run_scenario
 
 pytestmark = pytest.mark.slow

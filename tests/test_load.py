@@ -6,26 +6,13 @@ bench/load.py runs the same measurements at full size (1,000,000 stored, 50,000 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from benchscripts import load_bench
 
 from sentimon.store import Store
 
 
-def _bench(name: str):
-    """bench/<name>.py, loaded by its path: bench/ on sys.path would let bench/alerts.py shadow
-    the alerts package for every test that imports it later."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).resolve().parent.parent / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up there
-    spec.loader.exec_module(module)
-    return module
-
-
-load = _bench("load")
+load = load_bench("load")
 fetch_memory, latencies, retention_under_write, fill = load.fetch_memory, load.latencies, load.retention_under_write, load.fill
 
 

@@ -149,9 +149,13 @@ class Inbox:
 SMTP_PASSWORD = "hunter2-secret"  # what ``local_smtp`` accepts
 
 
-def local_smtp(inbox: Inbox | None = None) -> Any:
+def local_smtp(inbox: Inbox | None = None, *, tls_cert: tuple[Any, Any] | None = None,
+               implicit_tls: bool = False) -> Any:
     """A started aiosmtpd server on 127.0.0.1 delivering into ``inbox`` (``.port`` set), which
-    records each login and accepts ``SMTP_PASSWORD`` only; stop it with ``.stop()``."""
+    records each login and accepts ``SMTP_PASSWORD`` only; stop it with ``.stop()``.
+
+    With ``tls_cert`` (certificate and key files) it speaks TLS: STARTTLS, required before a
+    login, or TLS from the first byte with ``implicit_tls``."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
@@ -161,8 +165,16 @@ def local_smtp(inbox: Inbox | None = None) -> Any:
         inbox.logins.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == SMTP_PASSWORD.encode())
 
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
-                            auth_require_tls=False)
+    tls: dict[str, Any] = {"auth_require_tls": False}
+    if tls_cert is not None:
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls_cert)
+        # aiosmtpd does not count implicit TLS as TLS for auth_require_tls, so AUTH is allowed there
+        tls = ({"ssl_context": context, "auth_require_tls": False} if implicit_tls
+               else {"tls_context": context, "require_starttls": True})
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, **tls)
     controller.start()
     inbox.port = controller.port
     return controller

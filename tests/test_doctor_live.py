@@ -26,7 +26,7 @@ import test_notifiers_email  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 from test_alerts_support import SMTP_PASSWORD as PASSWORD  # what conftest's `smtp` server accepts
-from test_alerts_support import Inbox, free_port  # noqa: E402
+from test_alerts_support import Inbox, free_port, local_smtp  # noqa: E402
 
 # Fixtures shared with the modules that own them: the keyword model and a self-signed
 # certificate for 127.0.0.1 (the SMTP server, `smtp`, is in conftest.py).
@@ -84,28 +84,15 @@ def test_a_refused_smtp_login_is_one_line_without_the_password(tmp_path, keyword
 
 
 def test_email_with_starttls_is_upgraded_before_login(tmp_path, certificate, keyword_model):
-    import ssl
-
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    inbox, logins = Inbox(), []
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        logins.append(auth_data.login)
-        return AuthResult(success=True)
-
-    port = free_port()  # login is only allowed after STARTTLS here
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            tls_context=context, require_starttls=True)
-    controller.start()
+    inbox = Inbox()  # login is only allowed after STARTTLS here
+    controller = local_smtp(inbox, tls_cert=certificate)
     try:
-        code, rows, output = doctor(tmp_path, mail(port, starttls=True, username="cx",
-                                                   password="pw-over-tls", cafile=str(cert)))
+        code, rows, output = doctor(tmp_path, mail(inbox.port, starttls=True, username="cx",
+                                                   password=PASSWORD, cafile=str(certificate[0])))
     finally:
         controller.stop()
     assert code == 0, output
-    assert "STARTTLS" in rows["notifier mail"]["detail"] and logins == [b"cx", b"cx"]
+    assert "STARTTLS" in rows["notifier mail"]["detail"] and [login for login, _ in inbox.logins] == [b"cx", b"cx"]
     assert inbox.messages == []
 
 

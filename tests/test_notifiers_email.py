@@ -11,14 +11,23 @@ import pytest
 
 pytest.importorskip("aiosmtpd")
 from aiosmtpd.controller import Controller  # noqa: E402
-from aiosmtpd.smtp import AuthResult  # noqa: E402
 
 import alerts  # noqa: E402
 from alerts.chart import share_chart  # noqa: E402
 from alerts.smtp import header_safe  # noqa: E402
 from sentimon.errors import NotifyError  # noqa: E402
 from sentimon.settings import SettingError  # noqa: E402
-from test_alerts_support import NOW, Inbox, Recorder, alert_rule, checked_notifiers, free_port, rule  # noqa: E402
+from test_alerts_support import (  # noqa: E402
+    NOW,
+    SMTP_PASSWORD,
+    Inbox,
+    Recorder,
+    alert_rule,
+    checked_notifiers,
+    free_port,
+    local_smtp,
+    rule,
+)
 
 
 @pytest.fixture
@@ -207,48 +216,24 @@ def certificate(tmp_path_factory):
 
 @pytest.mark.parametrize("mode", ["starttls", "ssl"])
 def test_tls_modes_with_login_against_a_real_tls_server(certificate, mode):
-    import ssl
-
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    inbox, logins = Inbox(), []
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        logins.append(auth_data.login)
-        return AuthResult(success=True)
-
-    port = free_port()
-    if mode == "starttls":  # login is only allowed after STARTTLS (auth_require_tls)
-        controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                                tls_context=context, require_starttls=True)
-    else:
-        # aiosmtpd does not count implicit TLS as TLS for auth_require_tls, so allow AUTH here
-        controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                                ssl_context=context, auth_require_tls=False)
-    controller.start()
+    inbox = Inbox()  # with starttls, login is only allowed after STARTTLS (require_starttls)
+    controller = local_smtp(inbox, tls_cert=certificate, implicit_tls=mode == "ssl")
     try:
-        table = {"type": "email", "host": "127.0.0.1", "port": port, "starttls": mode == "starttls",
-                 "ssl": mode == "ssl", "username": "cx", "password": "pw-over-tls", "cafile": str(cert),
+        table = {"type": "email", "host": "127.0.0.1", "port": inbox.port, "starttls": mode == "starttls",
+                 "ssl": mode == "ssl", "username": "cx", "password": SMTP_PASSWORD, "cafile": str(certificate[0]),
                  "from": "alerts@acme.example", "to": "cx@acme.example"}
         [sender] = checked_notifiers(m=table).values()
         sender.send(alerts_test_payload())
     finally:
         controller.stop()
-    assert logins == [b"cx"] and len(inbox.messages) == 1
+    assert [login for login, _ in inbox.logins] == [b"cx"] and len(inbox.messages) == 1
 
 
 def test_untrusted_certificate_is_refused(certificate):
-    import ssl
-
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    port = free_port()
-    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, tls_context=context)
-    controller.start()
+    inbox = Inbox()
+    controller = local_smtp(inbox, tls_cert=certificate)
     try:
-        [sender] = mailer(port, starttls=True).values()  # no cafile: the system store
+        [sender] = mailer(inbox.port, starttls=True).values()  # no cafile: the system store
         with pytest.raises(NotifyError) as info:
             sender.send(alerts_test_payload())
     finally:

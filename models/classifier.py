@@ -29,6 +29,7 @@ from models.topics import (
     DEFAULT_TEMPERATURE,
     DEFAULT_THRESHOLD,
     TopicIndex,
+    cached_embed,
     normalise,
 )
 from sentimon.errors import ModelError
@@ -255,8 +256,15 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
     per_topic = dict(artifact.meta.get("topic_thresholds") or {})
     topics = [t if t.threshold or t.name not in per_topic else replace(t, threshold=float(per_topic[t.name]))
               for t in topics]
+    import torch
+
+    # Phrase vectors are kept on disk between starts; any change to the weights, the models/
+    # code, the settings that shape them or the taxonomy's text recomputes them.
+    embed = cached_embed(encoder.embed, [encoder.path, artifact_dir, Path(__file__).parent],
+                         {"backend": backend, "max_length": encoder.max_length,
+                          "batch_size": encoder.batch_size, "torch": torch.__version__})
     index = TopicIndex.build(
-        topics, encoder.embed, threshold=threshold,
+        topics, embed, threshold=threshold,
         temperature=float(artifact.meta.get("topic_temperature", DEFAULT_TEMPERATURE)),
         blend=float(artifact.meta.get("topic_blend", DEFAULT_BLEND)),
         relative=float(artifact.meta.get("topic_relative", DEFAULT_RELATIVE)),

@@ -13,9 +13,15 @@ the model card); scores are mapped through a logistic so that 0.5 sits on the th
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import re
+import tempfile
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -28,6 +34,12 @@ DEFAULT_TEMPERATURE = 0.05
 DEFAULT_BLEND = 0.25  # weight of the best single phrase versus the centroid
 DEFAULT_RELATIVE = 1.0  # how much of the mean similarity to all topics is subtracted
 DEFAULT_KEYWORD_BONUS = 0.1
+
+log = logging.getLogger(__name__)
+Embed = Callable[[list[str]], np.ndarray]
+CACHE_ENV = "SENTIMON_CACHE_DIR"  # a folder, or "off"; default $XDG_CACHE_HOME/sentimon or ~/.cache/sentimon
+CACHE_FILES_KEPT = 16  # phrase-vector files kept (one per taxonomy and model in use); older ones go
+_CACHE_FORMAT = 1
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -176,3 +188,90 @@ class KeywordMatcher:
     def match(self, text: str) -> list[str]:
         tokens = {self._stem(w) for w in re.findall(r"[a-z]+", text.lower())}
         return [t.name for t, words in zip(self.topics, self.words) if tokens & words]
+
+
+def cache_dir() -> Path | None:
+    """Where derived model data is kept between runs, or None when ``SENTIMON_CACHE_DIR=off``."""
+    chosen = os.environ.get(CACHE_ENV, "").strip()
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return Path(chosen).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    try:
+        return (Path(base) if base else Path.home() / ".cache") / "sentimon"
+    except RuntimeError:  # no home folder (a service user without one): nothing is cached
+        return None
+
+
+def cached_embed(embed: Embed, sources: Sequence[Path], settings: dict[str, Any],
+                 directory: Path | None = None) -> Embed:
+    """``embed`` whose answers are kept on disk, so a start does not embed the taxonomy again.
+
+    Why: ``TopicIndex.build`` embeds every topic phrase at each load, the largest part of a
+    ``sentimon classify`` start after importing torch. The key is the texts, ``settings``
+    (backend, window length, batch size, library versions) and the size and modification time
+    of every file in ``sources`` (weight folders, encoder source files): a retrained, reinstalled
+    or edited model, or another taxonomy, gets its own file. The vectors are the ones ``embed``
+    gave, saved bit for bit; a file that is unreadable or of the wrong shape is recomputed, and
+    a folder that cannot be written only costs the time it would have saved.
+    """
+    folder = directory if directory is not None else cache_dir()
+    if folder is None:
+        return embed
+    stamp = [_CACHE_FORMAT, np.__version__, sorted(settings.items()), [_stamp(Path(s)) for s in sources]]
+
+    def run(texts: list[str]) -> np.ndarray:
+        if not texts:
+            return embed(texts)
+        key = hashlib.blake2b(json.dumps([stamp, list(texts)], default=str).encode(), digest_size=16).hexdigest()
+        path = folder / f"phrases-{key}.npy"
+        vectors = _read_vectors(path, len(texts))
+        if vectors is None:
+            vectors = embed(texts)
+            _write_vectors(folder, path, vectors)
+        return vectors
+
+    return run
+
+
+def _stamp(source: Path) -> list[Any]:
+    """(name, size, mtime) of a file, or of each file directly in a folder; [] where absent."""
+    try:
+        files = sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source]
+        return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    except OSError:
+        return []
+
+
+def _read_vectors(path: Path, rows: int) -> np.ndarray | None:
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, EOFError) as exc:
+        log.debug("ignoring the unreadable topic cache %s: %s", path, exc)
+        return None
+    if vectors.ndim != 2 or vectors.shape[0] != rows or vectors.dtype.kind != "f" or not np.isfinite(vectors).all():
+        log.debug("ignoring the topic cache %s: shape %s does not fit %d phrases", path, vectors.shape, rows)
+        return None
+    return vectors
+
+
+def _write_vectors(folder: Path, path: Path, vectors: np.ndarray) -> None:
+    """Write atomically (a reader sees the old file or the whole new one) and keep the newest few."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".phrases-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                np.save(out, vectors, allow_pickle=False)
+            os.replace(temp, path)
+        except BaseException:
+            os.unlink(temp)
+            raise
+        older = sorted(folder.glob("phrases-*.npy"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for stale in older[CACHE_FILES_KEPT:]:
+            stale.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("topic cache not written to %s: %s", folder, exc)

@@ -12,10 +12,18 @@ Nothing here imports torch or transformers at import time, so ``sentimon --help`
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 from models.taxonomy import DEFAULT_TOPICS, TOPIC_SETTINGS, TopicSpec
 from sentimon.settings import Setting
+
+# torch's OpenMP threads spin while waiting for work; on cores shared with any other busy
+# process (the daemon's own threads, a second job) the spinning thread holds the core the
+# working one needs: on 2 shared cores one text took 0.49 s instead of 0.014 s, a batch ran
+# at 31 texts/s instead of 158 (docs/BENCHMARKS.md, start-up). Read when torch loads, so it is
+# set before anything here imports torch; an explicit OMP_WAIT_POLICY in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 MODEL_SETTINGS: tuple[Setting, ...] = (
     Setting("sentiment", "str", "bundled",

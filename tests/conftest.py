@@ -44,6 +44,15 @@ def _isolated_process_state():
         outbox._outages.update(outages)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Model data cached between loads (topic phrase vectors) goes to this session's own folder,
+    inherited by the CLI subprocesses: never the user's ~/.cache, and every session starts cold."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SENTIMON_CACHE_DIR", str(tmp_path_factory.mktemp("model-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def classifier():
     """The real bundled model, loaded once for the whole test session."""

@@ -56,12 +56,13 @@ def clauses(text: str, limit: int = MAX_CLAUSES) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
+    from models.langid import load_identifier  # its unpacked copy in the cache: 0.05 s, not 0.45
+
     try:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        return load_identifier()
     except ImportError:
         log.info("py3langid is not installed: mention languages will not be detected")
         return None
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def detect_language(text: str, min_words: int = 3, min_prob: float = 0.5) -> str | None:

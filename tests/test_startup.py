@@ -1,5 +1,6 @@
 """What `sentimon classify "text"` pays before its answer (issue 19 item 3): no model code at CLI
-import, OpenMP threads that sleep rather than spin on shared cores, and the bench that times it."""
+import, OpenMP threads that sleep rather than spin on shared cores, the language model read from
+an unpacked copy (same answers as py3langid's own loader), and the bench that times it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from benchscripts import load_bench
 
 HEAVY = ("torch", "models.classifier", "models.encoder", "tokenizers", "transformers", "py3langid")
@@ -37,3 +39,55 @@ def test_the_startup_bench_prints_every_phase():
     text = bench.table({"before": rows, "now": rows}, markdown=True)
     assert all(f"| {phase} | " in text for phase in bench.PHASES)
     assert "| total wall | 5.50 | 5.50 |" in text
+
+
+SAMPLES = ["My parcel arrived two weeks late and nobody answered my emails",
+           "Das Paket kam zwei Wochen zu spät an und niemand hat geantwortet",
+           "Le colis est arrivé avec deux semaines de retard",
+           "El paquete llegó dos semanas tarde", "ok", ""]
+
+
+@pytest.fixture(scope="module")
+def reference() -> list[tuple[str, float]]:
+    """py3langid's own loader (decompressing its model), as before the cache."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return [identifier.classify(text) for text in SAMPLES]
+
+
+def test_the_language_model_is_unpacked_once_and_answers_the_same(tmp_path, monkeypatch, reference):
+    from models import langid
+
+    assert [langid.load_identifier(tmp_path).classify(t) for t in SAMPLES] == reference
+    (copy,) = tmp_path.glob("langid-*")
+
+    def no_decompression(*args: object, **kwargs: object) -> None:
+        raise AssertionError("decompressed again")
+
+    monkeypatch.setattr(langid.lzma, "open", no_decompression)
+    assert [langid.load_identifier(tmp_path).classify(t) for t in SAMPLES] == reference
+
+
+def test_a_damaged_or_unwritable_copy_falls_back_to_py3langid(tmp_path, reference):
+    from models import langid
+
+    langid.load_identifier(tmp_path)
+    (copy,) = tmp_path.glob("langid-*")
+    (copy / "nextmove.npy").write_bytes((copy / "nextmove.npy").read_bytes()[:1000])
+    assert [langid.load_identifier(tmp_path).classify(t) for t in SAMPLES] == reference
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a folder")
+    assert [langid.load_identifier(blocked).classify(t) for t in SAMPLES] == reference
+
+
+def test_detect_language_reads_the_copy_in_the_cache_folder(tmp_path, monkeypatch):
+    from models import text
+
+    monkeypatch.setenv("SENTIMON_CACHE_DIR", str(tmp_path))
+    text._identifier.cache_clear()
+    try:
+        assert text.detect_language("Das Paket kam zwei Wochen zu spät an") == "de"
+        assert list(tmp_path.glob("langid-*/ptc.npy"))
+    finally:
+        text._identifier.cache_clear()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection, Sequence
 
@@ -72,17 +72,25 @@ def clean(text: str) -> str:
     return text
 
 
+def span_mask(offsets: np.ndarray, start: int, end: int) -> np.ndarray:
+    """Which token states (by their (start, end) character offsets) overlap ``text[start:end]``;
+    [CLS]/[SEP] ((0, 0)) never do."""
+    return (offsets[:, 0] < end) & (offsets[:, 1] > start) & (offsets[:, 1] > offsets[:, 0])
+
+
 @dataclass
 class Encoded:
     """What one encoder pass gives: pooled vectors, and token states where they were asked for.
 
-    ``tokens`` maps a text's index to its (tuned, base) token states, (tokens, dim) each, over
-    all of its windows; per-topic sentiment attends over them.
+    ``tokens`` maps a row's index to its (tuned, base) token states, (tokens, dim) each, over
+    all of its windows; per-topic sentiment attends over them. ``offsets`` gives, for the same
+    texts, each state's (start, end) characters in the text ((0, 0) for [CLS]/[SEP]).
     """
 
     tuned: np.ndarray  # (n, dim) sentiment space
     base: np.ndarray  # (n, dim) sentence-similarity space (topics)
     tokens: dict[int, tuple[np.ndarray, np.ndarray]]
+    offsets: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 class Encoder:
@@ -168,10 +176,19 @@ class Encoder:
 
     def windows(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
         """Token-id windows (with [CLS]/[SEP]) for every text, and which text each belongs to."""
+        windows, owner, _ = self._windows(texts)
+        return windows, owner
+
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int], list[np.ndarray]]:
+        """``windows`` plus each window's (start, end) character offsets, (0, 0) for [CLS]/[SEP]."""
         body = self.max_length - 2
         out: list[list[int]] = []
         owner: list[int] = []
-        for index, seq in enumerate(self.token_ids(texts)):
+        offsets: list[np.ndarray] = []
+        special = np.zeros((1, 2), dtype=np.int64)
+        encodings = self.tokenizer.encode_batch([clean(t) for t in texts], add_special_tokens=False)
+        for index, encoding in enumerate(encodings):
+            seq, spans = encoding.ids, np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
             starts = list(range(0, max(len(seq), 1), body))
             if len(starts) > self.max_windows:
                 pick = np.linspace(0, len(starts) - 1, self.max_windows).round().astype(int)
@@ -179,7 +196,8 @@ class Encoder:
             for start in starts:
                 out.append([self.cls_id, *seq[start : start + body], self.sep_id])
                 owner.append(index)
-        return out, owner
+                offsets.append(np.concatenate([special, spans[start : start + body], special]))
+        return out, owner, offsets
 
     # -- forward ----------------------------------------------------------------------------
     def _forward(self, batch: list[list[int]], tokens: bool = False) -> tuple[Any, ...]:
@@ -224,7 +242,7 @@ class Encoder:
         if not texts:
             empty = np.zeros((0, self.dim), dtype=np.float32)
             return Encoded(empty, empty, {})
-        windows, owner = self.windows(texts)
+        windows, owner, window_offsets = self._windows(texts)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         tuned = np.zeros((len(windows), self.dim), dtype=np.float32)
         base = np.zeros((len(windows), self.dim), dtype=np.float32)
@@ -253,8 +271,48 @@ class Encoder:
             by_text.setdefault(owner[w], []).append(window_tokens[w])
         tokens = {text: (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
                   for text, parts in by_text.items()}
+        offsets = {text: np.concatenate([window_offsets[w] for w in sorted(window_tokens) if owner[w] == text])
+                   for text in by_text}
         return Encoded(self._gather(tuned, owner, counts, len(texts)), self._gather(base, owner, counts, len(texts)),
-                       tokens)
+                       tokens, offsets)
+
+    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                     keep_tokens: bool = False) -> Encoded:
+        """One pass over ``texts``; rows are each text, then its character ``spans`` (clauses).
+
+        A span's vectors are the mean of the whole text's token states that overlap it, so a
+        clause costs no encoder work of its own (it used to be encoded again as a text). Its
+        tokens are the slice of those states. With ``keep_tokens`` every row keeps its states
+        (the aspect head and token-level topic scores read them); a span that no kept token
+        overlaps (a text beyond ``max_windows`` windows) gets the whole text's row.
+        """
+        wanted = [i for i, parts in enumerate(spans) if parts or keep_tokens]
+        encoded = self.encode(texts, wanted)
+        tuned: list[np.ndarray] = []
+        base: list[np.ndarray] = []
+        tokens: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for index, parts in enumerate(spans):
+            whole = len(tuned)
+            tuned.append(encoded.tuned[index])
+            base.append(encoded.base[index])
+            if index not in encoded.tokens:
+                continue
+            states, offsets = encoded.tokens[index], encoded.offsets[index]
+            if keep_tokens:
+                tokens[whole] = states
+            for start, end in parts:
+                inside = span_mask(offsets, start, end)
+                if not inside.any():
+                    tuned.append(encoded.tuned[index])
+                    base.append(encoded.base[index])
+                    continue
+                if keep_tokens:
+                    tokens[len(tuned)] = (states[0][inside], states[1][inside])
+                tuned.append(states[0][inside].mean(0))
+                base.append(states[1][inside].mean(0))
+        dim = encoded.tuned.shape[1]
+        return Encoded(np.asarray(tuned, dtype=np.float32).reshape(-1, dim),
+                       np.asarray(base, dtype=np.float32).reshape(-1, dim), tokens)
 
     @staticmethod
     def _gather(pooled: np.ndarray, owner: list[int], counts: np.ndarray, n: int) -> np.ndarray:

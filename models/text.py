@@ -31,27 +31,55 @@ _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 
 def clauses(text: str, limit: int = MAX_CLAUSES) -> list[str]:
-    """Sentences and contrastive clauses of ``text`` that hold at least one word.
+    """Sentences and contrastive clauses of ``text`` that hold at least one word (see ``clause_spans``)."""
+    return [text[start:end] for start, end in clause_spans(text, limit)]
 
-    More than ``limit`` clauses (a long review) are thinned evenly from start to end, so the cost
-    per text stays bounded while every part of the text can still raise a topic.
+
+def clause_spans(text: str, limit: int = MAX_CLAUSES) -> list[tuple[int, int]]:
+    """(start, end) character spans of the sentences and contrastive clauses of ``text``.
+
+    Spans, not strings, so the classifier can pool each clause from the token states of one
+    encoder pass over the whole text. A part too short to stand alone ("Service, however, was
+    slow") joins the next one; a leading "but"/"however" is left out. More than ``limit``
+    clauses (a long review) are thinned evenly from start to end, so the cost per text stays
+    bounded while every part of the text can still raise a topic.
     """
-    out: list[str] = []
-    for sentence in _SENTENCE.split(text):
-        carry = ""
-        for part in _CONTRAST.split(sentence):
-            part = f"{carry} {part}".strip(" ,;:-\t\r\n") if carry else part.strip(" ,;:-\t\r\n")
-            if len(_WORD.findall(part)) < 3:
-                carry = part  # "Service, however, was slow": too short to stand alone
+    out: list[tuple[int, int]] = []
+    for s_start, s_end in _pieces(_SENTENCE, text, 0, len(text)):
+        carry: tuple[int, int] | None = None
+        for p_start, p_end in _pieces(_CONTRAST, text, s_start, s_end):
+            start, end = _strip(text, carry[0] if carry else p_start, p_end)
+            if len(_WORD.findall(text, start, end)) < 3:
+                carry = (start, end)
                 continue
-            carry = ""
-            out.append(_LEADING.sub("", part))
-        if carry and len(_WORD.findall(carry)) >= 2:
+            carry = None
+            leading = _LEADING.match(text[start:end])  # anchored: match() with pos ignores "^"
+            out.append((start + (leading.end() if leading else 0), end))
+        if carry and len(_WORD.findall(text, *carry)) >= 2:
             out.append(carry)
     if len(out) > limit:
         step = len(out) / limit
         out = [out[int(i * step)] for i in range(limit)]
     return out
+
+
+def _pieces(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans ``pattern.split(text[start:end])`` would return, as offsets into ``text``."""
+    piece = text[start:end]
+    spans, last = [], 0
+    for match in pattern.finditer(piece):
+        spans.append((start + last, start + match.start()))
+        last = match.end()
+    spans.append((start + last, end))
+    return spans
+
+
+def _strip(text: str, start: int, end: int, chars: str = " ,;:-\t\r\n") -> tuple[int, int]:
+    while start < end and text[start] in chars:
+        start += 1
+    while end > start and text[end - 1] in chars:
+        end -= 1
+    return start, end
 
 
 @lru_cache(maxsize=1)

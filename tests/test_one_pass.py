@@ -83,3 +83,20 @@ def test_only_clauses_holding_different_topics_are_read_again(classifier, monkey
                                  "I love these boots. Parcel two weeks late, but the jacket is gorgeous.")
     assert rows == 3  # the text, then the delivery and the quality clause; not "I love these boots"
     assert topics.get("delivery") == "negative" and topics.get("quality") == "positive"
+
+
+def test_short_texts_are_not_padded_to_long_ones(encoder, monkeypatch):
+    from models.encoder import Encoder
+
+    padded: list[int] = []
+    forward = Encoder._forward
+
+    def counted(self, batch, tokens=False):
+        padded.append(len(batch) * max(len(row) for row in batch))
+        return forward(self, batch, tokens)
+
+    monkeypatch.setattr(Encoder, "_forward", counted)
+    texts = [" ".join(["parcel"] * n) for n in range(2, 60, 2)]  # 29 texts of 4-61 tokens
+    encoder.encode(texts)
+    real = sum(n + 2 for n in range(2, 60, 2))
+    assert sum(padded) <= 1.3 * real, (sum(padded), real)  # one batch of all 29 pads to 1.9x

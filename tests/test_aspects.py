@@ -115,7 +115,7 @@ def _right(classifier) -> int:
                for r, (_, gold) in zip(results, ONE_CLAUSE) for name, want in gold.items())
 
 
-@pytest.mark.xfail(strict=True, reason="v4 regression, in the model card: the aspect head trained with the "
+@pytest.mark.xfail(strict=True, reason="since v4, in the model card: the aspect head trained with the "
                    "single-opinion airline CX pairs splits 6 of 16 verdicts here (clauses alone 7; v3 11)")
 def test_two_topics_in_one_clause_get_their_own_sentiment(classifier):
     """Only attention over the tokens can split these; the clause method gives both one verdict."""

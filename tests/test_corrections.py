@@ -179,8 +179,9 @@ def test_corrections_teach_the_bundled_model_new_slang_and_keep_the_rest(tmp_pat
     unseen = len(UNSEEN_SLANG)
     bundled_right = sum(got == want for got, want in zip(bundled[:unseen], wanted))
     taught_right = sum(got == want for got, want in zip(taught[:unseen], wanted))
-    # v2 and v3 missed all eight; v4 reads 2 ("sold out in 1 min again", "the new colourway is heat").
-    assert bundled_right <= 2, bundled
+    # v2 and v3 missed all eight; v4 reads 2 ("sold out in 1 min again", "the new colourway is heat"),
+    # v5 3: enough is left to learn for the next assertion to mean something.
+    assert bundled_right <= 3, bundled
     # Most of the unseen slang is learnt: 6 of 8 with the v2 model, 5 of 8 with v3 (model card).
     assert taught_right >= max(unseen // 2 + 1, bundled_right + 2), (taught, bundled)
     assert taught[unseen:] == bundled[unseen:] == wanted[unseen:]  # plain praise and complaints still read right

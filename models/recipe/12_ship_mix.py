@@ -1,12 +1,13 @@
-"""Ship a 10_cx_mix.py checkpoint as the bundled v4 artifact: class weights, anchors, metadata.
+"""Ship a 10_cx_mix.py checkpoint as the bundled artifact: class weights, anchors, metadata.
 
-argv: checkpoint folder (e.g. scratch/final_s4/step-1500). Run 11_multilingual_head.py before
+argv: checkpoint folder (e.g. scratch/v5_s2/final), then the version to write (default 5; v4
+was scratch/final_s4/final with version 4). Run 11_multilingual_head.py before
 it (it writes multilingual.safetensors and scratch/ml/report.json) and 7_aspect_head.py after
 it (the aspect head reads these tuned layers' token states).
 - Class weights (``prior_correction``) are chosen on the validation splits, as the issue allows:
   the grid of models.train.prior_correction, maximising mean macro-F1 + macro-recall over sets.
 - Anchors (models.heads.VectorStats) are the tuned vectors of a seeded 6,000 training rows.
-- Topic settings are kept from v3: topics read the base layers, which v4 does not change.
+- Topic settings are kept from v3: topics read the base layers, which v4 and v5 do not change.
 """
 import os, sys
 sys.path.insert(0, os.getcwd())  # run from the repository root
@@ -24,6 +25,7 @@ spec = importlib.util.spec_from_file_location("mix", "models/recipe/10_cx_mix.py
 mix = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mix)
 src = pathlib.Path(sys.argv[1])
+version = sys.argv[2] if len(sys.argv) > 2 else "5"
 dst = heads.BUNDLED
 candidate = heads.load(src)
 encoder = Encoder(overrides=candidate.encoder)
@@ -56,7 +58,7 @@ for key in ("history", "scores", "prior_correction", "trained_on", "epochs", "lr
 ml_report = json.loads(pathlib.Path("scratch/ml/report.json").read_text())
 cmeta = json.loads((src / "meta.json").read_text())
 meta.update({
-    "name": "sentimon-minilm", "version": "4", "split_layer": split, "features": f"mean-tuned-top{6 - split}",
+    "name": "sentimon-minilm", "version": version, "split_layer": split, "features": f"mean-tuned-top{6 - split}",
     "prior_correction": correction, "validation_scores": scores, "checkpoint": str(src),
     "history": cmeta.get("history") or [cmeta.get("history_entry")],
     "trained_on": [f"{name}: {len(part)} rows of train.jsonl" for name, part in zip(names, parts)],

@@ -78,15 +78,9 @@ DEFAULT_TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         "website",
-        "website, app, checkout, online ordering, login",
+        "website, app, checkout, online ordering, login, payment errors",
         ("the checkout kept failing", "the app crashes when I log in", "easy to order online",
          "the website is so slow", "couldn't apply the discount code", "payment page gave an error"),
-    ),
-    TopicSpec(
-        "billing",
-        "billing: charges to a card or bank account, double charges, invoices, subscription fees",
-        ("charged twice for one order", "billed after I cancelled", "an unexpected fee on my card statement",
-         "the invoice amount is wrong", "they debited my account twice", "billing was clear and correct"),
     ),
     TopicSpec(
         "size_fit",

@@ -62,20 +62,24 @@ Spans = list[list[tuple[int, int]]]
 ScoreFn = Callable[[list[str], Spans, bool], tuple[np.ndarray, np.ndarray | None, Tokens]]
 
 
-def resolve_backend(backend: str, meta: dict[str, Any]) -> str:
-    """``auto`` becomes the backend the artifact's measurements chose, where this CPU runs it."""
+def resolve_backend(backend: str, meta: dict[str, Any]) -> tuple[str, str]:
+    """The backend to run and why: ``auto`` becomes the artifact's measured choice where this
+    CPU runs it (bf16 needs oneDNN's bf16 support; without it bf16 ran 6x slower than fp32 here).
+    ``model info`` prints the reason, so a team sees why its CPU runs what it runs."""
     if backend != "auto":
-        return backend
+        return backend, "set in [model] backend"
     choice = str(meta.get("auto_backend", "fp32"))
     if choice == "bf16":
         try:
             import torch
 
-            if not torch.backends.mkldnn.is_available() or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-                return "fp32"
+            supported = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
         except (AttributeError, RuntimeError):
-            return "fp32"
-    return choice
+            supported = False
+        if not supported:
+            return "fp32", "auto: this CPU has no bf16 support, so fp32"
+        return "bf16", "auto: this CPU supports bf16 (within 0.05 F1 points of fp32)"
+    return choice, f"auto: {choice}, the artifact's measured choice"
 
 
 class Classifier:
@@ -86,6 +90,7 @@ class Classifier:
                  aspect_head: AspectHead | None = None,
                  multilingual: MultilingualSentiment | None = None) -> None:
         self.name = name
+        self.backend = ""  # the encoder's backend and why, for ``model info`` (set by build)
         self._score = score
         self.topics = topic_index
         self.aspect_head = aspect_head if topic_index is not None else None
@@ -313,7 +318,7 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
             "`sentimon model train FILE.jsonl --out DIR`, or remove the setting to use the bundled model"
         )
     artifact = heads.load(artifact_dir)
-    backend = resolve_backend(str(settings.get("backend") or "auto"), artifact.meta)
+    backend, why = resolve_backend(str(settings.get("backend") or "auto"), artifact.meta)
     encoder = Encoder(
         backend=backend,
         batch_size=int(settings.get("batch_size") or 32),
@@ -344,9 +349,11 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
     languages = settings.get("languages") or artifact.meta.get("languages", ["en"])
     if source == "bundled":
         name = f"{artifact.name}/{backend}"
-        return Classifier(name, _encoder_scores(encoder, artifact), index, languages,
-                          aspect_head=artifact.aspect_head,
-                          multilingual=MultilingualSentiment.from_folder(artifact_dir, artifact.meta))
+        classifier = Classifier(name, _encoder_scores(encoder, artifact), index, languages,
+                                aspect_head=artifact.aspect_head,
+                                multilingual=MultilingualSentiment.from_folder(artifact_dir, artifact.meta))
+        classifier.backend = f"{backend} ({why})"
+        return classifier
     from models.hf import HFSentiment
 
     hf = HFSentiment(source, labels=dict(settings.get("labels") or {}),
@@ -362,4 +369,6 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
         encoded = encoder.encode_spans(texts, spans, keep_tokens)
         return probs, encoded.base, encoded.tokens
 
-    return Classifier(hf.name, score, index, languages=settings.get("languages") or ["en"])
+    classifier = Classifier(hf.name, score, index, languages=settings.get("languages") or ["en"])
+    classifier.backend = f"{backend} for topics ({why}); sentiment: {hf.name}"
+    return classifier

@@ -276,5 +276,9 @@ def info(app: Any) -> None:
     except Exception as exc:  # pragma: no cover - unexpected loader failure, shown as one line
         raise ModelError(f"cannot load the model: {exc}") from None
     click.echo(f"model: {classifier.name}")
+    if getattr(classifier, "backend", ""):
+        import torch
+
+        click.echo(f"backend: {classifier.backend}, {torch.get_num_threads()} threads")
     click.echo("languages: " + ", ".join(classifier.languages))
     click.echo("topics: " + ", ".join(t.name for t in topics))

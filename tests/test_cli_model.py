@@ -178,3 +178,20 @@ def test_eval_suite_refuses_files_beside_it(run, tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "absent.toml"), "model", "eval", "--suite",
                                       str(tmp_path / "d"), str(write_jsonl(tmp_path / "x.jsonl", SENTIMENT_ROWS))])
     assert result.exit_code == 2 and "--suite" in result.output
+
+
+def test_model_info_says_which_backend_runs_and_why(tmp_path, monkeypatch):
+    import torch
+
+    from models.classifier import resolve_backend
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert resolve_backend("auto", {"auto_backend": "bf16"}) == ("fp32", "auto: this CPU has no bf16 support, so fp32")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert resolve_backend("auto", {"auto_backend": "bf16"})[0] == "bf16"
+    assert resolve_backend("int8", {"auto_backend": "bf16"}) == ("int8", "set in [model] backend")
+    config = tmp_path / "sentimon.toml"
+    config.write_text('[model]\nbackend = "fp32"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "model", "info"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "backend: fp32 (set in [model] backend), " in result.stdout and " threads" in result.stdout

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
 
+from sentimon import mention_sql
 from sentimon.errors import SentimonError
 from sentimon.mention import SENTIMENTS
 from sentimon.store import Store, inserted_id, to_db_time
@@ -68,7 +69,7 @@ def apply_correction(
 ) -> dict[str, Any]:
     """Apply ``correction`` to mention ``mention_id`` in one transaction; return the log entry."""
     correction.check()
-    row = store.db.execute("SELECT sentiment FROM mentions WHERE id = ?", [mention_id]).fetchone()
+    row = mention_sql.mention_sentiment(store.db, mention_id)
     if row is None:
         raise CorrectionError(f"no mention with id {mention_id} (see `sentimon mentions`)")
     before_sentiment = row[0]
@@ -87,16 +88,8 @@ def apply_correction(
             [mention_id, author, when, correction.sentiment, json.dumps(list(topics.values())),
              before_sentiment, json.dumps(before), correction.note],
         )
-        store.db.execute(
-            "UPDATE mentions SET sentiment = ?, corrected_by = ?, corrected_at = ? WHERE id = ?",
-            [sentiment, author, when, mention_id],
-        )
-        store.db.execute("DELETE FROM mention_topics WHERE mention_id = ?", [mention_id])
-        for topic in topics.values():
-            store.db.execute(
-                "INSERT INTO mention_topics (mention_id, topic, score, sentiment) VALUES (?, ?, ?, ?)",
-                [mention_id, topic["name"], topic["score"], topic["sentiment"]],
-            )
+        mention_sql.set_human_sentiment(store.db, mention_id, sentiment, author, when)
+        mention_sql.replace_topics(store.db, mention_id, topics.values())
     return {"id": inserted_id(cursor), "mention_id": mention_id, "author": author, "created_at": when,
             "sentiment": sentiment, "topics": list(topics.values()),
             "before": {"sentiment": before_sentiment, "topics": before}}
@@ -118,10 +111,7 @@ def _full_text(title: str | None, text: str) -> str:
 
 def training_rows(store: Store) -> Iterator[dict[str, Any]]:
     """Every corrected mention as a row of both training formats: ``{text, label, aspects}``."""
-    sql = (
-        "SELECT id, title, text, sentiment FROM mentions WHERE corrected_at IS NOT NULL ORDER BY id"
-    )
-    for mention_id, title, text, sentiment in store.db.execute(sql).fetchall():
+    for mention_id, title, text, sentiment in mention_sql.corrected_mentions(store.db):
         aspects = [{"category": t["name"], "polarity": t["sentiment"]} for t in _topics(store, mention_id)]
         yield {"text": _full_text(title, text), "label": sentiment, "aspects": aspects}
 
@@ -129,5 +119,4 @@ def training_rows(store: Store) -> Iterator[dict[str, Any]]:
 def anchor_texts(store: Store, limit: int = 1000) -> list[str]:
     """The ``limit`` most recent mentions nobody corrected: what the model already gets right
     as far as anyone has said, and what retraining must keep answering the same way."""
-    sql = "SELECT title, text FROM mentions WHERE corrected_at IS NULL ORDER BY id DESC LIMIT ?"
-    return [_full_text(title, text) for title, text in store.db.execute(sql, [limit]).fetchall()]
+    return [_full_text(title, text) for title, text in mention_sql.uncorrected_texts(store.db, limit)]

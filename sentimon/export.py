@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Sequence
 
+from sentimon import mention_sql
 from sentimon.brands import OURS
 from sentimon.errors import SentimonError
 from sentimon.output import spreadsheet_safe
@@ -29,16 +30,10 @@ def export_rows(store: Store, since: datetime | None = None, until: datetime | N
     """Mentions in id order with a ``topics`` list, fetched by keyset pages of _CHUNK rows;
     our own brand's mentions carry ``own_brand`` as their brand."""
     last_id = 0
+    start = to_db_time(since) if since else None
+    end = to_db_time(until) if until else None
     while True:
-        clauses, params = ["id > ?"], list[int | str]([last_id])
-        if since:
-            clauses.append("created_at >= ?")
-            params.append(to_db_time(since))
-        if until:
-            clauses.append("created_at < ?")
-            params.append(to_db_time(until))
-        sql = f"SELECT {', '.join(COLUMNS[:-1])} FROM mentions WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"
-        rows = list(store.db.execute_returning_dicts(sql, [*params, _CHUNK]))
+        rows = mention_sql.mentions_page(store.db, COLUMNS[:-1], last_id, start, end, _CHUNK)
         if not rows:
             return
         topics = store.topics_for([r["id"] for r in rows])

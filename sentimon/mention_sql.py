@@ -7,7 +7,7 @@ get plain tuples back; every statement is parameterized.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from sqlite_utils import Database
 
@@ -48,3 +48,19 @@ def uncorrected_texts(db: Database, limit: int) -> list[tuple[str | None, str]]:
     """``(title, text)`` of the ``limit`` newest mentions nobody corrected."""
     sql = "SELECT title, text FROM mentions WHERE corrected_at IS NULL ORDER BY id DESC LIMIT ?"
     return [tuple(row) for row in db.execute(sql, [limit]).fetchall()]  # type: ignore[misc]
+
+
+def mentions_page(
+    db: Database, columns: Sequence[str], after_id: int, since: str | None, until: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` mentions with id above ``after_id`` (a keyset page), in id order, created
+    in ``[since, until)`` where given. ``columns`` are names of ours, never user input."""
+    clauses, params = ["id > ?"], list[int | str]([after_id])
+    if since:
+        clauses.append("created_at >= ?")
+        params.append(since)
+    if until:
+        clauses.append("created_at < ?")
+        params.append(until)
+    sql = f"SELECT {', '.join(columns)} FROM mentions WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"
+    return list(db.execute_returning_dicts(sql, [*params, limit]))

@@ -102,6 +102,11 @@ class HeadCollector:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def waiting(self) -> int:
+        """Connections accepted whose head is still arriving (no handler thread yet)."""
+        return self._count
+
     def add(self, sock: socket.socket, address: tuple) -> bool:
         """Queue a new connection; False (and nothing kept) when too many are waiting."""
         with self._count_lock:

@@ -157,6 +157,11 @@ class PushServer(ThreadingHTTPServer):
                       exc_info=exc)
 
     @property
+    def waiting(self) -> int:
+        """Connections accepted whose head is still arriving (``push_http.HeadCollector``)."""
+        return self._heads.waiting
+
+    @property
     def url(self) -> str:
         host, port = str(self.server_address[0]), self.server_address[1]
         host = f"[{host}]" if ":" in host else host

@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from polling import wait_until
 
 pytestmark = pytest.mark.slow
+STUB_CLI = Path(__file__).with_name("stub_cli.py")
 
 
 def append(path: Path, start: int, count: int) -> None:
@@ -31,18 +33,18 @@ def count(db: Path, sql: str) -> int:
             return 0
 
 
-def wait_for(predicate, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
+def stored(daemon: subprocess.Popen, db: Path) -> int:
+    """Mentions stored so far; fails at once (with its log) if the daemon has exited."""
+    if daemon.poll() is not None:
+        raise AssertionError(f"the daemon exited ({daemon.returncode}): {daemon.communicate()[1]}")
+    return count(db, "SELECT COUNT(*) FROM mentions")
 
 
 def start(config: Path) -> subprocess.Popen:
+    """The real daemon with the keyword classifier (``stub_cli``): this test is about schedules,
+    signals and the lock, and a model load per start only made it slow and timing-sensitive."""
     return subprocess.Popen(
-        [sys.executable, "-m", "sentimon.cli", "--config", str(config), "run"],
+        [sys.executable, str(STUB_CLI), "--config", str(config), "run"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -58,14 +60,14 @@ def test_daemon_runs_stops_on_sigterm_and_resumes_without_loss(tmp_path, write_c
     db = tmp_path / "sentimon.db"
     daemon = start(config)
     try:
-        wait_for(lambda: count(db, "SELECT COUNT(*) FROM mentions") == 30)
+        wait_until(lambda: stored(daemon, db) == 30, 90, what="30 stored")
         second = subprocess.run(
-            [sys.executable, "-m", "sentimon.cli", "--config", str(config), "run"],
+            [sys.executable, str(STUB_CLI), "--config", str(config), "run"],
             capture_output=True, text=True, timeout=60,
         )
         assert second.returncode == 1 and "already running" in second.stderr
         append(data, 30, 20)
-        wait_for(lambda: count(db, "SELECT COUNT(*) FROM mentions") == 50)
+        wait_until(lambda: stored(daemon, db) == 50, 90, what="50 stored")
         # the broken source failed on its own; the healthy one kept running
         assert count(db, "SELECT COUNT(*) FROM runs WHERE source = 'broken' AND error LIKE '%no such file%'") >= 1
     finally:
@@ -79,7 +81,7 @@ def test_daemon_runs_stops_on_sigterm_and_resumes_without_loss(tmp_path, write_c
     append(data, 50, 10)
     daemon = start(config)
     try:
-        wait_for(lambda: count(db, "SELECT COUNT(*) FROM mentions") == 60)
+        wait_until(lambda: stored(daemon, db) == 60, 90, what="60 stored after the restart")
     finally:
         daemon.send_signal(signal.SIGINT)
         daemon.communicate(timeout=30)

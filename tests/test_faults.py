@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from localserver import LocalServer, Reply
+from polling import wait_until
 
 from sentimon.config import parse_config
 from sentimon.mention import Classification
@@ -36,6 +37,7 @@ from sentimon.pipeline import run_connector
 from sentimon.store import Store
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
+WAIT = 120.0  # seconds a daemon under fault gets to reach each state
 
 
 class StubClassifier:
@@ -298,15 +300,6 @@ def start_daemon(config: Path, log: Path) -> subprocess.Popen:
     )
 
 
-def wait_for(predicate, timeout: float = 120.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached within {timeout:.0f}s")
-
-
 def runs_failed(db: Path, source: str) -> int:
     try:
         with sqlite3.connect(db, timeout=30) as conn:
@@ -362,12 +355,12 @@ def test_daemon_survives_every_source_fault_and_catches_up(tmp_path):
     daemon = start_daemon(config, log)
     revived = None
     try:
-        wait_for(lambda: count(db, "files") == 20, what="the healthy source stored")
+        wait_until(lambda: count(db, "files") == 20, WAIT, what="the healthy source stored")
         for name in ("down", "slow", "garbage", "limited"):
-            wait_for(lambda name=name: runs_failed(db, name) >= 1, what=f"{name} failing")
+            wait_until(lambda name=name: runs_failed(db, name) >= 1, WAIT, what=f"{name} failing")
         # the healthy source keeps working while the others fail
         write_jsonl(data, 20, 10)
-        wait_for(lambda: count(db, "files") == 30, what="the healthy source stored more")
+        wait_until(lambda: count(db, "files") == 30, WAIT, what="the healthy source stored more")
         assert daemon.poll() is None
         text = log.read_text()
         assert "Traceback" not in text
@@ -386,7 +379,7 @@ def test_daemon_survives_every_source_fault_and_catches_up(tmp_path):
         for path in ("/slow.xml", "/garbage.xml", "/limited.xml"):
             server.add(path, rss(3, path.strip("/")))
         for name in ("down", "slow", "garbage", "limited"):
-            wait_for(lambda name=name: count(db, name) == 3, timeout=90, what=f"{name} catching up")
+            wait_until(lambda name=name: count(db, name) == 3, 90, what=f"{name} catching up")
     finally:
         code = stop_daemon(daemon)
         server.__exit__()
@@ -443,10 +436,10 @@ def test_disk_full_daemon_on_a_tiny_filesystem(tmp_path, tiny_filesystem):
     log = tmp_path / "daemon.log"
     daemon = start_daemon(config, log)
     try:
-        wait_for(lambda: count(db) == 50, what="first import")
+        wait_until(lambda: count(db) == 50, WAIT, what="first import")
         ballast = fill(tiny_filesystem)
         write_jsonl(data, 50, 3000)
-        wait_for(lambda: "disk is full" in log.read_text() or "disk I/O" in log.read_text(), what="the disk-full error")
+        wait_until(lambda: "disk is full" in log.read_text() or "disk I/O" in log.read_text(), WAIT, what="the disk-full error")
         time.sleep(2)
         assert daemon.poll() is None, "the daemon died on a full disk"
         during = count(db)
@@ -456,7 +449,7 @@ def test_disk_full_daemon_on_a_tiny_filesystem(tmp_path, tiny_filesystem):
         failed = [line for line in text.splitlines() if " files: run " in line and (" failed " in line or "not started" in line)]
         assert failed and all("free disk space" in line for line in failed), failed
         ballast.unlink()
-        wait_for(lambda: count(db) == 3050, timeout=240, what="catching up after space was freed")
+        wait_until(lambda: count(db) == 3050, 240, what="catching up after space was freed")
     finally:
         code = stop_daemon(daemon)
     assert code == 0, log.read_text()[-3000:]

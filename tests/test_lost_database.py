@@ -10,12 +10,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
+from polling import wait_until
 
 from sentimon.cli import cli
 
@@ -30,16 +30,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 def push(url: str, text: str) -> int:
@@ -62,7 +52,8 @@ def test_daemon_stops_accepting_when_its_database_file_goes(tmp_path, write_conf
         env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
     )
     try:
-        wait_for(lambda: requests.get(f"{url}/healthz", timeout=2).status_code == 200)
+        wait_until(lambda: requests.get(f"{url}/healthz", timeout=2).status_code == 200, 60,
+                   what="the push endpoint answering", ignoring=(requests.ConnectionError,))
         assert [push(url, f"before {i}") for i in range(3)] == [200, 200, 200]
         if how == "deleted":
             db.unlink()

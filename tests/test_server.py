@@ -12,9 +12,11 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import requests
+from polling import wait_until
 from pushserver import (  # noqa: F401  (start is the fixture)
     AUTH, TOKEN, _models_present, load, push, raw_request, rows, start,
 )
@@ -23,6 +25,7 @@ from sentimon.app import App
 from sentimon.cli_serve import start_push_server
 from sentimon.errors import ConfigError
 
+STUB_CLI = Path(__file__).with_name("stub_cli.py")
 BATCH = [
     {
         "id": "t-1",
@@ -218,16 +221,15 @@ def test_stalled_connections_are_capped(start):
     host, port = url.removeprefix("http://").rsplit(":", 1)
     stalled = [socket.create_connection((host, int(port)), timeout=5) for _ in range(2)]
     try:
-        time.sleep(0.3)  # both accepted and waiting for a request line
+        server = start.servers[-1]
+        wait_until(lambda: server.waiting == 2, 5, what="both accepted and waiting for a head")
         reply = requests.get(f"{url}/healthz", timeout=5)
         assert reply.status_code == 503 and reply.headers["Retry-After"] == "5"
     finally:
         for sock in stalled:
             sock.close()
-    deadline = time.monotonic() + 5
-    while requests.get(f"{url}/healthz", timeout=5).status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(lambda: requests.get(f"{url}/healthz", timeout=5).status_code == 200, 5,
+               what="/healthz answering once the stalled connections closed")
 
 
 def test_other_routes_and_methods(start):
@@ -344,8 +346,7 @@ def test_serve_command_logs_the_url_and_stops_on_sigterm(tmp_path, write_config)
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "sentimon.cli",
+            str(STUB_CLI),  # the real CLI with the keyword classifier: no model load to wait on
             "--config",
             str(config),
             "serve",
@@ -357,13 +358,9 @@ def test_serve_command_logs_the_url_and_stops_on_sigterm(tmp_path, write_config)
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        health = f"http://127.0.0.1:{port}/healthz"
+        wait_until(lambda: requests.get(health, timeout=1).status_code == 200, 60,
+                   what="sentimon serve answering /healthz", ignoring=(requests.ConnectionError,))
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
     finally:

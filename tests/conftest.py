@@ -110,6 +110,32 @@ def alerts_cli(write_config: Callable[[str], Path]) -> Callable[..., AlertsCli]:
 
 
 @pytest.fixture
+def keyword_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``models.load_classifier`` gives keyword rules with topics (``stubs``): for tests of the
+    commands, where loading the model per test would cost seconds each."""
+    import models
+    from stubs import TopicKeywordClassifier
+
+    monkeypatch.setattr(models, "load_classifier", lambda settings, topics: TopicKeywordClassifier())
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(certificate, key) files: self-signed for 127.0.0.1, made with the openssl command line."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl command not found")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture
 def smtp() -> Iterator[Inbox]:
     """A real SMTP server on 127.0.0.1 (aiosmtpd): its inbox, with ``.port`` and ``.logins``."""
     pytest.importorskip("aiosmtpd")

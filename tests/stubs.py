@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sentimon.mention import Classification
+from dataclasses import replace
+
+from sentimon.mention import Classification, TopicScore
 
 
 class KeywordClassifier:
@@ -23,4 +25,19 @@ class KeywordClassifier:
             results.append(
                 Classification("negative" if negative else "positive", scores, model=self.name)
             )
+        return results
+
+
+class TopicKeywordClassifier(KeywordClassifier):
+    """The same keyword rules, plus topics: delivery for a late text, price when it says
+    "price", so per-topic commands have something to count."""
+
+    def classify(self, texts):
+        results = []
+        for text, result in zip(texts, super().classify(texts)):
+            negative = result.sentiment == "negative"
+            topics = [TopicScore("delivery", 0.9, "negative")] if negative else []
+            if "price" in text.lower():
+                topics.append(TopicScore("price", 0.8, result.sentiment))
+            results.append(replace(result, topics=tuple(topics)))
         return results

@@ -128,6 +128,39 @@ def test_the_rule_sees_the_imports_it_checks():
     assert len(MODULES) > 60
 
 
+def _test_modules_imported(folder: Path) -> list[str]:
+    """``file imports test_x`` for every module under ``folder`` that imports a test module
+    (``test_*`` not ending in ``_support``), however it is spelled: ``import test_x``,
+    ``from test_x import ...``, ``from tests import test_x``, ``import_module("test_x")``."""
+    def is_test(name: str) -> bool:
+        last = name.removeprefix("tests.").split(".")[0]
+        return last.startswith("test_") and not last.endswith("_support")
+
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names
+                                         if node.module == "tests"]
+            elif (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module")
+                  and node.args and isinstance(node.args[0], ast.Constant)):
+                names = [str(node.args[0].value)]
+            found += [f"{path.relative_to(folder).as_posix()} imports {name}"
+                      for name in names if is_test(name)]
+    return sorted(set(found))
+
+
+def test_no_test_module_imports_another():
+    """Helpers tests share live in support modules (``*_support.py``, ``fakes/``, ``stubs.py``,
+    ``connector_runs.py``...) and shared fixtures in conftest.py. Importing a test module runs
+    its module-level set-up again, and its fixtures and tests come along (a test can run twice,
+    or change with an edit to a file that seemed unrelated)."""
+    assert _test_modules_imported(ROOT / "tests") == []
+
+
 # Tables whose SQL has one owner. The store's migrations (sentimon.schema) create every table;
 # Datasette's canned queries (sentimon.datasette_meta) are SQL text Datasette runs, not us.
 TABLE_OWNERS = {"alert_events": "alerts.storage", "deliveries": "alerts.storage", "alert_mutes": "alerts.storage"}

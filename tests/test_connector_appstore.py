@@ -11,12 +11,12 @@ import pytest
 from conftest import shared_path
 from connectors.appstore import AppStoreConnector
 from connectors.http import HttpClient
+from fakes.appstore import APP, page_path, review
 from localserver import LocalServer, Reply
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.settings import validate
 from connector_runs import drain
 
-APP = "1321994487"
 APP_INFO = {
     "im:name": {"label": "Webster Bank"},
     "id": {"label": "https://apps.apple.com/app/id1321994487"},
@@ -29,10 +29,6 @@ def real_page() -> dict:
         "fixtures", "appstore", "customerreviews_us_id1321994487_mostrecent_page1.json"
     )
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def page_path(country: str, page: int) -> str:
-    return f"/{country}/rss/customerreviews/page={page}/id={APP}/sortby=mostrecent/json"
 
 
 def serve_pages(server: LocalServer, country: str, *pages: dict) -> None:
@@ -51,18 +47,6 @@ def make(server: LocalServer, **options) -> AppStoreConnector:
 
 def run(connector, cursor=None, backfill=False):
     return drain(connector, cursor, backfill)[:3]
-
-
-def review(entry_id: str, text: str = "Crashes on login", rating: str = "1", **extra) -> dict:
-    return {
-        "id": {"label": entry_id},
-        "content": {"label": text, "attributes": {"type": "text"}},
-        "im:rating": {"label": rating},
-        "title": {"label": "t"},
-        "im:version": {"label": "9.0"},
-        "author": {"name": {"label": "someone"}},
-        **extra,
-    }
 
 
 def test_real_feed_page(local_server):

@@ -13,7 +13,7 @@ access token answers 400 ``ExpiredToken``; rate limits answer 429 with RateLimit
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -21,61 +21,13 @@ import pytest
 import connectors.bluesky as bluesky
 from connectors.bluesky import BlueskyConnector
 from connectors.http import HttpClient
+from fakes.bluesky import LOGIN, PASSWORD, SEARCH, Search, post, session
 from connector_runs import drain
-from localserver import LocalServer, Reply, Request
+from localserver import LocalServer, Reply
 from sentimon.errors import ConnectorError
 from sentimon.settings import validate
 
-BASE = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
-SEARCH = "/xrpc/app.bsky.feed.searchPosts"
-LOGIN = "/xrpc/com.atproto.server.createSession"
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
-PASSWORD = "abcd-efgh-ijkl-mnop"
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def post(n: int, text: str = "Acme Shoes arrived late again", minutes: int = 0, **record: Any) -> dict:
-    created = BASE + timedelta(minutes=n + minutes)
-    return {
-        "uri": f"at://did:plc:user{n}/app.bsky.feed.post/3k{n:05d}",
-        "cid": f"bafyrei{n:010d}",
-        "author": {"did": f"did:plc:user{n}", "handle": f"user{n}.bsky.social", "displayName": f"User {n}"},
-        "record": {"$type": "app.bsky.feed.post", "text": text, "createdAt": iso(created), "langs": ["en"], **record},
-        "replyCount": 1, "repostCount": 0, "likeCount": 3, "indexedAt": iso(created + timedelta(seconds=2)),
-        "labels": [],
-    }
-
-
-def session(n: int = 1) -> Reply:
-    return Reply.json({"did": "did:plc:acme", "handle": "acme.bsky.social",
-                       "accessJwt": f"access-{n}", "refreshJwt": f"refresh-{n}", "active": True})
-
-
-class Search:
-    """searchPosts over ``posts``: newest first by sortAt, ``since`` honoured, pages of ``limit``
-    with an opaque numeric cursor, and a required Bearer token."""
-
-    def __init__(self, posts: list[dict], token: str = "access-1") -> None:
-        self.posts, self.token = posts, token
-
-    def __call__(self, request: Request) -> Reply:
-        if request.header("Authorization") != f"Bearer {self.token}":
-            return Reply.json({"error": "ExpiredToken", "message": "Token has expired"}, 400)
-        def sort_at(p: dict) -> str:  # malformed posts (no times) sort last
-            record = p.get("record") if isinstance(p.get("record"), dict) else {}
-            return min(str(record.get("createdAt", "~")), str(p.get("indexedAt", "~")))
-        ordered = sorted(self.posts, key=sort_at, reverse=True)
-        if "since" in request.query:
-            ordered = [p for p in ordered if sort_at(p) >= request.query["since"]]
-        start, size = int(request.query.get("cursor") or 0), int(request.query["limit"])
-        page = ordered[start:start + size]
-        body: dict[str, Any] = {"posts": page, "hitsTotal": len(ordered)}
-        if start + size < len(ordered):
-            body["cursor"] = str(start + size)
-        return Reply.json(body)
 
 
 @pytest.fixture(autouse=True)

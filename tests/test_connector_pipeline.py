@@ -9,14 +9,14 @@ import pytest
 
 from connectors.appstore import AppStoreConnector
 from connectors.rss import RssConnector
+from fakes.appstore import page_path, review
+from fakes.rss import RSS, item, rss
 from localserver import LocalServer, Reply
 from sentimon.config import ConnectorConfig
 from sentimon.mention import Classification
 from sentimon.pipeline import run_connector
 from sentimon.settings import validate
 from sentimon.store import Store
-from test_connector_appstore import page_path, review
-from test_connector_rss import RSS, item, rss
 
 
 class Neutral:

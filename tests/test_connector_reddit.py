@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from conftest import shared_path
 from connectors.incremental import SourceDown
 from connectors.reddit import RedditConnector
+from fakes.reddit import cassette, listing_body
 from localserver import LocalServer, Reply, cassette_routes
 from sentimon.errors import ConnectorError
 from sentimon.settings import validate
@@ -26,19 +25,10 @@ def no_waiting(monkeypatch):
     return waits
 
 
-def cassette(name: str) -> Path:
-    return shared_path("fixtures", "reddit", name)
-
-
 def serve(server: LocalServer, *names: str) -> None:
     for name in (TOKEN, *names):
         for method, path, query, reply in cassette_routes(cassette(name)):
             server.add(path, reply, method=method, query=query)
-
-
-def listing_body(name: str, index: int = 1) -> dict:
-    interaction = json.loads(cassette(name).read_text())["interactions"][index]
-    return json.loads(interaction["response"]["body"]["string"])
 
 
 def make(server: LocalServer, **options) -> RedditConnector:

@@ -8,40 +8,11 @@ import pytest
 
 from connectors.http import HttpClient
 from connectors.rss import RssConnector
+from fakes.rss import RSS, item, rss
 from localserver import LocalServer, Reply
 from sentimon.errors import ConnectorError
 from sentimon.settings import validate
 from connector_runs import drain
-
-RSS = "application/rss+xml; charset=utf-8"
-
-
-def rss(*items: str) -> str:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Acme alerts</title>'
-        "<link>https://example.com/</link><language>en</language>"
-        + "".join(items)
-        + "</channel></rss>"
-    )
-
-
-def item(
-    guid: str | None,
-    title: str,
-    description: str,
-    date: str = "Mon, 30 Nov 2026 09:15:00 GMT",
-    link: str | None = None,
-) -> str:
-    parts = [
-        f"<title>{title}</title>",
-        f"<description><![CDATA[{description}]]></description>",
-        f"<pubDate>{date}</pubDate>",
-    ]
-    if guid:
-        parts.append(f'<guid isPermaLink="false">{guid}</guid>')
-    if link:
-        parts.append(f"<link>{link}</link>")
-    return "<item>" + "".join(parts) + "</item>"
 
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>

@@ -25,19 +25,19 @@ from localserver import LocalServer, Reply, Request
 from sentimon.mention import Mention
 from sentimon.settings import describe, validate
 
-import test_connector_appstoreconnect as asc
-import test_connector_bluesky as bsky
-import test_connector_googleplay_developer as gpd
-import test_connector_googleplay as gp
-import test_connector_hackernews as hn
-import test_connector_intercom as ic
-import test_connector_mastodon as mdn
-import test_connector_reddit as rd
-import test_connector_youtube as yt
-import test_connector_zendesk as zd
-from test_connector_appstore import page_path, review as app_review
-from test_connector_rss import RSS, item as rss_item, rss
 from connector_runs import drain
+from fakes import appstoreconnect as asc
+from fakes import bluesky as bsky
+from fakes import googleplay as gp
+from fakes import googleplay_developer as gpd
+from fakes import hackernews as hn
+from fakes import intercom as ic
+from fakes import mastodon as mdn
+from fakes import reddit as rd
+from fakes import youtube as yt
+from fakes import zendesk as zd
+from fakes.appstore import page_path, review as app_review
+from fakes.rss import RSS, item as rss_item, rss
 from jwtcheck import ec_key, pem, rsa_key
 
 NOW = int(time.time())

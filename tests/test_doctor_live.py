@@ -15,23 +15,18 @@ import sys
 import time
 
 import pytest
-
-import test_newcomer
+from cli_support import run
 from localserver import LocalServer, Reply
+
 from sentimon.store import Store
-from test_newcomer import run
 
 pytest.importorskip("aiosmtpd")
-import test_notifiers_email  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 from test_alerts_support import SMTP_PASSWORD as PASSWORD  # what conftest's `smtp` server accepts
 from test_alerts_support import Inbox, free_port, local_smtp  # noqa: E402
 
-# Fixtures shared with the modules that own them: the keyword model and a self-signed
-# certificate for 127.0.0.1 (the SMTP server, `smtp`, is in conftest.py).
-keyword_model = test_newcomer.keyword_model
-certificate = test_notifiers_email.certificate
+# The fixtures keyword_model, certificate and smtp are in conftest.py.
 TOKEN = "push-token-0123456789abcdefghij"
 
 

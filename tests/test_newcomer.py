@@ -9,42 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import stubs
-from click.testing import CliRunner
-
-from sentimon.cli import cli
-from sentimon.mention import TopicScore
-
-
-class KeywordClassifier(stubs.KeywordClassifier):
-    """The shared keyword rules ("late" reads negative), plus topics: delivery for a late
-    text, price when it says "price", so per-topic commands have something to count."""
-
-    def classify(self, texts):
-        results = []
-        for text, result in zip(texts, super().classify(texts)):
-            negative = result.sentiment == "negative"
-            topics = [TopicScore("delivery", 0.9, "negative")] if negative else []
-            if "price" in text.lower():
-                topics.append(TopicScore("price", 0.8, result.sentiment))
-            results.append(replace(result, topics=tuple(topics)))
-        return results
-
-
-@pytest.fixture
-def keyword_model(monkeypatch):
-    import models
-
-    monkeypatch.setattr(models, "load_classifier", lambda settings, topics: KeywordClassifier())
-
-
-def run(*args: str, config: Path | None = None, input: str | None = None, env: dict | None = None):
-    prefix = ["--config", str(config)] if config else []
-    return CliRunner().invoke(cli, [*prefix, *args], input=input, env=env, catch_exceptions=False)
+from cli_support import run
 
 
 def write_rows(folder: Path, rows: list[dict]) -> Path:

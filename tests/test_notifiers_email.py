@@ -198,22 +198,6 @@ def test_same_alert_reaches_slack_and_email_from_the_cli(smtp, alerts_cli):
         assert "TEST" in slack_server.json()["text"]
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1 made with the openssl command line."""
-    import shutil
-    import subprocess
-
-    if not shutil.which("openssl"):
-        pytest.skip("openssl command not found")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
-
-
 @pytest.mark.parametrize("mode", ["starttls", "ssl"])
 def test_tls_modes_with_login_against_a_real_tls_server(certificate, mode):
     inbox = Inbox()  # with starttls, login is only allowed after STARTTLS (require_starttls)

@@ -13,8 +13,8 @@ import json
 from datetime import timedelta
 
 import pytest
-import test_connector_mastodon as mdn
 from click.testing import CliRunner
+from fakes import mastodon as mdn
 from localserver import LocalServer
 from test_alerts_support import NOW, rule, seed_quiet, seed_spike
 

@@ -4,10 +4,10 @@ from the environment, match/exclude applied before storage, and a second run add
 from __future__ import annotations
 
 import connectors.bluesky as bluesky
-import test_connector_bluesky as bsky
-import test_connector_mastodon as mdn
-import test_connector_youtube as yt
 from connector_runs import run_rounds
+from fakes import bluesky as bsky
+from fakes import mastodon as mdn
+from fakes import youtube as yt
 from localserver import LocalServer
 from sentimon.config import load_config
 

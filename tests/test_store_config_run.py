@@ -6,11 +6,11 @@ by the local ones of the connector tests."""
 
 from __future__ import annotations
 
-import test_connector_appstoreconnect as asc
-import test_connector_googleplay_developer as gpd
-import test_connector_intercom as icm
-from jwtcheck import ec_key, pem, rsa_key
 from connector_runs import run_rounds
+from fakes import appstoreconnect as asc
+from fakes import googleplay_developer as gpd
+from fakes import intercom as icm
+from jwtcheck import ec_key, pem, rsa_key
 from localserver import LocalServer
 
 from sentimon.config import load_config

@@ -1,0 +1,1 @@
+"""Stand-ins for the sources connectors read (one module per source), for tests only."""

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sentimon import mention_windows as windows
 from sentimon.report_charts import esc as _esc
 from sentimon.report_charts import topic_chart, volume_chart
 from sentimon.store import MentionQuery, Store, to_db_time
 from sentimon.timeline import filled, local_text, regroup
 
 TOPIC_LINES = 5  # topics drawn in the trend chart, most negative first
-_HOURS = "substr(m.created_at, 1, 13) || ':00'"  # UTC hours, regrouped in the display zone
 
 
 def gather(
@@ -37,46 +37,30 @@ def gather(
     span = [to_db_time(start), to_db_time(end)]
     prev_span = [to_db_time(previous), to_db_time(start)]
     unit = "hour" if length <= timedelta(days=2) else "day"
-    q = store.db.execute
+    db = store.db
     hours = [
         {"hour": h, "total": t, "negative": n, "neutral": neu, "positive": p}
-        for h, t, n, neu, p in q(
-            f"SELECT {_HOURS} AS h, COUNT(*), SUM(sentiment = 'negative'), SUM(sentiment = 'neutral'), "
-            "SUM(sentiment = 'positive') FROM mentions m WHERE created_at >= ? AND created_at < ? "
-            "GROUP BY h", span
-        ).fetchall()
+        for h, t, n, neu, p in windows.hourly_sentiment(db, span)
     ]
     series = [{**row, "bucket": row[unit]} for row in filled(regroup(hours, unit, zone), unit, zone, start, end)]
-    total, negative = q("SELECT COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions "
-                        "WHERE created_at >= ? AND created_at < ?", span).fetchone()
-    prev_total, prev_negative = q("SELECT COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions "
-                                  "WHERE created_at >= ? AND created_at < ?", prev_span).fetchone()
-    topic_sql = (
-        "SELECT t.topic, COUNT(*), SUM(t.sentiment = 'negative'), SUM(t.sentiment = 'neutral'), "
-        "SUM(t.sentiment = 'positive') FROM mention_topics t JOIN mentions m ON m.id = t.mention_id "
-        "WHERE m.created_at >= ? AND m.created_at < ? GROUP BY t.topic"
-    )
-    before = {row[0]: row[2] for row in q(topic_sql, prev_span).fetchall()}
-    topics = sorted(
+    total, negative = windows.negative_count(db, span)
+    prev_total, prev_negative = windows.negative_count(db, prev_span)
+    before = {row[0]: row[2] for row in windows.topic_sentiment(db, prev_span)}
+    topics: list[dict[str, Any]] = sorted(
         ({"topic": name, "total": t, "negative": n, "neutral": neu, "positive": p,
           "negative_previous": before.get(name, 0), "change": n - before.get(name, 0)}
-         for name, t, n, neu, p in q(topic_sql, span).fetchall()),
+         for name, t, n, neu, p in windows.topic_sentiment(db, span)),
         key=lambda r: (-r["negative"], -r["total"]),
     )
     sources = [
         {"source": s, "total": t, "negative": n, "negative_share": round(n / t, 4) if t else 0.0}
-        for s, t, n in q("SELECT source, COUNT(*), SUM(sentiment = 'negative') FROM mentions "
-                         "WHERE created_at >= ? AND created_at < ? GROUP BY source ORDER BY 2 DESC", span).fetchall()
+        for s, t, n in windows.negative_by(db, "source", span)
     ]
     alerts = [dict(r) for r in store.db.execute_returning_dicts(
         "SELECT id, rule, scope, status, metric, opened_at, resolved_at, observed, baseline FROM alert_events "
         "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at", span)]
     # One row per text: a copied complaint (a bot, a resent push) shows once, with its count.
-    worst = store.db.execute_returning_dicts(
-        "SELECT id, source, url, title, text, created_at, MAX(score_negative) AS score_negative, "
-        "CASE WHEN json_valid(extra) THEN json_extract(extra, '$.reply_url') END AS reply_url, "
-        "COUNT(*) AS repeats FROM mentions WHERE created_at >= ? AND created_at < ? "
-        "AND sentiment = 'negative' GROUP BY text ORDER BY score_negative DESC, created_at DESC LIMIT 10", span)
+    worst = windows.most_negative(db, span)
     return {
         "generated_at": to_db_time(now), "since": to_db_time(start), "until": to_db_time(end),
         "timezone": zone.key, "unit": unit, "total": total, "negative": negative,
@@ -94,9 +78,7 @@ def _share_of_voice(store: Store, span: list[str], start: datetime, end: datetim
     """Per brand: mentions, negative share, part of all mentions and the most frequent negative
     topics. Every configured brand has a row (none found is news too), in ``brands``' order,
     then any brand only the history holds (a competitor no longer watched)."""
-    counts = {key: (t, n) for key, t, n in store.db.execute(
-        "SELECT brand, COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions "
-        "WHERE created_at >= ? AND created_at < ? GROUP BY brand", span).fetchall()}
+    counts = {key: (t, n) for key, t, n in windows.negative_by(store.db, "brand", span)}
     top = store.top_negative_topics(MentionQuery(since=start, until=end), "brand")
     everyone = sum(t for t, _ in counts.values())
     rows = []
@@ -114,11 +96,7 @@ def _topic_series(store: Store, span: list[str], names: list[str], unit: str, zo
     """Per topic, mentions and negative ones per bucket (zeros included), for the trend chart."""
     if not names:
         return []
-    marks = ", ".join("?" for _ in names)
-    rows = store.db.execute(
-        f"SELECT t.topic, {_HOURS} AS h, COUNT(*), SUM(t.sentiment = 'negative') FROM mention_topics t "
-        f"JOIN mentions m ON m.id = t.mention_id WHERE m.created_at >= ? AND m.created_at < ? "
-        f"AND t.topic IN ({marks}) GROUP BY t.topic, h", [*span, *names]).fetchall()
+    rows = windows.topic_hours(store.db, span, names)
     out = []
     for name in names:
         hours = [{"hour": h, "total": n, "negative": neg, "neutral": 0, "positive": 0}

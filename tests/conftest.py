@@ -28,8 +28,12 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_process_state():
     """Process-wide state a test may change is put back after it: the secrets the log filter
-    masks (every loaded config adds its own) and the outbox's record of failing notifiers
-    (one warning per outage), so no test passes or fails because of the one before it."""
+    masks (every loaded config adds its own), the outbox's record of failing notifiers (one
+    warning per outage) and the connectors' per-process logins (Bluesky sessions, Google
+    tokens: one test's fake server issued them), so no test passes or fails because of the one
+    before it."""
+    import sys
+
     from alerts import outbox
     from sentimon.logs import redactor
 
@@ -42,6 +46,11 @@ def _isolated_process_state():
     with outbox._outages_lock:
         outbox._outages.clear()
         outbox._outages.update(outages)
+    if "connectors.bluesky" in sys.modules:  # not imported: nothing kept, and no import cost
+        with sys.modules["connectors.bluesky"]._sessions_lock:
+            sys.modules["connectors.bluesky"]._sessions.clear()
+    if "connectors.googleplay_developer" in sys.modules:
+        sys.modules["connectors.googleplay_developer"]._issued.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-import connectors.bluesky as bluesky
 from connectors.bluesky import BlueskyConnector
 from connectors.http import HttpClient
 from fakes.bluesky import LOGIN, PASSWORD, SEARCH, Search, post, session
@@ -28,13 +27,6 @@ from sentimon.errors import ConnectorError
 from sentimon.settings import validate
 
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
-
-
-@pytest.fixture(autouse=True)
-def no_shared_sessions():
-    bluesky._sessions.clear()
-    yield
-    bluesky._sessions.clear()
 
 
 def connector(server: LocalServer, **options: Any) -> BlueskyConnector:

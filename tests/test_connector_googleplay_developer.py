@@ -52,11 +52,6 @@ def connector(server: LocalServer, path: Path, **extra: Any) -> GooglePlayDevelo
     return GooglePlayDeveloperConnector("gpd", values, http=HttpClient("gpd", sleep=lambda s: None, retries=1))
 
 
-@pytest.fixture(autouse=True)
-def _no_tokens_from_other_tests(monkeypatch):
-    monkeypatch.setattr("connectors.googleplay_developer._issued", {})
-
-
 @pytest.fixture
 def setup(local_server, key, tmp_path):
     return local_server, account_file(tmp_path, local_server, key)

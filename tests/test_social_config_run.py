@@ -3,7 +3,6 @@ from the environment, match/exclude applied before storage, and a second run add
 
 from __future__ import annotations
 
-import connectors.bluesky as bluesky
 from connector_runs import run_rounds
 from fakes import bluesky as bsky
 from fakes import mastodon as mdn
@@ -47,7 +46,6 @@ ENV = {"BSKY_HANDLE": "acme.bsky.social", "BSKY_APP_PASSWORD": bsky.PASSWORD,
 
 
 def test_all_three_run_from_config_match_and_resume(write_config, tmp_path):
-    bluesky._sessions.clear()
     with LocalServer() as server:
         server.add(bsky.LOGIN, bsky.session(), method="POST")
         server.add(bsky.SEARCH, bsky.Search([bsky.post(1, "Acme Shoes arrived late"),
@@ -59,4 +57,3 @@ def test_all_three_run_from_config_match_and_resume(write_config, tmp_path):
     assert {n: (r.ok, r.new, r.dropped) for n, r in first.items()} == {
         "bluesky": (True, 1, 1), "mastodon": (True, 1, 1), "youtube": (True, 1, 1)}
     assert all(r.ok and r.new == 0 for r in again.values())
-    bluesky._sessions.clear()

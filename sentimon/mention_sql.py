@@ -64,3 +64,15 @@ def mentions_page(
         params.append(until)
     sql = f"SELECT {', '.join(columns)} FROM mentions WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"
     return list(db.execute_returning_dicts(sql, [*params, limit]))
+
+
+def count_where(db: Database, where: str, params: Sequence[Any]) -> int:
+    """Mentions (aliased ``m``) matching ``where``, a clause built by ``MentionQuery.where``
+    from names of ours with every value in ``params``."""
+    return int(db.execute(f"SELECT COUNT(*) FROM mentions m{where}", list(params)).fetchone()[0])
+
+
+def counts_by_source_sentiment(db: Database) -> list[tuple[str, str | None, int]]:
+    """``(source, sentiment, mentions)`` over the whole table, for the metrics endpoint."""
+    sql = "SELECT source, sentiment, COUNT(*) FROM mentions GROUP BY 1, 2 ORDER BY 1, 2"
+    return [tuple(row) for row in db.execute(sql).fetchall()]  # type: ignore[misc]

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from sentimon import mention_sql
 from sentimon.errors import StorageError
 from sentimon.store import Store, from_db_time
 
@@ -96,9 +97,7 @@ def _render(db: Any, counters: Counters) -> str:
     out.gauge(
         "sentimon_mentions_stored", "Mentions in the database, by source and sentiment.",
         [({"source": source, "sentiment": sentiment or "none"}, n)
-         for source, sentiment, n in query(
-             "SELECT source, sentiment, COUNT(*) FROM mentions GROUP BY 1, 2 ORDER BY 1, 2"
-         )],
+         for source, sentiment, n in mention_sql.counts_by_source_sentiment(db)],
     )
 
     last = query(

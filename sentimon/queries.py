@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import click
 
+from sentimon import mention_sql
 from sentimon.store import MentionQuery, Store
 
 _SHOWN_IN_ERROR = 20  # known values listed in the error, so a huge list stays one line
@@ -74,4 +75,4 @@ def _distinct(store: Store, table: str, column: str) -> set[str]:
 def count_mentions(store: Store, query: MentionQuery) -> int:
     """How many mentions ``query`` matches without its limit: the "20 of 312 shown" line."""
     where, params = query.where()
-    return store.db.execute(f"SELECT COUNT(*) FROM mentions m{where}", params).fetchone()[0]
+    return mention_sql.count_where(store.db, where, params)

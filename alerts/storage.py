@@ -175,6 +175,13 @@ def history(db: Database, since: datetime | None, limit: int) -> list[dict[str, 
         [*params, limit]))
 
 
+def opened_between(db: Database, start: str, end: str) -> list[dict[str, Any]]:
+    """Events opened in [start, end) (store time text), oldest first: the report's alert list."""
+    return list(db.query(
+        "SELECT id, rule, scope, status, metric, opened_at, resolved_at, observed, baseline FROM alert_events "
+        "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at", [start, end]))
+
+
 def event_totals(db: Database) -> dict[str, int]:
     """Events by status (open, resolved), for metrics."""
     return dict(db.execute("SELECT status, COUNT(*) FROM alert_events GROUP BY status").fetchall())

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from alerts import storage as alert_tables
 from sentimon import mention_windows as windows
 from sentimon.report_charts import esc as _esc
 from sentimon.report_charts import topic_chart, volume_chart
@@ -56,9 +57,7 @@ def gather(
         {"source": s, "total": t, "negative": n, "negative_share": round(n / t, 4) if t else 0.0}
         for s, t, n in windows.negative_by(db, "source", span)
     ]
-    alerts = [dict(r) for r in store.db.execute_returning_dicts(
-        "SELECT id, rule, scope, status, metric, opened_at, resolved_at, observed, baseline FROM alert_events "
-        "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at", span)]
+    alerts = alert_tables.opened_between(db, *span)
     # One row per text: a copied complaint (a bot, a resent push) shows once, with its count.
     worst = windows.most_negative(db, span)
     return {

@@ -1,17 +1,26 @@
 """Declared settings: one table per configurable thing drives validation, defaults and docs.
 
-Connectors, notifiers, alert rules and the model each declare a tuple of ``Setting``; the
-config loader checks a TOML table against it and reports every problem, one line each naming
-the file, the key and what was expected (the Datasette habit of one settings table).
+Connectors, notifiers, alert rules and the model each declare their settings once; the config
+loader checks a TOML table against them and reports every problem, one line each naming the
+file, the key and what was expected (the Datasette habit of one settings table).
+
+Two ways to declare, one table either way: a tuple of ``Setting`` (``validate`` returns a dict),
+or a frozen dataclass deriving from ``Settings`` whose fields are declared with ``setting(...)``
+(``parse`` returns an instance, read as typed attributes that mypy checks). ``settings_of``
+derives the dataclass's ``Setting`` table, so its docs and ``--help`` rows come from the same
+declaration as its attributes.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, TypeVar
 
 from sentimon.durations import parse_duration
 
@@ -66,6 +75,8 @@ def _convert(setting: Setting, value: Any, key: str) -> Any:
         if not isinstance(value, str):
             raise wrong
     elif kind == "path":
+        if isinstance(value, Path):  # checked before (settings_typed.parse of checked values)
+            value = str(value)
         if not isinstance(value, str) or not value.strip():
             raise wrong
         value = Path(value).expanduser()
@@ -80,6 +91,8 @@ def _convert(setting: Setting, value: Any, key: str) -> Any:
         if not isinstance(value, bool):
             raise wrong
     elif kind == "duration":
+        if isinstance(value, timedelta):  # checked before; TOML itself has no durations
+            return value
         if not isinstance(value, str):
             raise wrong
         try:
@@ -203,3 +216,113 @@ def describe(settings: Sequence[Setting]) -> list[dict[str, str]]:
             default = repr(s.default)
         rows.append({"name": s.name, "kind": s.kind, "default": default, "help": s.help})
     return rows
+
+
+# The typed side. A field's annotation must be what its kind converts to, checked when the
+# table is derived (at import): the kind (shown in docs) and the type (read by mypy) cannot drift.
+_ANNOTATION = {
+    "str": "str", "path": "Path", "int": "int", "float": "float", "bool": "bool",
+    "duration": "timedelta", "list[str]": "list[str]", "str|list[str]": "list[str]",
+    "dict": "dict[str, Any]", "dict[str,str]": "dict[str, str]", "timezone": "str",
+}
+_META = "sentimon.setting"
+S = TypeVar("S", bound="Settings")
+
+
+def setting(kind: str = "str", default: Any = REQUIRED, *, help: str = "",
+            choices: tuple[Any, ...] = (), secret: bool = False, key: str = "") -> Any:
+    """A field of a ``Settings`` dataclass, declared as a ``Setting`` is; its key is the field's
+    name, or ``key`` where the key is no Python name (``from``)."""
+    return declared(Setting(key, kind, default, help, tuple(choices), secret))
+
+
+def declared(s: Setting) -> Any:
+    """A field for a Setting declared as a value (shared with code that reads dicts). Its
+    dataclass default is the converted one, so an object built directly has no "15m" in it."""
+    meta = {_META: s}
+    if s.required:
+        return dataclasses.field(metadata=meta)
+    value = default_value(s, s.name or "default")
+    if isinstance(value, (list, dict)):
+        return dataclasses.field(default_factory=functools.partial(copy.deepcopy, value), metadata=meta)
+    return dataclasses.field(default=value, metadata=meta)
+
+
+class Settings(Mapping[str, Any]):
+    """Base of typed settings: frozen, keyword-only dataclasses whose ``setting()`` fields are
+    the keys. Code reads attributes (typed); the object is also a read-only mapping by key for
+    readers that are generic over sources (which secret to mask, which brand a source watches)
+    and for modules still reading keys."""
+
+    def __getitem__(self, key: str) -> Any:
+        attr = _attributes(type(self)).get(key)
+        if attr is None:
+            raise KeyError(key)
+        return getattr(self, attr)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_attributes(type(self)))
+
+    def __len__(self) -> int:
+        return len(_attributes(type(self)))
+
+
+@functools.cache
+def _attributes(cls: type) -> dict[str, str]:
+    """Key -> attribute for every field (settings by their key, derived fields by name)."""
+    return {_key(f): f.name for f in dataclasses.fields(cls)}
+
+
+def _key(f: dataclasses.Field[Any]) -> str:
+    s = f.metadata.get(_META)
+    return (s.name or f.name) if s is not None else f.name
+
+
+def _annotation(f: dataclasses.Field[Any]) -> str:
+    if isinstance(f.type, str):
+        return f.type
+    return f.type.__name__ if isinstance(f.type, type) else repr(f.type).replace("typing.", "")
+
+
+@functools.cache
+def settings_of(cls: type[Settings], upto: type[Settings] | None = None) -> tuple[Setting, ...]:
+    """The Setting table a Settings dataclass declares: its own fields first, then its bases'
+    (nearest first), so a connector's own options lead and the shared HTTP ones follow, as the
+    docs show them. ``upto`` leaves out the fields of that base and the classes above it."""
+    if not (dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen):  # type: ignore[attr-defined]
+        raise TypeError(f"{cls.__name__}: settings must be a frozen dataclass")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    stop = set(upto.__mro__) if upto is not None else set()
+    table: dict[str, Setting] = {}
+    for klass in cls.__mro__:
+        if klass in stop:
+            break
+        for name in klass.__dict__.get("__annotations__", {}):
+            f = fields.get(name)
+            if f is None or _META not in f.metadata or name in table:
+                continue
+            s = f.metadata[_META]
+            s = s if s.name else dataclasses.replace(s, name=name)
+            if _annotation(f) != _ANNOTATION.get(s.kind):
+                raise TypeError(f"{cls.__name__}.{name}: kind {s.kind!r} converts to "
+                                f"{_ANNOTATION.get(s.kind)}, but the field says {_annotation(f)}")
+            table[name] = s
+    return tuple(table.values())
+
+
+def parse(cls: type[S], table: Mapping[str, Any], where: str) -> S:
+    """Check ``table`` against the settings ``cls`` declares (every problem at once, as
+    ``validate``) and return the typed object. Already-checked values pass again unchanged."""
+    if isinstance(table, cls):
+        return table
+    values = validate(dict(table), settings_of(cls), where)
+    names = _attributes(cls)
+    return cls(**{names[key]: value for key, value in values.items()})
+
+
+def settings_class(name: str, settings: Sequence[Setting], base: type[S]) -> type[S]:
+    """A Settings dataclass built from a Setting tuple, for components still declaring one
+    (a third-party connector's ``settings``): their options become typed objects too."""
+    fields = [(s.name, _ANNOTATION[s.kind], declared(s)) for s in settings]
+    cls = dataclasses.make_dataclass(name, fields, bases=(base,), frozen=True, kw_only=True)
+    return cls  # type: ignore[return-value]

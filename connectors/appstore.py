@@ -11,16 +11,17 @@ stops at the first one it meets, so a deleted review cannot make every run re-re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector
+from connectors.http import HttpConnector, HttpOptions
 from connectors.incremental import ITEM_ERRORS, dump_cursor, isolated, load_cursor
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, parse_rating, parse_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 MAX_PAGES = 10  # Apple serves no page beyond 10
 KEEP_IDS = 50  # newest ids remembered per country
@@ -37,43 +38,43 @@ def _is_app_info(entry: Any) -> bool:
     return isinstance(entry, dict) and "im:rating" not in entry and "im:name" in entry
 
 
+@dataclass(frozen=True, kw_only=True)
+class AppStoreOptions(HttpOptions):
+    """Settings of `appstore` connectors."""
+
+    app_id: str = setting(
+        "str",
+        help='Numeric App Store id, quoted: "1321994487" (the digits after "id" in the app URL).',
+    )
+    countries: list[str] = setting(
+        "str|list[str]", ["us"],
+        help="Two-letter storefront codes; each country has its own reviews.",
+    )
+    pages: int = setting(
+        "int", MAX_PAGES, help="Pages of 50 to read per country on a run (Apple's maximum is 10).",
+    )
+    base_url: str = setting(
+        "str", "https://itunes.apple.com", help="Feed host (for proxies and tests).",
+    )
+
+
 class AppStoreConnector(HttpConnector):
     type: ClassVar[str] = "appstore"
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting(
-            "app_id",
-            "str",
-            help='Numeric App Store id, quoted: "1321994487" (the digits after "id" in the app URL).',
-        ),
-        Setting(
-            "countries",
-            "str|list[str]",
-            ["us"],
-            help="Two-letter storefront codes; each country has its own reviews.",
-        ),
-        Setting(
-            "pages",
-            "int",
-            MAX_PAGES,
-            help="Pages of 50 to read per country on a run (Apple's maximum is 10).",
-        ),
-        Setting(
-            "base_url", "str", "https://itunes.apple.com", help="Feed host (for proxies and tests)."
-        ),
-    ) + HTTP_SETTINGS
+    Options = AppStoreOptions
+    options: AppStoreOptions
 
-    def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
-        self.app_id = str(options["app_id"]).strip().lower().removeprefix("id")
+        self.app_id = str(self.options.app_id).strip().lower().removeprefix("id")
         if not self.app_id.isdigit():
             raise ConfigError(
-                f"{name}: app_id must be the numeric App Store id, got {options['app_id']!r}"
+                f"{name}: app_id must be the numeric App Store id, got {self.options.app_id!r}"
             )
-        self.countries = [c.strip().lower() for c in options["countries"] if c.strip()] or ["us"]
-        self.pages = max(1, min(MAX_PAGES, int(options["pages"])))
+        self.countries = [c.strip().lower() for c in self.options.countries if c.strip()] or ["us"]
+        self.pages = max(1, min(MAX_PAGES, int(self.options.pages)))
 
     def page_url(self, country: str, page: int) -> str:
-        base = self.options["base_url"].rstrip("/")
+        base = self.options.base_url.rstrip("/")
         return f"{base}/{country}/rss/customerreviews/page={page}/id={self.app_id}/sortby=mostrecent/json"
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:

@@ -14,22 +14,23 @@ ends. The key's text comes from the environment, or a file whose path does; it i
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 from urllib.parse import quote, urlsplit
 
 from connectors.base import Batch
-from connectors.http import HTTP_SETTINGS, HttpConnector, json_answer
-from connectors.incremental import SourceDown, Watermark, load_cursor, seconds
-from connectors.paging import Page, Stream, walk, walk_settings
+from connectors.http import HttpConnector, HttpOptions, json_answer
+from connectors.incremental import SourceDown, Watermark, load_cursor
+from connectors.paging import Page, Stream, backfill_setting, first_run_setting, overlap_setting, walk
 from connectors.records import (
     MAX_TEXT_CHARS, clean_text, clip, json_object, parse_rating, parse_time, safe_url,
 )
 from connectors.signing import CachedToken, Signer, read_key_file
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 PAGE_SIZE = 200  # the endpoint's maximum
 TOKEN_LIFETIME = 15 * 60  # Apple refuses tokens that expire more than 20 minutes ahead
@@ -43,60 +44,70 @@ _REFUSALS = {  # status -> what the team should check; all stop the run (no othe
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class AppStoreConnectOptions(HttpOptions):
+    """Settings of `appstoreconnect` connectors."""
+
+    app_id: str = setting(
+        "str", help='The app\'s Apple ID (App Information > Apple ID), quoted: "1321994487".',
+    )
+    issuer_id: str = setting("str", help='Issuer ID shown above the API keys: "${ASC_ISSUER_ID}".')
+    key_id: str = setting("str", help='Key ID of the API key: "${ASC_KEY_ID}".')
+    private_key: str = setting(
+        "str", "",
+        secret=True,
+        help='Text of the key\'s .p8 file: "${ASC_PRIVATE_KEY}" (or use private_key_file).',
+    )
+    private_key_file: Path | None = setting(
+        "path", None,
+        help='Path of the .p8 file, e.g. "${ASC_PRIVATE_KEY_FILE}" (or use private_key).',
+    )
+    overlap: timedelta = overlap_setting("reviews", "1d")
+    first_run_limit: int = first_run_setting("reviews", 200)
+    backfill_limit: int = backfill_setting("reviews", 20000)
+    base_url: str = setting(
+        "str", "https://api.appstoreconnect.apple.com", help="API host (for proxies and tests).",
+    )
+
+
 class AppStoreConnectConnector(HttpConnector):
     type: ClassVar[str] = "appstoreconnect"
     supports_backfill: ClassVar[bool] = True
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting("app_id", "str", help='The app\'s Apple ID (App Information > Apple ID), quoted: "1321994487".'),
-        Setting("issuer_id", "str", help='Issuer ID shown above the API keys: "${ASC_ISSUER_ID}".'),
-        Setting("key_id", "str", help='Key ID of the API key: "${ASC_KEY_ID}".'),
-        Setting(
-            "private_key", "str", "", secret=True,
-            help='Text of the key\'s .p8 file: "${ASC_PRIVATE_KEY}" (or use private_key_file).',
-        ),
-        Setting(
-            "private_key_file", "path", None,
-            help='Path of the .p8 file, e.g. "${ASC_PRIVATE_KEY_FILE}" (or use private_key).',
-        ),
-        *walk_settings("reviews", overlap="1d", first_run=200, backfill=20000),
-        Setting(
-            "base_url", "str", "https://api.appstoreconnect.apple.com",
-            help="API host (for proxies and tests).",
-        ),
-    ) + HTTP_SETTINGS
+    Options = AppStoreConnectOptions
+    options: AppStoreConnectOptions
 
-    def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
-        self.app_id = options["app_id"].strip()
+        self.app_id = self.options.app_id.strip()
         if not self.app_id.isdigit():
             raise ConfigError(f"{name}: app_id must be the app's numeric Apple ID, got {self.app_id!r}")
-        self.base = options["base_url"].rstrip("/")
+        self.base = self.options.base_url.rstrip("/")
         if urlsplit(self.base).scheme not in ("http", "https"):
             raise ConfigError(f"{name}: base_url must be an http(s) address")
         self.signer = Signer(self._key_text(), type_name=self.type, what=f"{name}: the private key")
         if self.signer.alg != "ES256":
             raise ConfigError(f"{name}: the private key must be the EC key of an App Store Connect .p8 file")
         self.token = CachedToken(self._mint)
-        self.overlap = seconds(options["overlap"])
+        self.overlap = self.options.overlap.total_seconds()
 
     def _key_text(self) -> str:
-        text, path = self.options["private_key"], self.options["private_key_file"]
+        text, path = self.options.private_key, self.options.private_key_file
         if bool(text.strip()) == (path is not None):
             raise ConfigError(f"{self.name}: set one of private_key or private_key_file")
-        return text if text.strip() else read_key_file(Path(path), f"{self.name}: private_key_file")
+        return read_key_file(path, f"{self.name}: private_key_file") if path is not None else text
 
     def _mint(self) -> tuple[str, float]:
         now = int(time.time())
         claims = {
-            "iss": self.options["issuer_id"].strip(), "aud": AUDIENCE,
+            "iss": self.options.issuer_id.strip(), "aud": AUDIENCE,
             "iat": now, "exp": now + TOKEN_LIFETIME,
         }
-        return self.signer.jwt(claims, kid=self.options["key_id"].strip()), now + TOKEN_LIFETIME
+        return self.signer.jwt(claims, kid=self.options.key_id.strip()), now + TOKEN_LIFETIME
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
         state = load_cursor(cursor, self.name)
         first = Watermark.from_dict(state.get("reviews")).empty and not backfill
-        limit = self.options["first_run_limit" if first else "backfill_limit"]
+        limit = self.options.first_run_limit if first else self.options.backfill_limit
         stream = Stream("reviews", f"app {self.app_id}", self._page, _identify, self._mention)
         yield from walk(state, stream, overlap=self.overlap, limit=limit, backfill=backfill)
 

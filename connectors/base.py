@@ -11,11 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 
 from sentimon.errors import ConfigError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import Setting, Settings, parse, setting, settings_class, settings_of
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +38,37 @@ BUILTIN = {
     "intercom": "connectors.intercom:IntercomConnector",
 }
 
-# Settings every connector accepts, whatever its type.
-COMMON_SETTINGS: tuple[Setting, ...] = (
+# Settings of a [[connectors]] entry that the app reads (sentimon.config.ConnectorConfig has a
+# field for each; tests/test_settings_typed.py fails if the two disagree).
+ENTRY_SETTINGS: tuple[Setting, ...] = (
     Setting("name", "str", help="Unique name of this source; stored with every mention."),
     Setting("type", "str", help="Which connector: files, reddit, appstore, rss, ..."),
     Setting("every", "duration", "15m", help="How often the daemon runs it."),
     Setting("enabled", "bool", True, help="Set false to keep the section but not run it."),
-    Setting(
-        "match", "list[str]", [],
-        help='Keep only mentions naming one of these: words or phrases (any case), or "re:REGEX".',
-    ),
-    Setting(
-        "exclude", "list[str]", [],
-        help='Known false matches ("Acme Corp"), ignored before `match` is checked; same forms.',
-    ),
-    Setting(
-        "brand", "str", "",
-        help='Competitor this source watches ("Rival Shoes"), for share of voice; empty: our own brand.',
-    ),
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorOptions(Settings):
+    """Options every connector has, whatever its type: what the pipeline's brand filter keeps.
+    Each connector's own options derive from this (or from HttpOptions)."""
+
+    match: list[str] = setting(
+        "list[str]", [],
+        help='Keep only mentions naming one of these: words or phrases (any case), or "re:REGEX".',
+    )
+    exclude: list[str] = setting(
+        "list[str]", [],
+        help='Known false matches ("Acme Corp"), ignored before `match` is checked; same forms.',
+    )
+    brand: str = setting(
+        "str", "",
+        help='Competitor this source watches ("Rival Shoes"), for share of voice; empty: our own brand.',
+    )
+
+
+# Settings every connector accepts, whatever its type.
+COMMON_SETTINGS: tuple[Setting, ...] = ENTRY_SETTINGS + settings_of(ConnectorOptions)
 
 
 @dataclass(frozen=True)
@@ -77,15 +89,32 @@ class Batch:
 
 
 class Connector(abc.ABC):
-    """One configured source. Subclasses set ``type`` and ``settings`` and implement ``fetch``."""
+    """One configured source. Subclasses set ``type`` and ``Options`` (a frozen dataclass of
+    their settings, derived from ``ConnectorOptions``) and implement ``fetch``.
+
+    ``settings``, the table docs and validation use, is derived from ``Options``; a connector
+    that declares ``settings`` as a tuple of Setting instead (the older way, kept for
+    third-party connectors) gets an ``Options`` class built from it, so both read typed options.
+    """
 
     type: ClassVar[str]
+    Options = ConnectorOptions
     settings: ClassVar[tuple[Setting, ...]] = ()
     supports_backfill: ClassVar[bool] = False
+    options: ConnectorOptions
 
-    def __init__(self, name: str, options: dict[str, Any]) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Options" in cls.__dict__:
+            cls.settings = settings_of(cls.Options, upto=ConnectorOptions)
+        elif "settings" in cls.__dict__:
+            cls.Options = settings_class(f"{cls.__name__}Options", cls.settings, cls.Options)
+
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        """``options`` as the config loader checked them, or a mapping of keys to values
+        (written or checked ones: tests, Python callers), checked here like a config table."""
         self.name = name
-        self.options = options
+        self.options = parse(self.Options, options, name)
 
     @abc.abstractmethod
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:

@@ -19,20 +19,21 @@ Search reaches back months, so ``--backfill`` reads up to ``backfill_limit`` pos
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 
 from connectors.base import Batch
-from connectors.http import HTTP_SETTINGS, HttpConnector
-from connectors.incremental import SourceDown, Watermark, load_cursor, seconds
-from connectors.paging import Page, Stream, walk, walk_settings
+from connectors.http import HttpConnector, HttpOptions
+from connectors.incremental import SourceDown, Watermark, load_cursor
+from connectors.paging import Page, Stream, backfill_setting, first_run_setting, overlap_setting, walk
 from connectors.records import (
     MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url,
 )
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 PAGE_SIZE = 100
 _EXPIRED = {"ExpiredToken", "InvalidToken"}
@@ -41,60 +42,64 @@ _sessions: dict[tuple[str, str], dict[str, str]] = {}
 _sessions_lock = threading.Lock()
 
 
+@dataclass(frozen=True, kw_only=True)
+class BlueskyOptions(HttpOptions):
+    """Settings of `bluesky` connectors."""
+
+    query: str = setting("str", help='Search words (Lucene syntax): \'"acme shoes" OR acmeshoes\'.')
+    handle: str = setting(
+        "str", help='Account that searches: "${BLUESKY_HANDLE}" (acme.bsky.social).',
+    )
+    app_password: str = setting(
+        "str",
+        secret=True,
+        help='An app password of that account, never its real one: "${BLUESKY_APP_PASSWORD}".',
+    )
+    lang: str = setting(
+        "str", "", help="Only posts in this language (two-letter code); empty: all.",
+    )
+    overlap: timedelta = overlap_setting("posts", "15m")
+    first_run_limit: int = first_run_setting("posts", 200)
+    backfill_limit: int = backfill_setting("posts", 5000)
+    service: str = setting(
+        "str", "https://bsky.social",
+        help="Server that logs in and answers the search (your PDS; for proxies and tests).",
+    )
+
+
 class BlueskyConnector(HttpConnector):
     type: ClassVar[str] = "bluesky"
     supports_backfill: ClassVar[bool] = True
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting(
-            "query", "str",
-            help='Search words (Lucene syntax): \'"acme shoes" OR acmeshoes\'.',
-        ),
-        Setting(
-            "handle", "str",
-            help='Account that searches: "${BLUESKY_HANDLE}" (acme.bsky.social).',
-        ),
-        Setting(
-            "app_password", "str", secret=True,
-            help='An app password of that account, never its real one: "${BLUESKY_APP_PASSWORD}".',
-        ),
-        Setting(
-            "lang", "str", "",
-            help="Only posts in this language (two-letter code); empty: all.",
-        ),
-        *walk_settings("posts", overlap="15m", first_run=200, backfill=5000),
-        Setting(
-            "service", "str", "https://bsky.social",
-            help="Server that logs in and answers the search (your PDS; for proxies and tests).",
-        ),
-    ) + HTTP_SETTINGS
+    Options = BlueskyOptions
+    options: BlueskyOptions
 
-    def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
-        self.service = options["service"].rstrip("/")
-        self.overlap = seconds(options["overlap"])
+        self.service = self.options.service.rstrip("/")
+        self.overlap = self.options.overlap.total_seconds()
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
         state = load_cursor(cursor, self.name)
         mark = Watermark.from_dict(state.get("search"))
         if backfill:
-            limit, since = self.options["backfill_limit"], None
+            limit, since = self.options.backfill_limit, None
         elif mark.empty:
-            limit, since = self.options["first_run_limit"], None
+            limit, since = self.options.first_run_limit, None
         else:
-            limit, since = self.options["backfill_limit"], mark.newest - self.overlap
+            limit, since = self.options.backfill_limit, mark.newest - self.overlap
         stream = Stream(
             "search", "search", partial(self._page, since), _identify, self._mention
         )
         yield from walk(state, stream, overlap=self.overlap, limit=limit, backfill=backfill)
 
     def _page(self, since: float | None, token: str | None) -> Page:
-        params: dict[str, Any] = {"q": self.options["query"], "sort": "latest", "limit": PAGE_SIZE}
+        params: dict[str, Any] = {"q": self.options.query, "sort": "latest", "limit": PAGE_SIZE}
         if since is not None:
             params["since"] = datetime.fromtimestamp(max(0.0, since), timezone.utc).strftime(
                 "%Y-%m-%dT%H:%M:%S.000Z"
             )
-        if self.options["lang"]:
-            params["lang"] = self.options["lang"]
+        if self.options.lang:
+            params["lang"] = self.options.lang
         if token:
             params["cursor"] = token
         data = self._xrpc("app.bsky.feed.searchPosts", params)
@@ -124,7 +129,7 @@ class BlueskyConnector(HttpConnector):
         )
 
     def _session(self, *, renew: bool) -> dict[str, str]:
-        key = (self.service, self.options["handle"])
+        key = (self.service, self.options.handle)
         with _sessions_lock:
             session = _sessions.get(key)
             if session is not None and not renew:
@@ -146,7 +151,7 @@ class BlueskyConnector(HttpConnector):
     def _login(self) -> dict[str, str]:
         response = self.http.request(
             "POST", f"{self.service}/xrpc/com.atproto.server.createSession",
-            json={"identifier": self.options["handle"], "password": self.options["app_password"]},
+            json={"identifier": self.options.handle, "password": self.options.app_password},
             ok=(400, 401),
         )
         if response.status_code != 200:

@@ -21,19 +21,20 @@ from __future__ import annotations
 import glob
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 from zoneinfo import ZoneInfo
 
-from connectors.base import Batch, Connector, Skipped
+from connectors.base import Batch, Connector, ConnectorOptions, Skipped
 from connectors.filerows import Position, Row, csv_rows, jsonl_rows
 from connectors.incremental import ITEM_ERRORS, isolated, load_cursor
 from connectors.records import RECORD_FIELDS, mention_from_record
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 BATCH_LINES = 500
 # Turning one record into a Mention may also recurse too deep on a hostile value.
@@ -44,24 +45,40 @@ _HINTS = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class FilesOptions(ConnectorOptions):
+    """Settings of `files` connectors."""
+
+    path: Path = setting(
+        "path", help="A file or a glob such as exports/*.csv (relative to the config file).",
+    )
+    format: str = setting(
+        "str", "auto", help="auto (by extension), jsonl or csv.", choices=("auto", "jsonl", "csv"),
+    )
+    fields: dict[str, str] = setting(
+        "dict[str,str]", {}, help="Mention field -> column name, where they differ.",
+    )
+    kind: str = setting("str", "review", help="Kind of mention for rows without a kind column.")
+    delimiter: str = setting("str", ",", help="CSV delimiter.")
+    date_format: str = setting(
+        "str", "",
+        help="strptime layout of created_at values that are not ISO 8601, such as %d.%m.%Y %H:%M; "
+            "ISO 8601 values are read either way.",
+    )
+    timezone: str = setting(
+        "timezone", "UTC",
+        help="Time zone of created_at values written without one, such as Europe/Berlin.",
+    )
+
+
 class FilesConnector(Connector):
     type: ClassVar[str] = "files"
     supports_backfill: ClassVar[bool] = True  # --backfill reads every file from the start
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting("path", "path", help="A file or a glob such as exports/*.csv (relative to the config file)."),
-        Setting("format", "str", "auto", help="auto (by extension), jsonl or csv.", choices=("auto", "jsonl", "csv")),
-        Setting("fields", "dict[str,str]", {}, help="Mention field -> column name, where they differ."),
-        Setting("kind", "str", "review", help="Kind of mention for rows without a kind column."),
-        Setting("delimiter", "str", ",", help="CSV delimiter."),
-        Setting("date_format", "str", "", help=(
-            "strptime layout of created_at values that are not ISO 8601, such as %d.%m.%Y %H:%M; "
-            "ISO 8601 values are read either way.")),
-        Setting("timezone", "timezone", "UTC", help=(
-            "Time zone of created_at values written without one, such as Europe/Berlin.")),
-    )
+    Options = FilesOptions
+    options: FilesOptions
 
     def _files(self) -> list[Path]:
-        pattern = str(self.options["path"])
+        pattern = str(self.options.path)
         if glob.has_magic(pattern):
             found = [Path(p) for p in sorted(glob.glob(pattern)) if os.path.isfile(p)]
             if not found:
@@ -73,8 +90,8 @@ class FilesConnector(Connector):
         return [path]
 
     def _format(self, path: Path) -> str:
-        if self.options["format"] != "auto":
-            return self.options["format"]
+        if self.options.format != "auto":
+            return self.options.format
         return "csv" if path.suffix.lower() in (".csv", ".tsv") else "jsonl"
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
@@ -112,7 +129,7 @@ class FilesConnector(Connector):
     def _read(self, path: Path, start: Position) -> Iterator[tuple[list[Mention], list[Skipped], Position]]:
         """Yield (mentions, skipped, position after them) every BATCH_LINES rows."""
         if self._format(path) == "csv":
-            rows = csv_rows(path, start, self.options["delimiter"])
+            rows = csv_rows(path, start, self.options.delimiter)
         else:
             rows = jsonl_rows(path, start)
         batch: list[Row] = []
@@ -127,7 +144,7 @@ class FilesConnector(Connector):
     def _convert(self, path: Path, rows: list[Row]) -> tuple[list[Mention], list[Skipped], Position]:
         """Mentions and skips of one batch; ConnectorError when the config is the likely cause."""
         now = datetime.now(timezone.utc)
-        zone = ZoneInfo(self.options["timezone"])
+        zone = ZoneInfo(self.options.timezone)
         mentions: list[Mention] = []
         skipped: list[Skipped] = []
         field_failures: list[tuple[int, str]] = []
@@ -137,9 +154,9 @@ class FilesConnector(Connector):
                 continue
             try:
                 mentions.append(mention_from_record(
-                    row.record, self.name, fields=self.options["fields"],
-                    default_kind=self.options["kind"], now=now, position=str(row.line),
-                    date_format=self.options["date_format"], tz=zone,
+                    row.record, self.name, fields=self.options.fields,
+                    default_kind=self.options.kind, now=now, position=str(row.line),
+                    date_format=self.options.date_format, tz=zone,
                 ))
             except ROW_ERRORS as exc:
                 reason = str(exc) or type(exc).__name__

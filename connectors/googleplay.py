@@ -10,15 +10,16 @@ first review id it saw last time (the cursor keeps the newest few, in case one i
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterator
 
-from connectors.base import Batch, Connector, Skipped
+from connectors.base import Batch, Connector, ConnectorOptions, Skipped
 from connectors.incremental import ITEM_ERRORS, dump_cursor, load_cursor
 from connectors.records import clean_text, parse_rating, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 INSTALL_HINT = "pip install 'sentimon[googleplay]'"
 KEEP_IDS = 50
@@ -35,20 +36,26 @@ def load_scraper() -> Any:
         ) from None
 
 
+@dataclass(frozen=True, kw_only=True)
+class GooglePlayOptions(ConnectorOptions):
+    """Settings of `googleplay` connectors."""
+
+    app_id: str = setting("str", help="Package name from the Play Store URL, e.g. com.acme.shop.")
+    lang: str = setting("str", "en", help="Language of the reviews to read (two-letter code).")
+    country: str = setting("str", "us", help="Storefront country (two-letter code).")
+    first_run_limit: int = setting(
+        "int", 200, help="Reviews read on a first run without --backfill.",
+    )
+    backfill_limit: int = setting(
+        "int", 5000, help="Most reviews read by `sentimon fetch --backfill`.",
+    )
+
+
 class GooglePlayConnector(Connector):
     type: ClassVar[str] = "googleplay"
     supports_backfill: ClassVar[bool] = True
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting("app_id", "str", help="Package name from the Play Store URL, e.g. com.acme.shop."),
-        Setting("lang", "str", "en", help="Language of the reviews to read (two-letter code)."),
-        Setting("country", "str", "us", help="Storefront country (two-letter code)."),
-        Setting(
-            "first_run_limit", "int", 200, help="Reviews read on a first run without --backfill."
-        ),
-        Setting(
-            "backfill_limit", "int", 5000, help="Most reviews read by `sentimon fetch --backfill`."
-        ),
-    )
+    Options = GooglePlayOptions
+    options: GooglePlayOptions
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -61,7 +68,7 @@ class GooglePlayConnector(Connector):
         seen = set(known)
         # With a cursor the walk stops at the first known id long before the limit.
         limit = (
-            self.options["backfill_limit"] if backfill or known else self.options["first_run_limit"]
+            self.options.backfill_limit if backfill or known else self.options.first_run_limit
         )
         mentions: list[Mention] = []
         skipped: list[Skipped] = []
@@ -92,9 +99,9 @@ class GooglePlayConnector(Connector):
         """One call to the scraper; its many failure modes become one ConnectorError line."""
         try:
             result, token = self.scraper.reviews(
-                self.options["app_id"],
-                lang=self.options["lang"],
-                country=self.options["country"],
+                self.options.app_id,
+                lang=self.options.lang,
+                country=self.options.country,
                 sort=self.scraper.Sort.NEWEST,
                 count=count,
                 continuation_token=token,
@@ -103,7 +110,7 @@ class GooglePlayConnector(Connector):
             name = type(exc).__name__
             if "NotFound" in name:
                 raise ConnectorError(
-                    f"{self.name}: Google Play has no app {self.options['app_id']!r}"
+                    f"{self.name}: Google Play has no app {self.options.app_id!r}"
                 ) from None
             raise ConnectorError(
                 f"{self.name}: google-play-scraper failed: {name}: {str(exc)[:200]}"
@@ -119,7 +126,7 @@ class GooglePlayConnector(Connector):
             raise ValueError(f"at: expected a datetime, got {type(at).__name__}")
         # The scraper builds naive datetimes with datetime.fromtimestamp: local time.
         created = at.astimezone(timezone.utc)
-        app_id = self.options["app_id"]
+        app_id = self.options.app_id
         return Mention(
             source=self.name,
             external_id=review_id,
@@ -127,7 +134,7 @@ class GooglePlayConnector(Connector):
             text=clean_text(text),
             author=clean_text(review.get("userName") or "") or None,
             rating=parse_rating(review.get("score")),
-            lang=self.options["lang"],
+            lang=self.options.lang,
             url=safe_url(
                 f"https://play.google.com/store/apps/details?id={app_id}&reviewId={review_id}"
             ),
@@ -135,7 +142,7 @@ class GooglePlayConnector(Connector):
             extra={
                 "version": review.get("reviewCreatedVersion") or review.get("appVersion"),
                 "thumbs_up": review.get("thumbsUpCount"),
-                "country": self.options["country"],
+                "country": self.options.country,
                 "replied": bool(review.get("replyContent")),
             },
         )

@@ -18,15 +18,16 @@ import hashlib
 import ipaddress
 import json
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 from urllib.parse import quote, urlsplit
 
 
 from connectors.base import Batch
-from connectors.http import HTTP_SETTINGS, HttpConnector, display_url, json_object_answer
-from connectors.incremental import SourceDown, load_cursor, seconds
+from connectors.http import HttpConnector, HttpOptions, display_url, json_object_answer
+from connectors.incremental import SourceDown, load_cursor
 from connectors.paging import Page, Stream, walk
 from connectors.records import (
     MAX_TEXT_CHARS, clean_text, clip, count, epoch_time, json_object, parse_rating, safe_url,
@@ -34,7 +35,7 @@ from connectors.records import (
 from connectors.signing import CachedToken, Signer, read_key_file
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 SCOPE = "https://www.googleapis.com/auth/androidpublisher"
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -52,45 +53,48 @@ _REFUSALS = {  # status -> what the team should check; each stops the run
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class GooglePlayDeveloperOptions(HttpOptions):
+    """Settings of `googleplay_developer` connectors."""
+
+    package_name: str = setting("str", help="The app's package name, e.g. com.acme.shop.")
+    service_account_file: Path = setting(
+        "path", help='JSON key file of the service account: "${GOOGLE_PLAY_SERVICE_ACCOUNT_FILE}".',
+    )
+    reviews_url: str = setting(
+        "str", "",
+        help="Play Console address of the app's Reviews page, copied from the browser; "
+            "stored as each review's reply_url.",
+    )
+    overlap: timedelta = setting(
+        "duration", "1h", help="How far behind the newest seen review each run looks again.",
+    )
+    base_url: str = setting(
+        "str", "https://androidpublisher.googleapis.com", help="API host (for proxies and tests).",
+    )
+
+
 class GooglePlayDeveloperConnector(HttpConnector):
     type: ClassVar[str] = "googleplay_developer"
     supports_backfill: ClassVar[bool] = False
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting("package_name", "str", help="The app's package name, e.g. com.acme.shop."),
-        Setting(
-            "service_account_file", "path",
-            help='JSON key file of the service account: "${GOOGLE_PLAY_SERVICE_ACCOUNT_FILE}".',
-        ),
-        Setting(
-            "reviews_url", "str", "",
-            help="Play Console address of the app's Reviews page, copied from the browser; "
-                 "stored as each review's reply_url.",
-        ),
-        Setting(
-            "overlap", "duration", "1h",
-            help="How far behind the newest seen review each run looks again.",
-        ),
-        Setting(
-            "base_url", "str", "https://androidpublisher.googleapis.com",
-            help="API host (for proxies and tests).",
-        ),
-    ) + HTTP_SETTINGS
+    Options = GooglePlayDeveloperOptions
+    options: GooglePlayDeveloperOptions
 
-    def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
-        self.package = options["package_name"].strip()
+        self.package = self.options.package_name.strip()
         if not self.package or any(c in self.package for c in "/?#% "):
             raise ConfigError(f"{name}: package_name must look like com.acme.shop")
-        self.base = options["base_url"].rstrip("/")
-        self.account = _service_account(Path(options["service_account_file"]), name)
+        self.base = self.options.base_url.rstrip("/")
+        self.account = _service_account(Path(self.options.service_account_file), name)
         self.signer = Signer(
             self.account["private_key"], type_name=self.type, what=f"{name}: the service account key"
         )
         digest = hashlib.sha256(self.account["private_key"].encode()).hexdigest()
         self.issued_key = (self.account["token_uri"], self.account["client_email"], digest)
         self.token = CachedToken(self._exchange)
-        self.overlap = seconds(options["overlap"])
-        self.reply_url = safe_url(options["reviews_url"].strip() or None)
+        self.overlap = self.options.overlap.total_seconds()
+        self.reply_url = safe_url(self.options.reviews_url.strip() or None)
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
         state = load_cursor(cursor, self.name)

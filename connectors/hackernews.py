@@ -12,56 +12,55 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, ClassVar, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar, Iterator, Mapping
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text
-from connectors.incremental import ITEM_ERRORS, Watermark, dump_cursor, load_cursor, seconds
+from connectors.http import HttpConnector, HttpOptions, html_to_text
+from connectors.incremental import ITEM_ERRORS, Watermark, dump_cursor, load_cursor
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, epoch_time, safe_url
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 PAGE_SIZE = 100
 FIRST_RUN_DAYS = 7
 
 
+@dataclass(frozen=True, kw_only=True)
+class HackerNewsOptions(HttpOptions):
+    """Settings of `hackernews` connectors."""
+
+    query: str = setting(
+        "str", help="Words to match (Algolia full-text; quote phrases: '\"acme shoes\"').",
+    )
+    include: list[str] = setting(
+        "list[str]", ["stories", "comments"],
+        help="Which items to take.",
+        choices=("stories", "comments"),
+    )
+    overlap: timedelta = setting(
+        "duration", "10m", help="How far behind the newest seen item each run looks again.",
+    )
+    backfill_days: int = setting(
+        "int", 365,
+        help="How far back `sentimon fetch --backfill` goes (a first run takes the last 7 days).",
+    )
+    base_url: str = setting(
+        "str", "https://hn.algolia.com", help="API host (for proxies and tests).",
+    )
+
+
 class HackerNewsConnector(HttpConnector):
     type: ClassVar[str] = "hackernews"
     supports_backfill: ClassVar[bool] = True
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting(
-            "query",
-            "str",
-            help="Words to match (Algolia full-text; quote phrases: '\"acme shoes\"').",
-        ),
-        Setting(
-            "include",
-            "list[str]",
-            ["stories", "comments"],
-            help="Which items to take.",
-            choices=("stories", "comments"),
-        ),
-        Setting(
-            "overlap",
-            "duration",
-            "10m",
-            help="How far behind the newest seen item each run looks again.",
-        ),
-        Setting(
-            "backfill_days",
-            "int",
-            365,
-            help="How far back `sentimon fetch --backfill` goes (a first run takes the last 7 days).",
-        ),
-        Setting(
-            "base_url", "str", "https://hn.algolia.com", help="API host (for proxies and tests)."
-        ),
-    ) + HTTP_SETTINGS
+    Options = HackerNewsOptions
+    options: HackerNewsOptions
 
-    def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
-        self.overlap = seconds(options["overlap"])
-        tags = [{"stories": "story", "comments": "comment"}[i] for i in options["include"]]
+        self.overlap = self.options.overlap.total_seconds()
+        tags = [{"stories": "story", "comments": "comment"}[i] for i in self.options.include]
         self.tags = (
             f"({','.join(tags)})" if len(tags) > 1 else (tags[0] if tags else "(story,comment)")
         )
@@ -71,7 +70,7 @@ class HackerNewsConnector(HttpConnector):
         mark = Watermark.from_dict(state.get("mark"))
         now = time.time()
         if backfill:
-            since = now - self.options["backfill_days"] * 86400
+            since = now - self.options.backfill_days * 86400
         elif mark.empty:
             since = now - FIRST_RUN_DAYS * 86400
         else:
@@ -115,9 +114,9 @@ class HackerNewsConnector(HttpConnector):
         if before is not None:
             filters.append(f"created_at_i<{int(before)}")
         data = self.http.get_json(
-            self.options["base_url"].rstrip("/") + "/api/v1/search_by_date",
+            self.options.base_url.rstrip("/") + "/api/v1/search_by_date",
             params={
-                "query": self.options["query"],
+                "query": self.options.query,
                 "tags": self.tags,
                 "numericFilters": ",".join(filters),
                 "hitsPerPage": PAGE_SIZE,

@@ -21,20 +21,21 @@ import logging
 import random
 import re
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, Mapping
 
 import requests
 
 import sentimon
-from connectors.base import Connector
+from connectors.base import Connector, ConnectorOptions
 from connectors.deadline import DeadlineAdapter, deadline
 from connectors.redirects import CrossSiteRedirect, guard
 from sentimon.durations import retry_after_seconds
 from sentimon.errors import ConnectorError
 from sentimon.http_errors import request_error_reason
-from sentimon.settings import Setting
+from sentimon.settings import Setting, setting, settings_of
 
 log = logging.getLogger(__name__)
 
@@ -45,31 +46,27 @@ DEADLINE = 120.0  # seconds for one whole request, body included
 MAX_BODY_BYTES = 50_000_000  # big feeds are a few MB; a 50 MB answer is a mistake or hostile
 MAX_REDIRECTS = 5
 
-# Settings every HTTP connector accepts (appended to its own).
-HTTP_SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "timeout", "float", 20.0, help="Seconds to wait for the server to connect or send data."
-    ),
-    Setting(
-        "retries",
-        "int",
-        3,
-        help="Retries on 429, 5xx and connection errors, with exponential backoff.",
-    ),
-    Setting(
-        "deadline", "float", DEADLINE,
-        help="Seconds one request may take in all, body included (timeout is per read).",
-    ),
-    Setting(
-        "max_body_bytes", "int", MAX_BODY_BYTES,
-        help="Largest answer read, after decompression; a larger one fails the request.",
-    ),
-    Setting("max_redirects", "int", MAX_REDIRECTS, help="Redirects followed per request."),
-    Setting(
-        "allow_cross_site_redirects", "bool", False,
-        help="Follow redirects to another site or from https to http (connectors/redirects.py).",
-    ),
-)
+
+@dataclass(frozen=True, kw_only=True)
+class HttpOptions(ConnectorOptions):
+    """Settings every HTTP connector accepts; its docs table lists them after its own."""
+
+    timeout: float = setting("float", 20.0, help="Seconds to wait for the server to connect or send data.")
+    retries: int = setting("int", 3, help="Retries on 429, 5xx and connection errors, with exponential backoff.")
+    deadline: float = setting(
+        "float", DEADLINE, help="Seconds one request may take in all, body included (timeout is per read).",
+    )
+    max_body_bytes: int = setting(
+        "int", MAX_BODY_BYTES, help="Largest answer read, after decompression; a larger one fails the request.",
+    )
+    max_redirects: int = setting("int", MAX_REDIRECTS, help="Redirects followed per request.")
+    allow_cross_site_redirects: bool = setting(
+        "bool", False, help="Follow redirects to another site or from https to http (connectors/redirects.py).",
+    )
+
+
+# The same as a table, for connectors declaring ``settings`` as a tuple (``own + HTTP_SETTINGS``).
+HTTP_SETTINGS: tuple[Setting, ...] = settings_of(HttpOptions, upto=ConnectorOptions)
 
 
 def display_url(url: str) -> str:
@@ -303,20 +300,17 @@ class HttpConnector(Connector):
     Tests pass ``http=HttpClient(..., sleep=fake)``; in production the client is built here.
     """
 
-    settings: ClassVar[tuple[Setting, ...]] = HTTP_SETTINGS
+    Options = HttpOptions
+    options: HttpOptions
 
     def __init__(
-        self, name: str, options: dict[str, Any], *, http: HttpClient | None = None
+        self, name: str, options: Mapping[str, Any], *, http: HttpClient | None = None
     ) -> None:
         super().__init__(name, options)
+        o = self.options
         self.http = http or HttpClient(
-            name,
-            timeout=float(options.get("timeout", 20.0)),
-            retries=int(options.get("retries", 3)),
-            deadline=float(options.get("deadline", DEADLINE)),
-            max_body_bytes=int(options.get("max_body_bytes", MAX_BODY_BYTES)),
-            max_redirects=int(options.get("max_redirects", MAX_REDIRECTS)),
-            allow_cross_site_redirects=bool(options.get("allow_cross_site_redirects", False)),
+            name, timeout=o.timeout, retries=o.retries, deadline=o.deadline, max_body_bytes=o.max_body_bytes,
+            max_redirects=o.max_redirects, allow_cross_site_redirects=o.allow_cross_site_redirects,
         )
 
     def close(self) -> None:

@@ -16,12 +16,10 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Callable, Iterable, Iterator
 
 from connectors.base import Batch, Skipped
 from connectors.records import FUTURE_SLACK
-from sentimon.durations import parse_duration
 from sentimon.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -43,12 +41,6 @@ ITEM_ERRORS: tuple[type[Exception], ...] = (
 class SourceDown(ConnectorError):
     """A failure of the whole source (bad credentials, rate limit, outage), not of one part:
     ``isolated`` stops at once instead of trying every other part against a dead server."""
-
-
-def seconds(value: timedelta | str) -> float:
-    """A duration option in seconds. Options from a config file (defaults included) arrive as
-    timedelta; a connector built by hand (tests, scripts) may pass the written form ("10m")."""
-    return (value if isinstance(value, timedelta) else parse_duration(value)).total_seconds()
 
 
 def load_cursor(cursor: str | None, name: str) -> dict[str, Any]:

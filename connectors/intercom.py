@@ -16,19 +16,20 @@ mention with the 1-5 rating, weighed with its words as a star rating is.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text, json_object_answer
-from connectors.incremental import ITEM_ERRORS, SourceDown, dump_cursor, load_cursor, seconds
+from connectors.http import HttpConnector, HttpOptions, html_to_text, json_object_answer
+from connectors.incremental import ITEM_ERRORS, SourceDown, dump_cursor, load_cursor
 from connectors.records import (
     MAX_TEXT_CHARS, clean_text, clip, epoch_time, json_object, parse_rating, safe_url,
 )
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 API_VERSION = "2.11"
 PAGE_SIZE = 150  # the search's maximum
@@ -37,52 +38,59 @@ LAG = 60  # changes of the last minute may not be searchable yet; the next run t
 CUSTOMERS = ("user", "lead", "contact")
 
 
+@dataclass(frozen=True, kw_only=True)
+class IntercomOptions(HttpOptions):
+    """Settings of `intercom` connectors."""
+
+    access_token: str = setting(
+        "str",
+        secret=True,
+        help='Access token of an Intercom app with "Read conversations": "${INTERCOM_TOKEN}".',
+    )
+    workspace_id: str = setting(
+        "str", "",
+        help="Workspace id (app.intercom.com/a/apps/ID/...), for reply links; empty: none.",
+    )
+    first_run_days: int = setting("int", 7, help="Days back a first run reads without --backfill.")
+    backfill_days: int = setting("int", 365, help="Days back `sentimon fetch --backfill` reads.")
+    overlap: timedelta = setting(
+        "duration", "10m",
+        help="How far before the last window's end each run asks again (search indexing lags).",
+    )
+    base_url: str = setting(
+        "str", "https://api.intercom.io",
+        help="API host: https://api.eu.intercom.io or https://api.au.intercom.io outside the US.",
+    )
+
+
 class IntercomConnector(HttpConnector):
     type: ClassVar[str] = "intercom"
     supports_backfill: ClassVar[bool] = True
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting(
-            "access_token", "str", secret=True,
-            help='Access token of an Intercom app with "Read conversations": "${INTERCOM_TOKEN}".',
-        ),
-        Setting(
-            "workspace_id", "str", "",
-            help="Workspace id (app.intercom.com/a/apps/ID/...), for reply links; empty: none.",
-        ),
-        Setting("first_run_days", "int", 7, help="Days back a first run reads without --backfill."),
-        Setting("backfill_days", "int", 365, help="Days back `sentimon fetch --backfill` reads."),
-        Setting(
-            "overlap", "duration", "10m",
-            help="How far before the last window's end each run asks again (search indexing lags).",
-        ),
-        Setting(
-            "base_url", "str", "https://api.intercom.io",
-            help="API host: https://api.eu.intercom.io or https://api.au.intercom.io outside the US.",
-        ),
-    ) + HTTP_SETTINGS
+    Options = IntercomOptions
+    options: IntercomOptions
 
-    def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
-        self.base = options["base_url"].rstrip("/")
+        self.base = self.options.base_url.rstrip("/")
         if urlsplit(self.base).scheme not in ("http", "https"):
             raise ConfigError(f"{name}: base_url must be an http(s) address")
-        workspace = options["workspace_id"].strip()
+        workspace = self.options.workspace_id.strip()
         if workspace and not workspace.replace("_", "").isalnum():
             raise ConfigError(f"{name}: workspace_id must be the id from the Intercom URL, got {workspace!r}")
         self.web = f"https://app.intercom.com/a/apps/{workspace}/conversations/" if workspace else None
         self.headers = {
-            "Authorization": f"Bearer {options['access_token']}",
+            "Authorization": f"Bearer {self.options.access_token}",
             "Intercom-Version": API_VERSION,
             "Accept": "application/json",
         }
-        self.overlap = int(seconds(options["overlap"]))
+        self.overlap = int(self.options.overlap.total_seconds())
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
         state = load_cursor(cursor, self.name)
         until = int(time.time()) - LAG
         saved = state.get("updated")
         if backfill or not isinstance(saved, int) or isinstance(saved, bool):
-            days = self.options["backfill_days" if backfill else "first_run_days"]
+            days = self.options.backfill_days if backfill else self.options.first_run_days
             start = until - days * 86400
         else:
             start = saved - self.overlap

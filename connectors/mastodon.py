@@ -16,20 +16,21 @@ newest page; ``--backfill`` walks ``backfill_pages`` pages back with ``max_id``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 from urllib.parse import quote, urlsplit
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text, json_answer
+from connectors.http import HttpConnector, HttpOptions, html_to_text, json_answer
 from connectors.incremental import ITEM_ERRORS, SourceDown, dump_cursor, isolated, load_cursor
 from connectors.records import (
     MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url,
 )
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 PAGE_SIZE = 40  # Mastodon's maximum for statuses
 MAX_FORWARD_PAGES = 50  # one run catches up at most 2,000 posts per stream; the next goes on
@@ -40,42 +41,47 @@ def _order(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
+@dataclass(frozen=True, kw_only=True)
+class MastodonOptions(HttpOptions):
+    """Settings of `mastodon` connectors."""
+
+    server: str = setting("str", help="The server's address, e.g. https://mastodon.social.")
+    query: str = setting("str", "", help="Full-text search words (needs a token on most servers).")
+    hashtags: list[str] = setting(
+        "str|list[str]", [], help="Hashtags (without #) whose public timelines are read.",
+    )
+    token: str = setting(
+        "str", "",
+        secret=True,
+        help='Optional access token with read:search and read:statuses: "${MASTODON_TOKEN}".',
+    )
+    backfill_pages: int = setting(
+        "int", 25, help="Pages of 40 read back per stream by `sentimon fetch --backfill`.",
+    )
+
+
 class MastodonConnector(HttpConnector):
     type: ClassVar[str] = "mastodon"
     supports_backfill: ClassVar[bool] = True
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting("server", "str", help="The server's address, e.g. https://mastodon.social."),
-        Setting("query", "str", "", help="Full-text search words (needs a token on most servers)."),
-        Setting(
-            "hashtags", "str|list[str]", [],
-            help="Hashtags (without #) whose public timelines are read.",
-        ),
-        Setting(
-            "token", "str", "", secret=True,
-            help='Optional access token with read:search and read:statuses: "${MASTODON_TOKEN}".',
-        ),
-        Setting(
-            "backfill_pages", "int", 25,
-            help="Pages of 40 read back per stream by `sentimon fetch --backfill`.",
-        ),
-    ) + HTTP_SETTINGS
+    Options = MastodonOptions
+    options: MastodonOptions
 
-    def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
-        self.server = options["server"].rstrip("/")
+        self.server = self.options.server.rstrip("/")
         if not urlsplit(self.server).scheme.startswith("http"):
             raise ConfigError(
-                f"{name}: server must be an http(s) address, got {options['server']!r}"
+                f"{name}: server must be an http(s) address, got {self.options.server!r}"
             )
-        self.tags = [t.strip().lstrip("#") for t in options["hashtags"] if t.strip().lstrip("#")]
-        if not options["query"] and not self.tags:
+        self.tags = [t.strip().lstrip("#") for t in self.options.hashtags if t.strip().lstrip("#")]
+        if not self.options.query and not self.tags:
             raise ConfigError(f"{name}: set `query`, `hashtags` or both")
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
         state = load_cursor(cursor, self.name)
         streams: list[tuple[str, str, dict[str, Any]]] = []
-        if self.options["query"]:
-            query = {"q": self.options["query"], "type": "statuses", "resolve": "false"}
+        if self.options.query:
+            query = {"q": self.options.query, "type": "statuses", "resolve": "false"}
             streams.append(("search", "/api/v2/search", query))
         streams += [(f"#{t}", f"/api/v1/timelines/tag/{quote(t, safe='')}", {}) for t in self.tags]
         parts = [
@@ -98,7 +104,7 @@ class MastodonConnector(HttpConnector):
                     return
             return
         max_id: str | None = None
-        for _ in range(self.options["backfill_pages"] if backfill else 1):  # backward
+        for _ in range(self.options.backfill_pages if backfill else 1):  # backward
             older = {"max_id": max_id} if max_id else {}
             statuses = self._statuses(path, {**params, **older}, key)
             batch, newest, bottom = self._read(statuses, key, state, newest)
@@ -108,13 +114,13 @@ class MastodonConnector(HttpConnector):
             max_id = bottom
 
     def _statuses(self, path: str, params: dict[str, Any], key: str) -> list[Any]:
-        token = self.options["token"]
+        token = self.options.token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = self.http.get(
             self.server + path, params={**params, "limit": PAGE_SIZE}, headers=headers, ok=(401,)
         )
         if response.status_code == 401:
-            hint = "check the token" if self.options["token"] else "this server wants a token"
+            hint = "check the token" if self.options.token else "this server wants a token"
             raise SourceDown(f"{self.name}: {key}: HTTP 401 Unauthorized ({hint})")
         data = json_answer(response, f"{self.name}: {key}")
         statuses = data.get("statuses") if isinstance(data, dict) else data

@@ -19,25 +19,21 @@ from typing import Any, Callable, Iterator
 from connectors.base import Batch, Skipped
 from connectors.incremental import ITEM_ERRORS, Watermark, dump_cursor
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 
-def walk_settings(noun: str, overlap: str, first_run: int, backfill: int) -> tuple[Setting, ...]:
-    """The options every connector built on ``walk`` takes, worded for its items ("posts")."""
-    return (
-        Setting(
-            "overlap", "duration", overlap,
-            help=f"How far behind the newest seen {noun[:-1]} each run looks again.",
-        ),
-        Setting(
-            "first_run_limit", "int", first_run,
-            help=f"{noun.capitalize()} per stream on a first run without --backfill.",
-        ),
-        Setting(
-            "backfill_limit", "int", backfill,
-            help=f"Most {noun} per stream read by `sentimon fetch --backfill`.",
-        ),
-    )
+# The options every connector built on ``walk`` declares, worded for its items ("posts"): one
+# field each, in the connector's Options class, so each keeps its own defaults and place.
+def overlap_setting(noun: str, default: str) -> Any:
+    return setting("duration", default, help=f"How far behind the newest seen {noun[:-1]} each run looks again.")
+
+
+def first_run_setting(noun: str, default: int) -> Any:
+    return setting("int", default, help=f"{noun.capitalize()} per stream on a first run without --backfill.")
+
+
+def backfill_setting(noun: str, default: int) -> Any:
+    return setting("int", default, help=f"Most {noun} per stream read by `sentimon fetch --backfill`.")
 
 
 @dataclass(frozen=True)

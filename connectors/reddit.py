@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any, ClassVar, Iterable, Iterator
 
 import sentimon
-from connectors.base import Batch, Connector, Skipped
+from connectors.base import Batch, Connector, ConnectorOptions, Skipped
 from connectors.http import request_error_reason, retry_after_seconds
 from connectors.incremental import (
     ITEM_ERRORS,
@@ -28,12 +29,11 @@ from connectors.incremental import (
     dump_cursor,
     isolated,
     load_cursor,
-    seconds,
 )
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, epoch_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -52,76 +52,63 @@ class _Stream:
     listing: str  # "search", "new" (submissions) or "comments"
 
 
+@dataclass(frozen=True, kw_only=True)
+class RedditOptions(ConnectorOptions):
+    """Settings of `reddit` connectors."""
+
+    query: str = setting(
+        "str", "",
+        help="Reddit search syntax, e.g. '\"Acme Shoes\" OR acmeshoes'; searched across Reddit, newest first.",
+    )
+    subreddits: list[str] = setting(
+        "str|list[str]", [],
+        help="Subreddits (without r/) whose new submissions and comments are all taken.",
+    )
+    include: list[str] = setting(
+        "list[str]", ["submissions", "comments"],
+        help="What to take from `subreddits`.",
+        choices=("submissions", "comments"),
+    )
+    client_id: str = setting(
+        "str", help='OAuth client id of a Reddit "script" app: "${REDDIT_CLIENT_ID}".', secret=True,
+    )
+    client_secret: str = setting("str", help='Its secret: "${REDDIT_CLIENT_SECRET}".', secret=True)
+    user_agent: str = setting(
+        "str",
+        help='Descriptive agent naming you, e.g. "sentimon:acme-cx:v1 (by /u/acme_cx)"; '
+            'Reddit throttles generic ones.',
+    )
+    overlap: timedelta = setting(
+        "duration", "15m",
+        help="How far behind the newest seen item each run looks again (search indexing lags).",
+    )
+    first_run_limit: int = setting(
+        "int", 100,
+        help="Items per stream on a first run without --backfill (backfill goes to Reddit's 1,000 cap).",
+    )
+    timeout: int = setting("int", 16, help="Seconds to wait for Reddit to answer one request.")
+    reddit_url: str = setting(
+        "str", "https://www.reddit.com",
+        help="Reddit's web/token endpoint (for proxies and tests).",
+    )
+    oauth_url: str = setting(
+        "str", "https://oauth.reddit.com", help="Reddit's API endpoint (for proxies and tests).",
+    )
+
+
 class RedditConnector(Connector):
     type: ClassVar[str] = "reddit"
     supports_backfill: ClassVar[bool] = True
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting(
-            "query",
-            "str",
-            "",
-            help="Reddit search syntax, e.g. '\"Acme Shoes\" OR acmeshoes'; searched across Reddit, newest first.",
-        ),
-        Setting(
-            "subreddits",
-            "str|list[str]",
-            [],
-            help="Subreddits (without r/) whose new submissions and comments are all taken.",
-        ),
-        Setting(
-            "include",
-            "list[str]",
-            ["submissions", "comments"],
-            help="What to take from `subreddits`.",
-            choices=("submissions", "comments"),
-        ),
-        Setting(
-            "client_id",
-            "str",
-            help='OAuth client id of a Reddit "script" app: "${REDDIT_CLIENT_ID}".',
-            secret=True,
-        ),
-        Setting("client_secret", "str", help='Its secret: "${REDDIT_CLIENT_SECRET}".', secret=True),
-        Setting(
-            "user_agent",
-            "str",
-            help='Descriptive agent naming you, e.g. "sentimon:acme-cx:v1 (by /u/acme_cx)"; '
-                 'Reddit throttles generic ones.',
-        ),
-        Setting(
-            "overlap",
-            "duration",
-            "15m",
-            help="How far behind the newest seen item each run looks again (search indexing lags).",
-        ),
-        Setting(
-            "first_run_limit",
-            "int",
-            100,
-            help="Items per stream on a first run without --backfill (backfill goes to Reddit's 1,000 cap).",
-        ),
-        Setting("timeout", "int", 16, help="Seconds to wait for Reddit to answer one request."),
-        Setting(
-            "reddit_url",
-            "str",
-            "https://www.reddit.com",
-            help="Reddit's web/token endpoint (for proxies and tests).",
-        ),
-        Setting(
-            "oauth_url",
-            "str",
-            "https://oauth.reddit.com",
-            help="Reddit's API endpoint (for proxies and tests).",
-        ),
-    )
+    Options = RedditOptions
+    options: RedditOptions
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
-        subreddits = options.get("subreddits") or []
+        subreddits = self.options.subreddits
         self.subreddits = [s.strip().removeprefix("r/").strip("/") for s in subreddits if s.strip()]
-        if not options.get("query") and not self.subreddits:
+        if not self.options.query and not self.subreddits:
             raise ConfigError(f"{name}: set `query`, `subreddits` or both")
-        self.overlap = seconds(options["overlap"])
+        self.overlap = self.options.overlap.total_seconds()
         self._reddit: Any = None
 
     def _client(self) -> Any:
@@ -131,12 +118,12 @@ class RedditConnector(Connector):
 
             try:
                 self._reddit = praw.Reddit(
-                    client_id=self.options["client_id"],
-                    client_secret=self.options["client_secret"],
-                    user_agent=f"{self.options['user_agent']} via sentimon/{sentimon.__version__}",
-                    reddit_url=self.options["reddit_url"].rstrip("/"),
-                    oauth_url=self.options["oauth_url"].rstrip("/"),
-                    timeout=self.options["timeout"],
+                    client_id=self.options.client_id,
+                    client_secret=self.options.client_secret,
+                    user_agent=f"{self.options.user_agent} via sentimon/{sentimon.__version__}",
+                    reddit_url=self.options.reddit_url.rstrip("/"),
+                    oauth_url=self.options.oauth_url.rstrip("/"),
+                    timeout=self.options.timeout,
                     check_for_updates=False,
                     check_for_async=False,
                 )
@@ -148,12 +135,12 @@ class RedditConnector(Connector):
     def _streams(self) -> list[_Stream]:
         """Everything configured, each with its own watermark in the cursor."""
         streams = (
-            [_Stream("search", "search", "all", "search")] if self.options.get("query") else []
+            [_Stream("search", "search", "all", "search")] if self.options.query else []
         )
         for sub in self.subreddits:
-            if "submissions" in self.options["include"]:
+            if "submissions" in self.options.include:
                 streams.append(_Stream(f"r/{sub}/new", f"r/{sub}", sub, "new"))
-            if "comments" in self.options["include"]:
+            if "comments" in self.options.include:
                 streams.append(_Stream(f"r/{sub}/comments", f"r/{sub} comments", sub, "comments"))
         return streams
 
@@ -161,7 +148,7 @@ class RedditConnector(Connector):
         """praw's lazy ListingGenerator: it requests a page of 100 only when iterated there."""
         subreddit = self._client().subreddit(stream.subreddit)
         if stream.listing == "search":
-            query = self.options["query"]
+            query = self.options.query
             return subreddit.search(query, sort="new", time_filter="all", limit=limit)
         return getattr(subreddit, stream.listing)(limit=limit)
 
@@ -180,7 +167,7 @@ class RedditConnector(Connector):
         newer than the old one is stored, or a crash would skip the items in between."""
         key, label = stream.key, stream.label
         mark = Watermark.from_dict(state.get(key))
-        limit = LISTING_CAP if backfill or not mark.empty else self.options["first_run_limit"]
+        limit = LISTING_CAP if backfill or not mark.empty else self.options.first_run_limit
         mentions: list[Mention] = []
         skipped: list[Skipped] = []
         walked: list[tuple[str, float]] = []

@@ -15,13 +15,14 @@ import calendar
 import hashlib
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterator
 
 import feedparser
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector, display_url, html_to_text
+from connectors.http import HttpConnector, HttpOptions, display_url, html_to_text
 from connectors.incremental import ITEM_ERRORS, dump_cursor, isolated, load_cursor
 from connectors.records import (
     EARLIEST,
@@ -35,32 +36,33 @@ from connectors.records import (
 )
 from sentimon.errors import ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 log = logging.getLogger(__name__)
 
 MAX_IDS = 1000  # entries remembered per feed; feeds hold far fewer
 
 
+@dataclass(frozen=True, kw_only=True)
+class RssOptions(HttpOptions):
+    """Settings of `rss` connectors."""
+
+    url: list[str] = setting(
+        "str|list[str]", help="One feed URL or a list of them (RSS 0.9x/1.0/2.0 or Atom).",
+    )
+    kind: str = setting(
+        "str", "article", help="Kind stored with each entry (article, post, review, ...).",
+    )
+
+
 class RssConnector(HttpConnector):
     type: ClassVar[str] = "rss"
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting(
-            "url",
-            "str|list[str]",
-            help="One feed URL or a list of them (RSS 0.9x/1.0/2.0 or Atom).",
-        ),
-        Setting(
-            "kind",
-            "str",
-            "article",
-            help="Kind stored with each entry (article, post, review, ...).",
-        ),
-    ) + HTTP_SETTINGS
+    Options = RssOptions
+    options: RssOptions
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
         state = load_cursor(cursor, self.name)
-        parts = [(display_url(url), lambda url=url: self._feed(state, url)) for url in self.options["url"]]
+        parts = [(display_url(url), lambda url=url: self._feed(state, url)) for url in self.options.url]
         yield from isolated(self.name, parts, lambda: dump_cursor(state))
 
     def _feed(self, state: dict[str, Any], url: str) -> Iterator[Batch]:
@@ -157,7 +159,7 @@ class RssConnector(HttpConnector):
         return Mention(
             source=self.name,
             external_id=entry_id or content_id(text, None, created.isoformat(), title),
-            kind=self.options["kind"],
+            kind=self.options.kind,
             text=text,
             title=title,
             author=clip(entry.get("author"), 200),

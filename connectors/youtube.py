@@ -15,20 +15,21 @@ with comments disabled or gone is skipped and the other streams go on.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 
 from connectors.base import Batch
-from connectors.http import HTTP_SETTINGS, HttpConnector, html_to_text, json_answer
+from connectors.http import HttpConnector, HttpOptions, html_to_text, json_answer
 from connectors.incremental import (
-    SourceDown, Watermark, dump_cursor, isolated, load_cursor, seconds,
+    SourceDown, Watermark, dump_cursor, isolated, load_cursor,
 )
-from connectors.paging import Page, Stream, walk, walk_settings
+from connectors.paging import Page, Stream, backfill_setting, first_run_setting, overlap_setting, walk
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, parse_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 PAGE_SIZE = 100  # the API's maximum
 _WHOLE_SOURCE = {  # reasons that no other stream would get past either
@@ -43,45 +44,50 @@ _WHOLE_SOURCE = {  # reasons that no other stream would get past either
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class YouTubeOptions(HttpOptions):
+    """Settings of `youtube` connectors."""
+
+    api_key: str = setting(
+        "str", secret=True, help='A YouTube Data API v3 key: "${YOUTUBE_API_KEY}".',
+    )
+    video_ids: list[str] = setting(
+        "str|list[str]", [], help="Video ids (the v=... of a watch URL) whose comments are read.",
+    )
+    channel_id: str = setting("str", "", help="A channel id (UC...): comments on all its videos.")
+    overlap: timedelta = overlap_setting("comments", "10m")
+    first_run_limit: int = first_run_setting("comments", 100)
+    backfill_limit: int = backfill_setting("comments", 2000)
+    base_url: str = setting(
+        "str", "https://www.googleapis.com/youtube/v3", help="API root (for proxies and tests).",
+    )
+
+
 class YouTubeConnector(HttpConnector):
     type: ClassVar[str] = "youtube"
     supports_backfill: ClassVar[bool] = True
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting(
-            "api_key", "str", secret=True,
-            help='A YouTube Data API v3 key: "${YOUTUBE_API_KEY}".',
-        ),
-        Setting(
-            "video_ids", "str|list[str]", [],
-            help="Video ids (the v=... of a watch URL) whose comments are read.",
-        ),
-        Setting("channel_id", "str", "", help="A channel id (UC...): comments on all its videos."),
-        *walk_settings("comments", overlap="10m", first_run=100, backfill=2000),
-        Setting(
-            "base_url", "str", "https://www.googleapis.com/youtube/v3",
-            help="API root (for proxies and tests).",
-        ),
-    ) + HTTP_SETTINGS
+    Options = YouTubeOptions
+    options: YouTubeOptions
 
-    def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
-        self.videos = [v.strip() for v in options["video_ids"] if v.strip()]
-        if not self.videos and not options["channel_id"].strip():
+        self.videos = [v.strip() for v in self.options.video_ids if v.strip()]
+        if not self.videos and not self.options.channel_id.strip():
             raise ConfigError(f"{name}: set `video_ids`, `channel_id` or both")
-        self.overlap = seconds(options["overlap"])
+        self.overlap = self.options.overlap.total_seconds()
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
         state = load_cursor(cursor, self.name)
         targets = [(f"video {v}", {"videoId": v}) for v in self.videos]
-        if self.options["channel_id"].strip():
-            channel = self.options["channel_id"].strip()
+        if self.options.channel_id.strip():
+            channel = self.options.channel_id.strip()
             targets.append((f"channel {channel}", {"allThreadsRelatedToChannelId": channel}))
         parts = []
         for label, params in targets:
             page = partial(self._page, label, params)
             stream = Stream(label, label, page, _identify, self._mention)
             first = Watermark.from_dict(state.get(label)).empty and not backfill
-            limit = self.options["first_run_limit" if first else "backfill_limit"]
+            limit = self.options.first_run_limit if first else self.options.backfill_limit
             run = partial(walk, state, stream, overlap=self.overlap, limit=limit, backfill=backfill)
             parts.append((label, run))
         yield from isolated(self.name, parts, lambda: dump_cursor(state))
@@ -89,11 +95,11 @@ class YouTubeConnector(HttpConnector):
     def _page(self, label: str, params: dict[str, str], token: str | None) -> Page:
         query = {
             "part": "snippet", "order": "time", "textFormat": "plainText",
-            "maxResults": PAGE_SIZE, "key": self.options["api_key"], **params,
+            "maxResults": PAGE_SIZE, "key": self.options.api_key, **params,
         }
         if token:
             query["pageToken"] = token
-        url = self.options["base_url"].rstrip("/") + "/commentThreads"
+        url = self.options.base_url.rstrip("/") + "/commentThreads"
         response = self.http.get(url, params=query, ok=(400, 403, 404))
         data = json_answer(response, f"{self.name}: {label}")
         if response.status_code != 200:

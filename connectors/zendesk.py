@@ -24,13 +24,14 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 from urllib.parse import urlsplit
 
 from connectors.base import Batch, Skipped
-from connectors.http import HTTP_SETTINGS, HttpConnector, json_object_answer
+from connectors.http import HttpConnector, HttpOptions, json_object_answer
 from connectors.incremental import (
     ITEM_ERRORS,
     SourceDown,
@@ -38,13 +39,12 @@ from connectors.incremental import (
     dump_cursor,
     isolated,
     load_cursor,
-    seconds,
 )
 from connectors.paging import Page, Stream, walk
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, json_object, parse_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention
-from sentimon.settings import Setting
+from sentimon.settings import setting
 
 MAX_PAGES = 10  # the export allows 10 requests a minute; a run takes at most that many
 CSAT_PAGE = 100  # the most satisfaction ratings a cursor page holds
@@ -53,73 +53,71 @@ _CSAT_STARS = {"good": 5, "bad": 1}  # the customer's own verdict, as the rating
 STREAMS = ("tickets", "csat")
 
 
+@dataclass(frozen=True, kw_only=True)
+class ZendeskOptions(HttpOptions):
+    """Settings of `zendesk` connectors."""
+
+    subdomain: str = setting("str", help="Your Zendesk subdomain: acme for acme.zendesk.com.")
+    email: str = setting(
+        "str", help='Agent or admin email the token belongs to: "${ZENDESK_EMAIL}".',
+    )
+    api_token: str = setting(
+        "str",
+        secret=True,
+        help='API token (Admin Center > Apps and integrations > Zendesk API): "${ZENDESK_API_TOKEN}".',
+    )
+    include: list[str] = setting(
+        "list[str]", ["tickets", "csat"],
+        help="What to read: tickets (the opening message of each) and csat (rating comments).",
+    )
+    first_run_days: int = setting("int", 7, help="Days back a first run reads without --backfill.")
+    backfill_days: int = setting("int", 365, help="Days back `sentimon fetch --backfill` reads.")
+    overlap: timedelta = setting(
+        "duration", "10m", help="How far behind the newest seen rating each run asks again.",
+    )
+    base_url: str = setting(
+        "str", "",
+        help="API host; empty for https://SUBDOMAIN.zendesk.com (for proxies and tests).",
+    )
+
+
 class ZendeskConnector(HttpConnector):
     type: ClassVar[str] = "zendesk"
     supports_backfill: ClassVar[bool] = True
-    settings: ClassVar[tuple[Setting, ...]] = (
-        Setting("subdomain", "str", help="Your Zendesk subdomain: acme for acme.zendesk.com."),
-        Setting(
-            "email", "str", help='Agent or admin email the token belongs to: "${ZENDESK_EMAIL}".'
-        ),
-        Setting(
-            "api_token",
-            "str",
-            secret=True,
-            help='API token (Admin Center > Apps and integrations > Zendesk API): "${ZENDESK_API_TOKEN}".',
-        ),
-        Setting(
-            "include",
-            "list[str]",
-            ["tickets", "csat"],
-            help="What to read: tickets (the opening message of each) and csat (rating comments).",
-        ),
-        Setting("first_run_days", "int", 7, help="Days back a first run reads without --backfill."),
-        Setting("backfill_days", "int", 365, help="Days back `sentimon fetch --backfill` reads."),
-        Setting(
-            "overlap",
-            "duration",
-            "10m",
-            help="How far behind the newest seen rating each run asks again.",
-        ),
-        Setting(
-            "base_url",
-            "str",
-            "",
-            help="API host; empty for https://SUBDOMAIN.zendesk.com (for proxies and tests).",
-        ),
-    ) + HTTP_SETTINGS
+    Options = ZendeskOptions
+    options: ZendeskOptions
 
-    def __init__(self, name: str, options: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, options, **kwargs)
-        sub = options["subdomain"].strip()
+        sub = self.options.subdomain.strip()
         if not sub.replace("-", "").isalnum():
             raise ConfigError(
                 f"{name}: subdomain must be the name before .zendesk.com, got {sub!r}"
             )
         self.agent = f"https://{sub}.zendesk.com"
-        self.base = (options["base_url"] or self.agent).rstrip("/")
+        self.base = (self.options.base_url or self.agent).rstrip("/")
         if not urlsplit(self.base).scheme.startswith("http"):
             raise ConfigError(f"{name}: base_url must be an http(s) address")
-        unknown = set(options["include"]) - set(STREAMS)
-        if unknown or not options["include"]:
+        unknown = set(self.options.include) - set(STREAMS)
+        if unknown or not self.options.include:
             raise ConfigError(
-                f"{name}: include takes {' and '.join(STREAMS)}, got {options['include']}"
+                f"{name}: include takes {' and '.join(STREAMS)}, got {self.options.include}"
             )
-        login = f"{options['email']}/token:{options['api_token']}".encode()
+        login = f"{self.options.email}/token:{self.options.api_token}".encode()
         self.auth = {"Authorization": "Basic " + base64.b64encode(login).decode()}
-        self.overlap = seconds(options["overlap"])
+        self.overlap = self.options.overlap.total_seconds()
 
     def fetch(self, cursor: str | None, *, backfill: bool = False) -> Iterator[Batch]:
         state = load_cursor(cursor, self.name)
         parts = []
-        if "tickets" in self.options["include"]:
+        if "tickets" in self.options.include:
             parts.append(("tickets", partial(self._tickets, state, backfill)))
-        if "csat" in self.options["include"]:
+        if "csat" in self.options.include:
             parts.append(("csat", partial(self._csat, state, backfill)))
         yield from isolated(self.name, parts, lambda: dump_cursor(state))
 
     def _start(self, backfill: bool) -> int:
-        days = self.options["backfill_days" if backfill else "first_run_days"]
+        days = self.options.backfill_days if backfill else self.options.first_run_days
         return int(time.time() - days * 86400)
 
     def _get(self, path: str, params: dict[str, Any], what: str) -> dict[str, Any]:

@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sentimon.brands import BRAND_SETTINGS
 from sentimon.brands import stored as stored_brand
 from sentimon.brands import terms as brand_terms
 from sentimon.errors import ConfigError
-from sentimon.settings import Setting, SettingError, problems_of, raise_problems, validate
+from sentimon.settings import Setting, SettingError, parse, problems_of, raise_problems, validate
+
+if TYPE_CHECKING:
+    from connectors.base import ConnectorOptions
 
 DEFAULT_PATH = "sentimon.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -56,13 +59,14 @@ _SECTIONS = ("storage", "model", "topics", "connectors", "alerts", "notifiers", 
 
 @dataclass(frozen=True)
 class ConnectorConfig:
-    """One ``[[connectors]]`` entry, checked against its connector class's settings."""
+    """One ``[[connectors]]`` entry, checked against its connector class's settings: the entry
+    fields the app reads (``connectors.base.ENTRY_SETTINGS``) and the connector's typed options."""
 
     name: str
     type: str
     every: timedelta
     enabled: bool
-    options: dict[str, Any]
+    options: ConnectorOptions
     cls: builtins.type  # the connector class (the field `type` above hides the builtin here)
 
 
@@ -310,7 +314,7 @@ def _connectors(tables: list[dict[str, Any]], base_dir: Path,
 
 
 def _connector(index: int, table: dict[str, Any], base_dir: Path, seen: set[str]) -> ConnectorConfig:
-    from connectors.base import COMMON_SETTINGS, load_connector_class
+    from connectors.base import COMMON_SETTINGS, ENTRY_SETTINGS, load_connector_class
     from sentimon.matching import BrandFilter
 
     where = f"connectors[{index}]"
@@ -323,13 +327,12 @@ def _connector(index: int, table: dict[str, Any], base_dir: Path, seen: set[str]
         raise SettingError(f"{where}.type", str(exc)) from None
     values = validate(table, COMMON_SETTINGS + tuple(cls.settings), where)
     BrandFilter.from_options(values, where)  # a bad match/exclude rule stops the load
-    name = values.pop("name")
-    if name in seen:
-        raise SettingError(f"{where}.name", f"duplicate connector name {name!r}; names must be unique")
-    seen.add(name)
+    entry = {s.name: values.pop(s.name) for s in ENTRY_SETTINGS}
+    if entry["name"] in seen:
+        raise SettingError(f"{where}.name", f"duplicate connector name {entry['name']!r}; names must be unique")
+    seen.add(entry["name"])
     for setting in cls.settings:
         value = values.get(setting.name)
         if setting.kind == "path" and isinstance(value, Path) and not value.is_absolute():
             values[setting.name] = base_dir / value
-    common = {key: values.pop(key) for key in ("type", "every", "enabled")}
-    return ConnectorConfig(name=name, cls=cls, options=values, **common)
+    return ConnectorConfig(cls=cls, options=parse(cls.Options, values, where), **entry)

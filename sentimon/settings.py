@@ -69,13 +69,15 @@ class SettingError(ValueError):
 
 def _convert(setting: Setting, value: Any, key: str) -> Any:
     kind = setting.kind
+    if value is None and setting.default is None:  # unset, as checked before (TOML has no null)
+        return None
     expected = _EXPECTED.get(kind, kind)
     wrong = SettingError(key, f"expected {expected}, got {type(value).__name__} {value!r}")
     if kind == "str":
         if not isinstance(value, str):
             raise wrong
     elif kind == "path":
-        if isinstance(value, Path):  # checked before (settings_typed.parse of checked values)
+        if isinstance(value, Path):  # checked before: parse() takes checked values again
             value = str(value)
         if not isinstance(value, str) or not value.strip():
             raise wrong
@@ -226,6 +228,7 @@ _ANNOTATION = {
     "dict": "dict[str, Any]", "dict[str,str]": "dict[str, str]", "timezone": "str",
 }
 _META = "sentimon.setting"
+_MAPPING = frozenset(dir(Mapping))
 S = TypeVar("S", bound="Settings")
 
 
@@ -303,9 +306,12 @@ def settings_of(cls: type[Settings], upto: type[Settings] | None = None) -> tupl
                 continue
             s = f.metadata[_META]
             s = s if s.name else dataclasses.replace(s, name=name)
-            if _annotation(f) != _ANNOTATION.get(s.kind):
-                raise TypeError(f"{cls.__name__}.{name}: kind {s.kind!r} converts to "
-                                f"{_ANNOTATION.get(s.kind)}, but the field says {_annotation(f)}")
+            expected = f"{_ANNOTATION.get(s.kind)}{' | None' if s.default is None else ''}"
+            if _annotation(f) != expected:
+                raise TypeError(f"{cls.__name__}.{name}: kind {s.kind!r} converts to {expected}, "
+                                f"but the field says {_annotation(f)}")
+            if name in _MAPPING:
+                raise TypeError(f"{cls.__name__}.{name}: the name hides the mapping method; set key=")
             table[name] = s
     return tuple(table.values())
 
@@ -323,6 +329,7 @@ def parse(cls: type[S], table: Mapping[str, Any], where: str) -> S:
 def settings_class(name: str, settings: Sequence[Setting], base: type[S]) -> type[S]:
     """A Settings dataclass built from a Setting tuple, for components still declaring one
     (a third-party connector's ``settings``): their options become typed objects too."""
-    fields = [(s.name, _ANNOTATION[s.kind], declared(s)) for s in settings]
+    fields = [(s.name, _ANNOTATION[s.kind] + (" | None" if s.default is None else ""), declared(s))
+              for s in settings]
     cls = dataclasses.make_dataclass(name, fields, bases=(base,), frozen=True, kw_only=True)
     return cls  # type: ignore[return-value]

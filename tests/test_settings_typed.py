@@ -96,3 +96,50 @@ def test_a_setting_tuple_becomes_a_typed_class_with_the_same_table():
     options = parse(cls, {"business_unit": "u"}, "c")
     assert options["every"] == timedelta(hours=1) and options["timeout"] == 5.0
     assert validate({"business_unit": "u"}, table, "c") == dict(options)
+
+
+def test_the_connector_entry_fields_the_app_reads_are_the_declared_ones():
+    """ConnectorConfig (app) and ENTRY_SETTINGS (connectors) must name the same keys and types."""
+    from connectors.base import ENTRY_SETTINGS
+    from sentimon.config import ConnectorConfig
+    from sentimon.settings import _ANNOTATION
+
+    fields = {f.name: f.type for f in dataclasses.fields(ConnectorConfig)}
+    assert {s.name: _ANNOTATION[s.kind] for s in ENTRY_SETTINGS} == {
+        name: fields[name] for name in ("name", "type", "every", "enabled")}
+    assert set(fields) == {s.name for s in ENTRY_SETTINGS} | {"options", "cls"}
+
+
+def test_connectors_read_typed_options_built_from_config_or_by_hand(tmp_path):
+    from connectors.files import FilesConnector
+    from connectors.http import HttpConnector
+    from connectors.reddit import RedditConnector
+
+    by_hand = RedditConnector("r", {"query": "acme", "client_id": "i", "client_secret": "s", "user_agent": "u",
+                                    "overlap": "10m"})
+    assert by_hand.options.overlap == timedelta(minutes=10) and by_hand.overlap == 600
+    assert by_hand.options.match == [] and by_hand.options.timeout == 16
+    with pytest.raises(SettingError, match="files.path: missing"):
+        FilesConnector("files", {})
+    assert [s.name for s in HttpConnector.settings] == [
+        "timeout", "retries", "deadline", "max_body_bytes", "max_redirects", "allow_cross_site_redirects"]
+
+
+def test_a_connector_declaring_a_setting_tuple_gets_typed_options_too():
+    """The older way (a third-party connector's ``settings = (...) + HTTP_SETTINGS``) keeps
+    its table as written and is parsed like the typed ones."""
+    from connectors.http import HTTP_SETTINGS, HttpConnector
+
+    class Trustpilot(HttpConnector):
+        type = "trustpilot"
+        settings = (Setting("business_unit", "str", help="Unit."),
+                    Setting("overlap", "duration", "1h", help="Look back.")) + HTTP_SETTINGS
+
+        def fetch(self, cursor, *, backfill=False):
+            yield from ()
+
+    connector = Trustpilot("tp", {"business_unit": "b", "timeout": 5})
+    assert Trustpilot.settings[:2] == (Setting("business_unit", "str", help="Unit."),
+                                       Setting("overlap", "duration", "1h", help="Look back."))
+    assert connector.options["overlap"] == timedelta(hours=1) and connector.options.timeout == 5.0
+    assert connector.http.timeout == 5.0

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from alerts.message import ack_hint, driver_lines, phrase_lines
-from alerts.notifier_base import Notifier
-from sentimon.settings import Setting
+from alerts.notifier_base import Notifier, NotifierOptions
+from sentimon.settings import setting
 
 WIDTH = 300
 
@@ -43,10 +44,18 @@ def render(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ConsoleOptions(NotifierOptions):
+    """Settings of `console` notifiers."""
+
+    type: str = setting("str", help='"console".')
+
+
 class ConsoleNotifier(Notifier):
     type = "console"
     schemes = ("console",)
-    settings = (Setting("type", "str", help='"console".'),)
+    Options = ConsoleOptions
+    options: ConsoleOptions
 
     @classmethod
     def from_url(cls, url: str, where: str) -> dict[str, Any]:

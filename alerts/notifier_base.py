@@ -4,14 +4,26 @@ tiny abstract base), plus the shared HTTP POST that maps status codes to retry d
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
+from alerts.digest import DIGEST_SETTINGS
 from sentimon.durations import retry_after_seconds
 from sentimon.errors import NotifyError
-from sentimon.settings import Setting
+from sentimon.settings import Setting, Settings, declared, parse, settings_of
 
 HTTP_TIMEOUT = 15.0
 PROBE_TIMEOUT = 10.0  # doctor waits at most this long for each service
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotifierOptions(Settings):
+    """What every notifier's options hold after its own settings: the summary it also sends
+    (declared with the digest, alerts/digest.py) and ``display``, a masked one-line address
+    safe to print (not a setting: ``check`` derives it; the type name where there is none)."""
+
+    digest: str = declared(DIGEST_SETTINGS[0])
+    display: str = ""
 
 
 class Notifier(ABC):
@@ -19,19 +31,27 @@ class Notifier(ABC):
 
     ``send`` raises ``NotifyError``; ``retry_after`` when the service said when to come back,
     ``permanent`` when retrying cannot help. It never retries itself: the outbox does.
+    Its settings are the fields of its ``Options`` class; ``settings`` (docs) is derived.
     """
 
     type: ClassVar[str]
+    Options = NotifierOptions
     settings: ClassVar[tuple[Setting, ...]] = ()
     schemes: ClassVar[tuple[str, ...]] = ()
+    options: NotifierOptions
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.settings = settings_of(cls.Options, upto=NotifierOptions)
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name
-        self.options = dict(options)
+        self.options = parse(self.Options, options, f"notifiers.{name}")
 
     @classmethod
-    def check(cls, options: dict[str, Any], where: str) -> dict[str, Any]:
-        """Extra checks after the settings table (raise SettingError); return the options."""
+    def check(cls, options: Any, where: str) -> Any:
+        """Extra checks after the settings table (raise SettingError); return the options,
+        with ``display`` set (``dataclasses.replace``: they are frozen)."""
         return options
 
     @classmethod

@@ -6,15 +6,15 @@ config loads, with a message listing the available types, not at 3 a.m. when an 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
-from alerts.digest import DIGEST_SETTINGS
-from alerts.notifier_base import Notifier
+from alerts.notifier_base import Notifier, NotifierOptions
 from alerts.console import ConsoleNotifier
 from alerts.slack import SlackNotifier
 from alerts.smtp import EmailNotifier
 from alerts.webhook import WebhookNotifier
-from sentimon.settings import SettingError, validate
+from sentimon.settings import SettingError, parse
 
 TYPES: dict[str, type[Notifier]] = {
     cls.type: cls for cls in (SlackNotifier, EmailNotifier, WebhookNotifier, ConsoleNotifier)
@@ -22,9 +22,9 @@ TYPES: dict[str, type[Notifier]] = {
 SCHEMES: dict[str, type[Notifier]] = {scheme: cls for cls in TYPES.values() for scheme in cls.schemes}
 
 
-def validate_notifier(name: str, table: dict[str, Any]) -> dict[str, Any]:
-    """Check one ``[notifiers.NAME]`` table; return its options with ``type`` and a masked
-    ``display`` (safe to print). Secret values are registered with the log redactor."""
+def validate_notifier(name: str, table: dict[str, Any]) -> NotifierOptions:
+    """Check one ``[notifiers.NAME]`` table; return its typed options, with ``type`` and a
+    masked ``display`` (safe to print). Secret values are registered with the log redactor."""
     where = f"notifiers.{name}"
     table = dict(table)
     if "type" not in table and isinstance(table.get("url"), str):
@@ -35,11 +35,12 @@ def validate_notifier(name: str, table: dict[str, Any]) -> dict[str, Any]:
         raise SettingError(where, f"unknown notifier type {kind!r} (available: {available}; "
                            "or url = \"slack://...\", \"mailto://...\", \"jsons://...\")")
     cls = TYPES[kind]
-    options = cls.check(validate(table, cls.settings + DIGEST_SETTINGS, where), where)
-    options.setdefault("display", kind)
+    options = cls.check(parse(cls.Options, table, where), where)
+    if not options.display:
+        options = replace(options, display=kind)
     from sentimon.logs import redactor
 
-    redactor.add(str(options[s.name]) for s in cls.settings if s.secret and options.get(s.name))
+    redactor.add(str(options[s.name]) for s in cls.settings if s.secret and options[s.name])
     return options
 
 
@@ -59,8 +60,9 @@ def _from_url(table: dict[str, Any], where: str) -> dict[str, Any]:
     return SCHEMES[scheme].from_url(url, where)
 
 
-def build_notifiers(config: Mapping[str, dict[str, Any]]) -> dict[str, Notifier]:
-    """Instances for every configured notifier, by name."""
+def build_notifiers(config: Mapping[str, Mapping[str, Any]]) -> dict[str, Notifier]:
+    """Instances for every configured notifier, by name (options as ``validate_notifier``
+    returned them)."""
     return {name: TYPES[options["type"]](name, options) for name, options in config.items()}
 
 

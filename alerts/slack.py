@@ -13,13 +13,14 @@ text from outside they become look-alike characters (``∗ ˍ ∼ ˋ``), and eve
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
 from alerts.message import ack_hint
-from alerts.notifier_base import Notifier, mask_url, post, probe_url
+from alerts.notifier_base import Notifier, NotifierOptions, mask_url, post, probe_url
 from sentimon.errors import NotifyError
-from sentimon.settings import Setting, SettingError
+from sentimon.settings import SettingError, setting
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -119,20 +120,27 @@ def render(payload: dict[str, Any]) -> dict[str, Any]:
             "unfurl_links": False, "unfurl_media": False}
 
 
+@dataclass(frozen=True, kw_only=True)
+class SlackOptions(NotifierOptions):
+    """Settings of `slack` notifiers."""
+
+    type: str = setting("str", help='"slack".')
+    webhook_url: str = setting(
+        "str", help='Incoming webhook URL: "${SLACK_WEBHOOK_URL}".', secret=True,
+    )
+
+
 class SlackNotifier(Notifier):
     type = "slack"
     schemes = ("slack",)
-    settings = (
-        Setting("type", "str", help='"slack".'),
-        Setting("webhook_url", "str", help='Incoming webhook URL: "${SLACK_WEBHOOK_URL}".', secret=True),
-    )
+    Options = SlackOptions
+    options: SlackOptions
 
     @classmethod
-    def check(cls, options: dict[str, Any], where: str) -> dict[str, Any]:
-        if not options["webhook_url"].lower().startswith(("https://", "http://")):
+    def check(cls, options: SlackOptions, where: str) -> SlackOptions:
+        if not options.webhook_url.lower().startswith(("https://", "http://")):
             raise SettingError(f"{where}.webhook_url", "expected an https:// incoming webhook URL")
-        options["display"] = mask_url(options["webhook_url"])
-        return options
+        return replace(options, display=mask_url(options.webhook_url))
 
     @classmethod
     def from_url(cls, url: str, where: str) -> dict[str, Any]:
@@ -144,10 +152,10 @@ class SlackNotifier(Notifier):
 
     def send(self, payload: dict[str, Any], *, key: str = "") -> None:
         body = json.dumps(render(payload), ensure_ascii=False).encode("utf-8")
-        answer = post(self.options["webhook_url"], body, {"Content-Type": "application/json; charset=utf-8"},
+        answer = post(self.options.webhook_url, body, {"Content-Type": "application/json; charset=utf-8"},
                       f"slack {self.name}")
         if answer.strip() not in ("", "ok"):
             raise NotifyError(f"slack {self.name}: unexpected answer {answer[:100]!r}")
 
     def probe(self) -> str:
-        return probe_url(self.options["webhook_url"], f"slack {self.name}")
+        return probe_url(self.options.webhook_url, f"slack {self.name}")

@@ -14,6 +14,7 @@ import re
 import smtplib
 from contextlib import contextmanager
 import ssl as ssl_module
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
@@ -21,10 +22,10 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from alerts.message import ack_hint, driver_lines, phrase_lines
-from alerts.notifier_base import PROBE_TIMEOUT, Notifier
+from alerts.notifier_base import PROBE_TIMEOUT, Notifier, NotifierOptions
 from alerts.chart import share_chart
 from sentimon.errors import NotifyError
-from sentimon.settings import Setting, SettingError
+from sentimon.settings import SettingError, setting
 
 TIMEOUT = 30.0
 CHART_CID = "chart"
@@ -106,47 +107,56 @@ def build_message(payload: dict[str, Any], sender: str, recipients: list[str], k
     return msg
 
 
+@dataclass(frozen=True, kw_only=True)
+class EmailOptions(NotifierOptions):
+    """Settings of `email` notifiers."""
+
+    type: str = setting("str", help='"email".')
+    host: str = setting("str", help="SMTP server.")
+    port: int = setting("int", 0, help="0 picks 465 with ssl, 587 with starttls, else 25.")
+    starttls: bool = setting("bool", True, help="Upgrade with STARTTLS (port 587).")
+    ssl: bool = setting("bool", False, help="Implicit TLS from the first byte (port 465).")
+    username: str = setting("str", "", help="Login name; empty skips login (local relays).")
+    password: str = setting("str", "", help='"${SMTP_PASSWORD}".', secret=True)
+    sender: str = setting("str", help="Sender address.", key="from")
+    to: list[str] = setting("str|list[str]", help="Recipient address or list of addresses.")
+    timeout: float = setting("float", TIMEOUT, help="Seconds before giving up on the server.")
+    cafile: str = setting(
+        "str", "",
+        help="PEM file of CA certificates to trust (an internal relay's "
+            "CA); empty uses the system's.",
+    )
+
+
 class EmailNotifier(Notifier):
     type = "email"
     schemes = ("mailto", "mailtos")
-    settings = (
-        Setting("type", "str", help='"email".'),
-        Setting("host", "str", help="SMTP server."),
-        Setting("port", "int", 0, help="0 picks 465 with ssl, 587 with starttls, else 25."),
-        Setting("starttls", "bool", True, help="Upgrade with STARTTLS (port 587)."),
-        Setting("ssl", "bool", False, help="Implicit TLS from the first byte (port 465)."),
-        Setting("username", "str", "", help="Login name; empty skips login (local relays)."),
-        Setting("password", "str", "", help='"${SMTP_PASSWORD}".', secret=True),
-        Setting("from", "str", help="Sender address."),
-        Setting("to", "str|list[str]", help="Recipient address or list of addresses."),
-        Setting("timeout", "float", TIMEOUT, help="Seconds before giving up on the server."),
-        Setting("cafile", "str", "", help="PEM file of CA certificates to trust (an internal relay's "
-                "CA); empty uses the system's."),
-    )
+    Options = EmailOptions
+    options: EmailOptions
 
     @classmethod
-    def check(cls, options: dict[str, Any], where: str) -> dict[str, Any]:
-        if options["ssl"] and options["starttls"]:
-            options["starttls"] = False  # implicit TLS already; STARTTLS inside it is meaningless
-        if not options["port"]:
-            options["port"] = 465 if options["ssl"] else 587 if options["starttls"] else 25
-        for key in ("from", "host"):
-            if _CONTROL.search(options[key]) or not options[key].strip():
+    def check(cls, options: EmailOptions, where: str) -> EmailOptions:
+        o = options
+        starttls = o.starttls and not o.ssl  # implicit TLS already; STARTTLS inside it is meaningless
+        port = o.port or (465 if o.ssl else 587 if starttls else 25)
+        for key, text in (("from", o.sender), ("host", o.host)):
+            if _CONTROL.search(text) or not text.strip():
                 raise SettingError(f"{where}.{key}", "expected one line of text")
-        for address in [options["from"], *options["to"]]:
+        for address in [o.sender, *o.to]:
             if "@" not in address or _CONTROL.search(address):
                 raise SettingError(f"{where}.to", f"expected email addresses, got {address!r}")
-        if options["password"] and not (options["ssl"] or options["starttls"]) and options["host"] not in _LOCAL:
+        if o.password and not (o.ssl or starttls) and o.host not in _LOCAL:
             raise SettingError(f"{where}.starttls", "a password would cross the network unencrypted; "
                                "set starttls = true or ssl = true")
-        if options["cafile"]:
+        cafile = o.cafile
+        if cafile:
             from pathlib import Path
 
-            if not Path(options["cafile"]).expanduser().is_file():
-                raise SettingError(f"{where}.cafile", f"no such file: {options['cafile']}")
-            options["cafile"] = str(Path(options["cafile"]).expanduser())
-        options["display"] = f"smtp://{options['host']}:{options['port']} -> {', '.join(options['to'])}"
-        return options
+            if not Path(cafile).expanduser().is_file():
+                raise SettingError(f"{where}.cafile", f"no such file: {cafile}")
+            cafile = str(Path(cafile).expanduser())
+        return replace(o, starttls=starttls, port=port, cafile=cafile,
+                       display=f"smtp://{o.host}:{port} -> {', '.join(o.to)}")
 
     @classmethod
     def from_url(cls, url: str, where: str) -> dict[str, Any]:
@@ -173,18 +183,18 @@ class EmailNotifier(Notifier):
 
     def send(self, payload: dict[str, Any], *, key: str = "") -> None:
         o = self.options
-        msg = build_message(payload, o["from"], o["to"], key)
-        with self._session(o["timeout"]) as client:
-            client.send_message(msg, from_addr=o["from"], to_addrs=o["to"])
+        msg = build_message(payload, o.sender, o.to, key)
+        with self._session(o.timeout) as client:
+            client.send_message(msg, from_addr=o.sender, to_addrs=o.to)
 
     def probe(self) -> str:
         """Connect, EHLO, STARTTLS and log in as configured, then QUIT: no MAIL FROM, no DATA."""
         o = self.options
-        with self._session(min(o["timeout"], PROBE_TIMEOUT)):
+        with self._session(min(o.timeout, PROBE_TIMEOUT)):
             pass
-        steps = ["implicit TLS" if o["ssl"] else "STARTTLS" if o["starttls"] else "no encryption"]
-        steps += [f"logged in as {o['username']}"] if o["username"] else []
-        return f"{o['host']}:{o['port']} answered ({', '.join(steps)}); nothing sent"
+        steps = ["implicit TLS" if o.ssl else "STARTTLS" if o.starttls else "no encryption"]
+        steps += [f"logged in as {o.username}"] if o.username else []
+        return f"{o.host}:{o.port} answered ({', '.join(steps)}); nothing sent"
 
     @contextmanager
     def _session(self, timeout: float) -> Iterator[smtplib.SMTP]:
@@ -194,22 +204,22 @@ class EmailNotifier(Notifier):
         o = self.options
         # Loading the CA store costs ~0.1 s a message (a lot for every retry of an outage):
         # only when the connection is encrypted.
-        context = ssl_module.create_default_context(cafile=o.get("cafile") or None) \
-            if o["ssl"] or o["starttls"] else None
-        what = f"email {self.name} via {o['host']}:{o['port']}"
+        context = ssl_module.create_default_context(cafile=o.cafile or None) \
+            if o.ssl or o.starttls else None
+        what = f"email {self.name} via {o.host}:{o.port}"
         try:
-            if o["ssl"]:
-                client: smtplib.SMTP = smtplib.SMTP_SSL(o["host"], o["port"], timeout=timeout,
+            if o.ssl:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(o.host, o.port, timeout=timeout,
                                                         context=context)
             else:
-                client = smtplib.SMTP(o["host"], o["port"], timeout=timeout)
+                client = smtplib.SMTP(o.host, o.port, timeout=timeout)
             with client:
                 client.ehlo()
-                if o["starttls"]:
+                if o.starttls:
                     client.starttls(context=context)
                     client.ehlo()
-                if o["username"]:
-                    client.login(o["username"], o["password"])
+                if o.username:
+                    client.login(o.username, o.password)
                 yield client
         except smtplib.SMTPNotSupportedError as exc:
             raise NotifyError(f"{what}: {_short(exc)}", permanent=True) from None

@@ -13,11 +13,12 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from alerts.notifier_base import Notifier, mask_url, post, probe_url
-from sentimon.settings import Setting, SettingError
+from alerts.notifier_base import Notifier, NotifierOptions, mask_url, post, probe_url
+from sentimon.settings import SettingError, setting
 
 SIGNATURE_HEADER = "X-Sentimon-Signature"
 TIMESTAMP_HEADER = "X-Sentimon-Timestamp"
@@ -34,24 +35,32 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+@dataclass(frozen=True, kw_only=True)
+class WebhookOptions(NotifierOptions):
+    """Settings of `webhook` notifiers."""
+
+    type: str = setting("str", help='"webhook".')
+    url: str = setting("str", help="Endpoint that receives the JSON POST.", secret=True)
+    secret: str = setting(
+        "str", "", help='HMAC-SHA256 key: "${WEBHOOK_SECRET}". Empty sends unsigned.', secret=True,
+    )
+    headers: dict[str, str] = setting(
+        "dict[str,str]", {}, help="Extra request headers (e.g. an API key).",
+    )
+
+
 class WebhookNotifier(Notifier):
     type = "webhook"
     schemes = ("json", "jsons")
-    settings = (
-        Setting("type", "str", help='"webhook".'),
-        Setting("url", "str", help="Endpoint that receives the JSON POST.", secret=True),
-        Setting("secret", "str", "", help='HMAC-SHA256 key: "${WEBHOOK_SECRET}". Empty sends unsigned.',
-                secret=True),
-        Setting("headers", "dict[str,str]", {}, help="Extra request headers (e.g. an API key)."),
-    )
+    Options = WebhookOptions
+    options: WebhookOptions
     clock: Callable[[], float] = staticmethod(time.time)
 
     @classmethod
-    def check(cls, options: dict[str, Any], where: str) -> dict[str, Any]:
-        if not options["url"].lower().startswith(("https://", "http://")):
+    def check(cls, options: WebhookOptions, where: str) -> WebhookOptions:
+        if not options.url.lower().startswith(("https://", "http://")):
             raise SettingError(f"{where}.url", "expected an http:// or https:// URL")
-        options["display"] = mask_url(options["url"])
-        return options
+        return replace(options, display=mask_url(options.url))
 
     @classmethod
     def from_url(cls, url: str, where: str) -> dict[str, Any]:
@@ -76,10 +85,10 @@ class WebhookNotifier(Notifier):
         timestamp = str(int(self.clock()))
         headers = {"Content-Type": "application/json; charset=utf-8", TIMESTAMP_HEADER: timestamp,
                    DELIVERY_HEADER: key, "User-Agent": "sentimon-webhook/1"}
-        headers.update(self.options.get("headers") or {})
-        if self.options.get("secret"):
-            headers[SIGNATURE_HEADER] = sign(self.options["secret"], timestamp, body)
-        post(self.options["url"], body, headers, f"webhook {self.name}")
+        headers.update(self.options.headers)
+        if self.options.secret:
+            headers[SIGNATURE_HEADER] = sign(self.options.secret, timestamp, body)
+        post(self.options.url, body, headers, f"webhook {self.name}")
 
     def probe(self) -> str:
-        return probe_url(self.options["url"], f"webhook {self.name}")
+        return probe_url(self.options.url, f"webhook {self.name}")

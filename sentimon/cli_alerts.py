@@ -108,7 +108,7 @@ def test(app, notifier: str) -> None:
         sender.send(test_message(to_db_time(now)), key=f"test:{notifier}:{to_db_time(now)}")
     except NotifyError as exc:
         raise NotifyError(f"test via {notifier} failed: {exc}") from None
-    click.echo(f"test message sent via {notifier} ({config.notifiers[notifier].get('display', '')})", err=True)
+    click.echo(f"test message sent via {notifier} ({config.notifiers[notifier].display})", err=True)
 
 
 @alerts.command()

@@ -24,6 +24,7 @@ from sentimon.errors import ConfigError
 from sentimon.settings import Setting, SettingError, parse, problems_of, raise_problems, validate
 
 if TYPE_CHECKING:
+    from alerts.notifier_base import NotifierOptions
     from connectors.base import ConnectorOptions
 
 DEFAULT_PATH = "sentimon.toml"
@@ -81,7 +82,7 @@ class Config:
     topics: list[Any]
     connectors: list[ConnectorConfig] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
-    notifiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notifiers: dict[str, NotifierOptions] = field(default_factory=dict)
     daemon: dict[str, Any] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)

@@ -143,3 +143,18 @@ def test_a_connector_declaring_a_setting_tuple_gets_typed_options_too():
                                        Setting("overlap", "duration", "1h", help="Look back."))
     assert connector.options["overlap"] == timedelta(hours=1) and connector.options.timeout == 5.0
     assert connector.http.timeout == 5.0
+
+
+def test_notifiers_get_typed_options_with_the_digest_declared_once():
+    import alerts
+    from alerts.digest import DIGEST_SETTINGS
+    from alerts.notifiers import TYPES
+    from alerts.smtp import EmailOptions
+
+    options = alerts.validate_notifier("mail", {"type": "email", "host": "smtp.example.com", "from": "cx@acme.test",
+                                                "to": "ops@acme.test", "digest": "daily"})
+    assert isinstance(options, EmailOptions) and options.sender == options["from"] == "cx@acme.test"
+    assert (options.port, options.to, options.digest) == (587, ["ops@acme.test"], "daily")
+    assert options.display == "smtp://smtp.example.com:587 -> ops@acme.test"
+    for cls in TYPES.values():
+        assert settings_of(cls.Options) == cls.settings + DIGEST_SETTINGS

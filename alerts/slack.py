@@ -152,8 +152,8 @@ class SlackNotifier(Notifier):
 
     def send(self, payload: dict[str, Any], *, key: str = "") -> None:
         body = json.dumps(render(payload), ensure_ascii=False).encode("utf-8")
-        answer = post(self.options.webhook_url, body, {"Content-Type": "application/json; charset=utf-8"},
-                      f"slack {self.name}")
+        answer = post(self.options.webhook_url, body,
+                      {"Content-Type": "application/json; charset=utf-8"}, f"slack {self.name}")
         if answer.strip() not in ("", "ok"):
             raise NotifyError(f"slack {self.name}: unexpected answer {answer[:100]!r}")
 

@@ -137,7 +137,7 @@ class EmailNotifier(Notifier):
     @classmethod
     def check(cls, options: EmailOptions, where: str) -> EmailOptions:
         o = options
-        starttls = o.starttls and not o.ssl  # implicit TLS already; STARTTLS inside it is meaningless
+        starttls = o.starttls and not o.ssl  # within implicit TLS, STARTTLS is meaningless
         port = o.port or (465 if o.ssl else 587 if starttls else 25)
         for key, text in (("from", o.sender), ("host", o.host)):
             if _CONTROL.search(text) or not text.strip():

@@ -23,7 +23,9 @@ from urllib.parse import quote, urlsplit
 from connectors.base import Batch
 from connectors.http import HttpConnector, HttpOptions, json_answer
 from connectors.incremental import SourceDown, Watermark, load_cursor
-from connectors.paging import Page, Stream, backfill_setting, first_run_setting, overlap_setting, walk
+from connectors.paging import (
+    Page, Stream, backfill_setting, first_run_setting, overlap_setting, walk,
+)
 from connectors.records import (
     MAX_TEXT_CHARS, clean_text, clip, json_object, parse_rating, parse_time, safe_url,
 )

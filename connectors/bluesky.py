@@ -27,7 +27,9 @@ from typing import Any, ClassVar, Iterator, Mapping
 from connectors.base import Batch
 from connectors.http import HttpConnector, HttpOptions
 from connectors.incremental import SourceDown, Watermark, load_cursor
-from connectors.paging import Page, Stream, backfill_setting, first_run_setting, overlap_setting, walk
+from connectors.paging import (
+    Page, Stream, backfill_setting, first_run_setting, overlap_setting, walk,
+)
 from connectors.records import (
     MAX_TEXT_CHARS, clean_text, clip, count, json_object, parse_time, safe_url,
 )

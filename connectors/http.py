@@ -51,17 +51,24 @@ MAX_REDIRECTS = 5
 class HttpOptions(ConnectorOptions):
     """Settings every HTTP connector accepts; its docs table lists them after its own."""
 
-    timeout: float = setting("float", 20.0, help="Seconds to wait for the server to connect or send data.")
-    retries: int = setting("int", 3, help="Retries on 429, 5xx and connection errors, with exponential backoff.")
+    timeout: float = setting(
+        "float", 20.0, help="Seconds to wait for the server to connect or send data.",
+    )
+    retries: int = setting(
+        "int", 3, help="Retries on 429, 5xx and connection errors, with exponential backoff.",
+    )
     deadline: float = setting(
-        "float", DEADLINE, help="Seconds one request may take in all, body included (timeout is per read).",
+        "float", DEADLINE,
+        help="Seconds one request may take in all, body included (timeout is per read).",
     )
     max_body_bytes: int = setting(
-        "int", MAX_BODY_BYTES, help="Largest answer read, after decompression; a larger one fails the request.",
+        "int", MAX_BODY_BYTES,
+        help="Largest answer read, after decompression; a larger one fails the request.",
     )
     max_redirects: int = setting("int", MAX_REDIRECTS, help="Redirects followed per request.")
     allow_cross_site_redirects: bool = setting(
-        "bool", False, help="Follow redirects to another site or from https to http (connectors/redirects.py).",
+        "bool", False,
+        help="Follow redirects to another site or from https to http (connectors/redirects.py).",
     )
 
 
@@ -309,8 +316,9 @@ class HttpConnector(Connector):
         super().__init__(name, options)
         o = self.options
         self.http = http or HttpClient(
-            name, timeout=o.timeout, retries=o.retries, deadline=o.deadline, max_body_bytes=o.max_body_bytes,
-            max_redirects=o.max_redirects, allow_cross_site_redirects=o.allow_cross_site_redirects,
+            name, timeout=o.timeout, retries=o.retries, deadline=o.deadline,
+            max_body_bytes=o.max_body_bytes, max_redirects=o.max_redirects,
+            allow_cross_site_redirects=o.allow_cross_site_redirects,
         )
 
     def close(self) -> None:

@@ -25,11 +25,13 @@ from sentimon.settings import setting
 # The options every connector built on ``walk`` declares, worded for its items ("posts"): one
 # field each, in the connector's Options class, so each keeps its own defaults and place.
 def overlap_setting(noun: str, default: str) -> Any:
-    return setting("duration", default, help=f"How far behind the newest seen {noun[:-1]} each run looks again.")
+    text = f"How far behind the newest seen {noun[:-1]} each run looks again."
+    return setting("duration", default, help=text)
 
 
 def first_run_setting(noun: str, default: int) -> Any:
-    return setting("int", default, help=f"{noun.capitalize()} per stream on a first run without --backfill.")
+    text = f"{noun.capitalize()} per stream on a first run without --backfill."
+    return setting("int", default, help=text)
 
 
 def backfill_setting(noun: str, default: int) -> Any:

@@ -25,7 +25,9 @@ from connectors.http import HttpConnector, HttpOptions, html_to_text, json_answe
 from connectors.incremental import (
     SourceDown, Watermark, dump_cursor, isolated, load_cursor,
 )
-from connectors.paging import Page, Stream, backfill_setting, first_run_setting, overlap_setting, walk
+from connectors.paging import (
+    Page, Stream, backfill_setting, first_run_setting, overlap_setting, walk,
+)
 from connectors.records import MAX_TEXT_CHARS, clean_text, clip, count, parse_time, safe_url
 from sentimon.errors import ConfigError, ConnectorError
 from sentimon.mention import Mention

@@ -329,9 +329,10 @@ def _connector(index: int, table: dict[str, Any], base_dir: Path, seen: set[str]
     values = validate(table, COMMON_SETTINGS + tuple(cls.settings), where)
     BrandFilter.from_options(values, where)  # a bad match/exclude rule stops the load
     entry = {s.name: values.pop(s.name) for s in ENTRY_SETTINGS}
-    if entry["name"] in seen:
-        raise SettingError(f"{where}.name", f"duplicate connector name {entry['name']!r}; names must be unique")
-    seen.add(entry["name"])
+    name = entry["name"]
+    if name in seen:
+        raise SettingError(f"{where}.name", f"duplicate connector name {name!r}; names must be unique")
+    seen.add(name)
     for setting in cls.settings:
         value = values.get(setting.name)
         if setting.kind == "path" and isinstance(value, Path) and not value.is_absolute():

@@ -241,14 +241,16 @@ def setting(kind: str = "str", default: Any = REQUIRED, *, help: str = "",
 
 def declared(s: Setting) -> Any:
     """A field for a Setting declared as a value (shared with code that reads dicts). Its
-    dataclass default is the converted one, so an object built directly has no "15m" in it."""
+    dataclass default is the converted one, so an object built directly has no "15m" in it.
+    A secret is left out of the object's repr, so logging the options cannot show it."""
     meta = {_META: s}
     if s.required:
-        return dataclasses.field(metadata=meta)
+        return dataclasses.field(metadata=meta, repr=not s.secret)
     value = default_value(s, s.name or "default")
     if isinstance(value, (list, dict)):
-        return dataclasses.field(default_factory=functools.partial(copy.deepcopy, value), metadata=meta)
-    return dataclasses.field(default=value, metadata=meta)
+        fresh = functools.partial(copy.deepcopy, value)
+        return dataclasses.field(default_factory=fresh, metadata=meta, repr=not s.secret)
+    return dataclasses.field(default=value, metadata=meta, repr=not s.secret)
 
 
 class Settings(Mapping[str, Any]):
@@ -292,7 +294,7 @@ def settings_of(cls: type[Settings], upto: type[Settings] | None = None) -> tupl
     """The Setting table a Settings dataclass declares: its own fields first, then its bases'
     (nearest first), so a connector's own options lead and the shared HTTP ones follow, as the
     docs show them. ``upto`` leaves out the fields of that base and the classes above it."""
-    if not (dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen):  # type: ignore[attr-defined]
+    if not dataclasses.is_dataclass(cls) or not getattr(cls, "__dataclass_params__").frozen:
         raise TypeError(f"{cls.__name__}: settings must be a frozen dataclass")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     stop = set(upto.__mro__) if upto is not None else set()

@@ -65,6 +65,7 @@ def test_the_object_is_frozen_and_reads_as_a_mapping_by_key():
     options = parse(Source, {"url": "u", "from": "x@y.z", "tags": "one"}, "n")
     assert options.sender == options["from"] == "x@y.z" and options.tags == ["one"]
     assert dict(options)["timeout"] == 20.0 and options.get("sender") is None
+    assert "x@y.z" in repr(options) and "'u'" not in repr(options)  # a secret stays out of logs
     with pytest.raises(KeyError):
         options["sender"]
     with pytest.raises(dataclasses.FrozenInstanceError):

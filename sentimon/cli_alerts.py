@@ -204,7 +204,7 @@ def backtest(app, rule_name: str | None, since, every: str | None, fmt: str) -> 
         known = ", ".join(r["name"] for r in config.alerts) or "none defined"
         raise ConfigError(f"{config.path}: no alert rule named {rule_name!r} (defined: {known})")
     try:
-        step = parse_duration(every) if every else config.daemon["check_every"]
+        step = parse_duration(every) if every else config.daemon.check_every
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--every") from None
     rows = replay(app.store().db, rules, since, datetime.now(timezone.utc), step)

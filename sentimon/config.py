@@ -21,7 +21,17 @@ from sentimon.brands import BRAND_SETTINGS
 from sentimon.brands import stored as stored_brand
 from sentimon.brands import terms as brand_terms
 from sentimon.errors import ConfigError
-from sentimon.settings import Setting, SettingError, parse, problems_of, raise_problems, validate
+from sentimon.settings import (
+    Setting,
+    SettingError,
+    Settings,
+    parse,
+    problems_of,
+    raise_problems,
+    setting,
+    settings_of,
+    validate,
+)
 
 if TYPE_CHECKING:
     from alerts.notifier_base import NotifierOptions
@@ -34,11 +44,24 @@ STORAGE_SETTINGS = (
     Setting("path", "str", "sentimon.db", help="SQLite file; relative paths are relative to the config file."),
     Setting("retention_days", "int", 0, help="Delete mentions older than this many days; 0 keeps them all."),
 )
-DAEMON_SETTINGS = (
-    Setting("check_every", "duration", timedelta(minutes=5), help="How often alert rules are evaluated."),
-    Setting("deliver_every", "duration", timedelta(seconds=30), help="How often pending notifications are sent."),
-    Setting("log_level", "str", "INFO", help="Logging level.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
-)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DaemonSettings(Settings):
+    """The ``[daemon]`` table: how often `sentimon run` checks rules and delivers."""
+
+    check_every: timedelta = setting(
+        "duration", timedelta(minutes=5), help="How often alert rules are evaluated.",
+    )
+    deliver_every: timedelta = setting(
+        "duration", timedelta(seconds=30), help="How often pending notifications are sent.",
+    )
+    log_level: str = setting(
+        "str", "INFO", help="Logging level.", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    )
+
+
+DAEMON_SETTINGS = settings_of(DaemonSettings)
 SERVER_SETTINGS = (
     Setting("enabled", "bool", False, help="Start the push endpoint inside `sentimon run`."),
     Setting("host", "str", "127.0.0.1", help="Address to bind; keep 127.0.0.1 behind a reverse proxy."),
@@ -83,7 +106,7 @@ class Config:
     connectors: list[ConnectorConfig] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     notifiers: dict[str, NotifierOptions] = field(default_factory=dict)
-    daemon: dict[str, Any] = field(default_factory=dict)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
     server: dict[str, Any] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
     display: dict[str, Any] = field(default_factory=lambda: {"timezone": "UTC"})
@@ -257,7 +280,7 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str]) -> Config:
 
     entries = checked(_array_of_tables, raw, "connectors", fallback=[])
     connectors = _connectors(entries, path.parent, problems)
-    daemon = section("daemon", DAEMON_SETTINGS)
+    daemon = checked(lambda: parse(DaemonSettings, _table(raw, "daemon"), "daemon"), fallback=None)
     server = section("server", SERVER_SETTINGS)
     display = section("display", DISPLAY_SETTINGS)
     brand = section("brand", BRAND_SETTINGS)
@@ -333,8 +356,8 @@ def _connector(index: int, table: dict[str, Any], base_dir: Path, seen: set[str]
     if name in seen:
         raise SettingError(f"{where}.name", f"duplicate connector name {name!r}; names must be unique")
     seen.add(name)
-    for setting in cls.settings:
-        value = values.get(setting.name)
-        if setting.kind == "path" and isinstance(value, Path) and not value.is_absolute():
-            values[setting.name] = base_dir / value
+    for declared in cls.settings:
+        value = values.get(declared.name)
+        if declared.kind == "path" and isinstance(value, Path) and not value.is_absolute():
+            values[declared.name] = base_dir / value
     return ConnectorConfig(cls=cls, options=parse(cls.Options, values, where), **entry)

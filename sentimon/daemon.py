@@ -213,12 +213,12 @@ class Daemon:
             )
         scheduler.add_job(
             self.check_alerts_job, "interval", id="alerts:check", name="alert check",
-            seconds=config.daemon["check_every"].total_seconds(), next_run_time=now + timedelta(seconds=5),
+            seconds=config.daemon.check_every.total_seconds(), next_run_time=now + timedelta(seconds=5),
             replace_existing=True,
         )
         scheduler.add_job(
             self.deliver_job, "interval", id="alerts:deliver", name="deliveries",
-            seconds=config.daemon["deliver_every"].total_seconds(), next_run_time=now + timedelta(seconds=6),
+            seconds=config.daemon.deliver_every.total_seconds(), next_run_time=now + timedelta(seconds=6),
             replace_existing=True,
         )
         scheduler.add_job(

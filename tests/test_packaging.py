@@ -34,7 +34,7 @@ def test_setup_cfg_lists_packages_and_console_script():
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
     packages = cfg["options"]["packages"].split()
-    assert packages == ["sentimon", "connectors", "models", "alerts"]
+    assert packages == ["sentimon", "sentimon.pgstore", "connectors", "models", "alerts"]
     assert "sentimon = sentimon.cli:main" in cfg["options.entry_points"]["console_scripts"]
     requires = cfg["options"]["install_requires"]
     for dependency in ("transformers", "torch", "praw", "apscheduler", "sqlite-utils", "click"):

@@ -12,6 +12,8 @@ OWNERS = {
     "sentimon/mention_sql.py",  # corrections, export pages, counts
     "sentimon/mention_windows.py",  # the report's window aggregates
     "sentimon/schema.py",  # creates the table
+    "sentimon/pgstore/store.py",  # the PostgreSQL store's writes (issue 18)
+    "sentimon/pgstore/reads.py",  # and its reads
     "sentimon/datasette_meta.py",  # canned queries Datasette runs, text we never execute
     # The alert engine reads mentions through the db handle the app passes in; moving these
     # behind an app-supplied reader is the open part of issue 15 item 3 (docs/ARCHITECTURE.md).

@@ -1,0 +1,81 @@
+"""PostgreSQL schema migrations: numbered ``NNNN_name.sql`` files, applied once, in order.
+
+Why files of plain SQL: a DBA can read and review exactly what runs on their server. Each
+migration runs in its own transaction (PostgreSQL's DDL is transactional, so a failing one
+leaves nothing half-made) and is recorded in ``schema_migrations``. Processes that start
+together (several workers on a fresh database) take a session advisory lock first, so the
+second waits and then finds nothing left to do. Never edit a released migration: add one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+# pg_advisory_lock's key: any fixed bigint, unique to sentimon within the database.
+LOCK_KEY = 0x53454E54494D4F4E  # "SENTIMON"
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """Every migration shipped in ``sentimon/pgstore/migrations``, in version order."""
+    found = []
+    for entry in resources.files(__package__).joinpath("migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"PostgreSQL migrations are not numbered 1..n: {[m.version for m in found]}")
+    return found
+
+
+SCHEMA_VERSION = len(migrations())
+
+
+def applied(conn: psycopg.Connection) -> list[int]:
+    """Versions recorded in this database (none on a fresh one)."""
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+        return []
+    return [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+def upgrade(conn: psycopg.Connection) -> list[str]:
+    """Apply pending migrations; returns the names applied (empty when up to date).
+
+    ``conn`` must be in autocommit mode: each migration opens its own transaction. A
+    database that is up to date is only read, without waiting for the lock."""
+    wanted = migrations()
+    if len(applied(conn)) == len(wanted):
+        return []
+    done: list[str] = []
+    conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        have = set(applied(conn))
+        for migration in wanted:
+            if migration.version in have:
+                continue
+            with conn.transaction():
+                conn.execute(migration.sql.encode())  # no parameters: one multi-statement script
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                    [migration.version, migration.name],
+                )
+            done.append(f"{migration.version:04d}_{migration.name}")
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+    return done

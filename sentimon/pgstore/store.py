@@ -1,0 +1,300 @@
+"""The PostgreSQL store: the pipeline's writes and the CLI's reads, with ``Store``'s contract.
+
+Same signatures, same types (``Mention``, ``Classification``, ``MentionQuery``,
+``SaveResult``) and same guarantees as the SQLite store: a batch's mentions, their topics and
+the connector's cursor commit together or not at all, and ``UNIQUE (source, external_id)``
+stores each mention once however many writers race. Differences are PostgreSQL's own:
+
+- one ``PgStore`` serves every thread (a ``psycopg_pool`` pool), where SQLite wants one
+  ``Store`` per thread;
+- a batch is one multi-row INSERT in external-id order, so the statement-level roll-up
+  triggers fire once per batch and concurrent batches take their row locks in one order;
+  ids still follow the batch order, but a duplicate uses up an id (a sequence has gaps);
+- PostgreSQL text cannot hold NUL characters: they are dropped from what is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Sequence
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+from sentimon.errors import StorageError
+from sentimon.mention import Classification, Mention
+from sentimon.pgstore import migrate, reads
+from sentimon.store import MentionQuery, SaveResult
+from sentimon.times import to_db_time
+
+log = logging.getLogger(__name__)
+
+_DEADLOCK_RETRIES = 3  # a batch is all-or-nothing, so repeating one after a deadlock is safe
+
+# Ids are drawn in batch order (as SQLite's are, so ties in created_at list alike), then the
+# rows are inserted in external-id order: concurrent batches lock their keys in one order.
+_INSERT_MENTIONS = """
+    INSERT INTO mentions (id, source, external_id, kind, url, author, title, text, rating, lang,
+        created_at, fetched_at, extra, sentiment, score_negative, score_neutral, score_positive,
+        model, brand)
+    SELECT u.id, %s, u.external_id, u.kind, u.url, u.author, u.title, u.text, u.rating, u.lang,
+        u.created_at, %s, u.extra::jsonb, u.sentiment, u.score_negative, u.score_neutral,
+        u.score_positive, u.model, u.brand
+    FROM (
+        SELECT nextval(pg_get_serial_sequence('mentions', 'id')) AS id, x.* FROM unnest(
+            %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+            %s::integer[], %s::text[], %s::text[], %s::text[], %s::text[],
+            %s::float8[], %s::float8[], %s::float8[], %s::text[], %s::text[]
+        ) AS x(external_id, kind, url, author, title, text, rating, lang, created_at, extra,
+               sentiment, score_negative, score_neutral, score_positive, model, brand)
+    ) u
+    ORDER BY u.external_id
+    ON CONFLICT (source, external_id) DO NOTHING
+    RETURNING external_id, id
+"""
+_INSERT_TOPICS = """
+    INSERT INTO mention_topics (mention_id, topic, score, sentiment)
+    SELECT * FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::text[])
+"""
+
+
+def _clean(text: str | None) -> str | None:
+    """PostgreSQL refuses NUL in text and jsonb; SQLite stores it. Dropping it is the only
+    way to keep the mention (it never carries meaning in a review)."""
+    return text.replace("\x00", "") if text else text
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_clean_json(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+def _extra(extra: dict[str, Any]) -> str | None:
+    if not extra:
+        return None
+    return json.dumps(_clean_json(json.loads(json.dumps(extra, default=str))))
+
+
+def redacted(url: str) -> str:
+    """The server and database of ``url`` without user or password: safe for errors and logs."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql (unreadable URL)"
+    return f"postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+class PgStore:
+    """A pool of connections to one PostgreSQL database, shared by every thread."""
+
+    def __init__(self, url: str, *, max_connections: int = 10, migrate_schema: bool = True,
+                 connect_timeout: float = 10.0) -> None:
+        """``migrate_schema`` applies pending migrations (under an advisory lock, so
+        processes starting together apply each once)."""
+        self.url = url
+        self.where = redacted(url)
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max_connections, open=False,
+            kwargs={"autocommit": True}, name="sentimon",
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except Exception as exc:  # PoolTimeout hides the cause; the server log has it
+            self._pool.close()
+            raise StorageError(f"{self.where}: cannot connect: {exc}") from exc
+        if migrate_schema:
+            with self._guard("cannot apply the schema migrations") as conn:
+                applied = migrate.upgrade(conn)
+            if applied:
+                log.info("%s: applied migrations %s", self.where, ", ".join(applied))
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[psycopg.Connection]:
+        """A pooled connection; psycopg's errors become one StorageError line naming the
+        server (never the password) and what failed."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StorageError(f"{self.where}: {doing}: {text}") from exc
+
+    @property
+    def schema_version(self) -> int:
+        with self._guard("could not read the schema version") as conn:
+            return len(migrate.applied(conn))
+
+    @property
+    def latest_schema_version(self) -> int:
+        return migrate.SCHEMA_VERSION
+
+    # --- writing -------------------------------------------------------------------------
+
+    def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
+        """Which of ``external_ids`` are already stored for ``source``."""
+        ids = [_clean(i) or "" for i in dict.fromkeys(external_ids)]
+        with self._guard("could not read stored ids") as conn:
+            rows = conn.execute(
+                "SELECT external_id FROM mentions WHERE source = %s AND external_id = ANY(%s)",
+                [source, ids],
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def save_batch(
+        self,
+        source: str,
+        mentions: Sequence[Mention],
+        classifications: Sequence[Classification],
+        cursor: str | None = None,
+        *,
+        advance_cursor: bool = True,
+        now: datetime | None = None,
+    ) -> SaveResult:
+        """Store mentions with their classifications and advance ``source``'s cursor, atomically."""
+        if len(mentions) != len(classifications):
+            raise ValueError("one classification per mention is required")
+        now_text = to_db_time(now or datetime.now(timezone.utc))
+        first: dict[str, int] = {}  # cleaned external id -> its first mention in the batch
+        for index, mention in enumerate(mentions):
+            first.setdefault(_clean(mention.external_id) or "", index)
+        order = list(first.items())
+        for attempt in range(1, _DEADLOCK_RETRIES + 1):
+            try:
+                with self._guard(f"could not store {len(mentions)} mentions") as conn:
+                    with conn.transaction():
+                        stored = self._write(conn, source, order, mentions, classifications, now_text)
+                        if advance_cursor:
+                            conn.execute(
+                                "INSERT INTO cursors (source, cursor, updated_at) VALUES (%s, %s, %s) "
+                                "ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, "
+                                "updated_at = excluded.updated_at",
+                                [source, cursor, now_text],
+                            )
+                break
+            except StorageError as exc:
+                if not isinstance(exc.__cause__, psycopg.errors.DeadlockDetected) or attempt == _DEADLOCK_RETRIES:
+                    raise
+                log.warning("%s: batch of %s hit a deadlock; retrying (%d)", self.where, source, attempt)
+        ids = [row_id for _, row_id in sorted((first[key], row_id) for key, row_id in stored.items())]
+        return SaveResult(new=len(ids), duplicates=len(mentions) - len(ids), ids=ids)
+
+    def _write(
+        self, conn: psycopg.Connection, source: str, order: list[tuple[str, int]],
+        mentions: Sequence[Mention], classifications: Sequence[Classification], now_text: str,
+    ) -> dict[str, int]:
+        """Insert the batch's first occurrence of each id, then the new ones' topics; returns
+        external id -> row id of those stored now."""
+        if not order:
+            return {}
+        columns: list[list[Any]] = [[] for _ in range(16)]
+        for key, index in order:
+            m, cls = mentions[index], classifications[index]
+            row = (
+                key, m.kind, _clean(m.url), _clean(m.author), _clean(m.title), _clean(m.text),
+                m.rating, _clean(cls.lang or m.lang), to_db_time(m.created_at), _extra(m.extra),
+                cls.sentiment, float(cls.scores.get("negative", 0.0)),
+                float(cls.scores.get("neutral", 0.0)), float(cls.scores.get("positive", 0.0)),
+                cls.model, _clean(m.brand),
+            )
+            for column, value in zip(columns, row):
+                column.append(value)
+        stored: dict[str, int] = dict(conn.execute(_INSERT_MENTIONS, [source, now_text, *columns]).fetchall())
+        topics: dict[tuple[int, str], tuple[float, str]] = {}
+        for key, index in order:
+            if key in stored:
+                for topic in classifications[index].topics:  # a repeated name: the last wins
+                    topics[(stored[key], _clean(topic.name) or "")] = (float(topic.score), topic.sentiment)
+        if topics:
+            keys = sorted(topics)
+            conn.execute(_INSERT_TOPICS, [
+                [k[0] for k in keys], [k[1] for k in keys],
+                [topics[k][0] for k in keys], [topics[k][1] for k in keys],
+            ])
+        return stored
+
+    def get_cursor(self, source: str) -> str | None:
+        with self._guard("could not read the cursor") as conn:
+            row = conn.execute("SELECT cursor FROM cursors WHERE source = %s", [source]).fetchone()
+        return row[0] if row else None
+
+    def start_run(self, source: str, started: datetime) -> int:
+        with self._guard("could not record the start of a run") as conn:
+            row = conn.execute(
+                "INSERT INTO runs (source, started_at) VALUES (%s, %s) RETURNING id",
+                [source, to_db_time(started)],
+            ).fetchone()
+        if row is None:
+            raise StorageError(f"{self.where}: the database gave no id for the run just recorded")
+        return int(row[0])
+
+    def finish_run(
+        self, run_id: int, *, finished: datetime, fetched: int, new: int, skipped: int,
+        error: str | None, dropped: int = 0,
+    ) -> None:
+        with self._guard("could not record the end of a run") as conn:
+            conn.execute(
+                "UPDATE runs SET finished_at = %s, fetched = %s, new = %s, skipped = %s, error = %s, "
+                "dropped = %s WHERE id = %s",
+                [to_db_time(finished), fetched, new, skipped, _clean(error), dropped, run_id],
+            )
+
+    def delete_older_than(self, cutoff: datetime, *, batch: int = 2000) -> int:
+        """Retention: delete mentions created before ``cutoff`` in small transactions; their
+        topics go by cascade and the roll-up triggers subtract both."""
+        deleted = 0
+        while True:
+            with self._guard(f"retention stopped after deleting {deleted} mentions") as conn:
+                count = conn.execute(
+                    "DELETE FROM mentions WHERE id IN "
+                    "(SELECT id FROM mentions WHERE created_at < %s ORDER BY id LIMIT %s)",
+                    [to_db_time(cutoff), batch],
+                ).rowcount
+            deleted += count
+            if count < batch:
+                return deleted
+
+    # --- reading (the SQL is in reads.py) ------------------------------------------------
+
+    def mentions(self, query: MentionQuery) -> list[dict[str, Any]]:
+        """Newest first, as plain dicts in the shape ``sentimon mentions --format json`` prints."""
+        with self._guard("query failed") as conn:
+            return reads.mentions(conn, query)
+
+    def topics_for(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        with self._guard("query failed") as conn:
+            return reads.topics_for(conn, ids)
+
+    def stats(self, query: MentionQuery, by: str, *, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Counts per sentiment and the negative share, grouped by day, week, hour, source,
+        brand or topic; whole days from the roll-ups, as on SQLite."""
+        with self._guard("query failed") as conn:
+            return reads.stats(conn, query, by, now or datetime.now(timezone.utc))
+
+    def top_negative_topics(self, query: MentionQuery, by: str, limit: int = 3) -> dict[str, list[str]]:
+        """Per ``by`` group (``brand`` or ``source``), the topics most often spoken of negatively."""
+        with self._guard("query failed") as conn:
+            return reads.top_negative_topics(conn, query, by, limit)
+
+    def last_runs(self) -> list[dict[str, Any]]:
+        """The latest run of each source and its latest successful one: the health record."""
+        with self._guard("query failed") as conn:
+            return reads.last_runs(conn)
+
+    def counts(self) -> dict[str, int]:
+        """Stored mentions, and deliveries pending in the outbox: 0 here, as the outbox
+        (alerts/storage.py) has not moved to PostgreSQL yet (docs/postgresql.md)."""
+        with self._guard("query failed") as conn:
+            row = conn.execute("SELECT COUNT(*) FROM mentions").fetchone()
+        return {"mentions": int(row[0]) if row else 0, "pending_deliveries": 0}

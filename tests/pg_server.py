@@ -1,0 +1,160 @@
+"""A throwaway PostgreSQL cluster for the tests: initdb in a temp folder, started on 127.0.0.1.
+
+Why our own and not pytest-postgresql: the test machines run as root, and ``pg_ctl`` refuses
+root (so does pytest-postgresql's process fixture). As root the cluster belongs to the
+``postgres`` user and every server command runs through ``runuser``. Durability is off
+(``initdb --no-sync``, ``fsync=off``): a test cluster never outlives its session.
+
+Where the binaries are missing the tests that need them skip with the reason; under ``CI=true``
+they fail instead, because ``.ci/run`` installs Debian's ``postgresql`` package first.
+
+    with PgServer() as server:
+        url = server.create_database("t1")   # postgresql://sentimon@127.0.0.1:PORT/t1
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+SUPERUSER = "sentimon"
+
+
+def find_bin() -> Path | None:
+    """The folder with initdb and pg_ctl: $SENTIMON_PG_BIN, Debian's newest
+    /usr/lib/postgresql/N/bin, or wherever PATH has pg_ctl."""
+    candidates = [os.environ.get("SENTIMON_PG_BIN", "")]
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True)
+    on_path = shutil.which("pg_ctl")
+    candidates.append(str(Path(on_path).resolve().parent) if on_path else "")
+    for folder in filter(None, candidates):
+        if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
+            return Path(folder)
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PgServer:
+    """One cluster; ``timings`` records what each step cost (seconds), for the report."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin = bin_dir
+        self.root = Path(tempfile.mkdtemp(prefix="sentimon-pg-"))
+        self.data = self.root / "data"
+        self.port = 0
+        self.timings: dict[str, float] = {}
+        self._names = itertools.count(1)
+        self._as_postgres = os.geteuid() == 0
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bin / args[0]), *args[1:]]
+        if self._as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            log = self.root / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {done.stderr.strip()}\n{tail}")
+
+    def start(self) -> None:
+        if self._as_postgres:
+            shutil.chown(self.root, "postgres")
+        began = time.perf_counter()
+        self._run("initdb", "--no-sync", "-A", "trust", "-U", SUPERUSER, "-E", "UTF8",
+                  "--locale=C", "-D", str(self.data))
+        self.timings["initdb"] = time.perf_counter() - began
+        for attempt in range(3):  # the free port can be taken between our probe and the bind
+            self.port = _free_port()
+            began = time.perf_counter()
+            options = (f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
+            try:
+                self._run("pg_ctl", "start", "-w", "-t", "30", "-D", str(self.data),
+                          "-l", str(self.root / "server.log"), "-o", options)
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+        self.timings["start"] = time.perf_counter() - began
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, prefix: str = "t") -> str:
+        """A new empty database (each test gets its own, so none sees another's rows)."""
+        import psycopg
+
+        name = f"{prefix}_{next(self._names)}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # our own counter, never user input
+        return self.url(name)
+
+    def stop(self) -> None:
+        began = time.perf_counter()
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self._run("pg_ctl", "stop", "-m", "immediate", "-D", str(self.data))
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.timings["stop"] = time.perf_counter() - began
+
+    def __enter__(self) -> "PgServer":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _unavailable(reason: str) -> None:
+    """Skip, or under CI fail: CI installs PostgreSQL, so its absence there is a broken run."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One cluster per test session, started on first use (about 1-2 s, see docs/postgresql.md)."""
+    bin_dir = find_bin()
+    if bin_dir is None:
+        _unavailable("no initdb/pg_ctl (install Debian's 'postgresql' package, or set SENTIMON_PG_BIN)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install -e '.[dev]' or '.[postgres]')")
+    assert bin_dir is not None
+    try:
+        server = PgServer(bin_dir).__enter__()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        _unavailable(f"the test cluster did not start: {exc}")
+        raise
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """The URL of a fresh, empty database on the session's cluster."""
+    return pg_server.create_database()

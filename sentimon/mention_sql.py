@@ -54,8 +54,9 @@ def mentions_page(
     db: Database, columns: Sequence[str], after_id: int, since: str | None, until: str | None, limit: int
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` mentions with id above ``after_id`` (a keyset page), in id order, created
-    in ``[since, until)`` where given. ``columns`` are names of ours, never user input."""
-    clauses, params = ["id > ?"], list[int | str]([after_id])
+    in ``[since, until)`` where given, pending ones left out until classified. ``columns`` are
+    names of ours, never user input."""
+    clauses, params = ["id > ?", "sentiment IS NOT NULL"], list[int | str]([after_id])
     if since:
         clauses.append("created_at >= ?")
         params.append(since)
@@ -73,6 +74,63 @@ def count_where(db: Database, where: str, params: Sequence[Any]) -> int:
 
 
 def counts_by_source_sentiment(db: Database) -> list[tuple[str, str | None, int]]:
-    """``(source, sentiment, mentions)`` over the whole table, for the metrics endpoint."""
-    sql = "SELECT source, sentiment, COUNT(*) FROM mentions GROUP BY 1, 2 ORDER BY 1, 2"
+    """``(source, sentiment, mentions)`` over the classified mentions, for the metrics endpoint
+    (pending ones are ``pending_count``)."""
+    sql = ("SELECT source, sentiment, COUNT(*) FROM mentions WHERE sentiment IS NOT NULL "
+           "GROUP BY 1, 2 ORDER BY 1, 2")
     return [tuple(row) for row in db.execute(sql).fetchall()]  # type: ignore[misc]
+
+
+# --- pending mentions (pushed, stored before the model reads them; sentiment NULL) ---------
+
+PENDING = "sentiment IS NULL"  # a pending mention: stored by a push, not classified yet
+
+
+def stored_ids(db: Database, source: str, external_ids: Sequence[str]) -> dict[str, int]:
+    """``external_id -> id`` of the mentions of ``source`` with those ids (the push reply's ids)."""
+    found: dict[str, int] = {}
+    ids = list(dict.fromkeys(external_ids))
+    for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+        chunk = ids[start : start + 500]
+        sql = (f"SELECT external_id, id FROM mentions WHERE source = ? AND external_id IN "
+               f"({', '.join('?' for _ in chunk)})")
+        found.update(db.execute(sql, [source, *chunk]).fetchall())
+    return found
+
+
+def pending_mentions(db: Database, limit: int, after_id: int = 0) -> list[dict[str, Any]]:
+    """Up to ``limit`` pending mentions with id above ``after_id``, oldest first: the next
+    batch for the background classifier."""
+    sql = (f"SELECT id, title, text, rating, lang FROM mentions WHERE {PENDING} AND id > ? "
+           "ORDER BY id LIMIT ?")
+    return list(db.execute_returning_dicts(sql, [after_id, limit]))
+
+
+def pending_count(db: Database) -> int:
+    return int(db.execute(f"SELECT COUNT(*) FROM mentions WHERE {PENDING}").fetchone()[0])
+
+
+def set_classification(
+    db: Database, mention_id: int, sentiment: str, scores: dict[str, float], model: str,
+    lang: str | None, topics: Iterable[tuple[str, float, str]],
+) -> bool:
+    """Classify a pending mention (caller holds the transaction); False when it is no longer
+    pending (a person set its sentiment, or retention deleted it). The sentiment is written
+    before the topics, so the roll-up triggers key the topics by it. Topics a person set on
+    the pending mention stay."""
+    cursor = db.execute(
+        "UPDATE mentions SET sentiment = ?, score_negative = ?, score_neutral = ?, "
+        f"score_positive = ?, model = ?, lang = COALESCE(?, lang) WHERE id = ? AND {PENDING}",
+        [sentiment, float(scores.get("negative", 0.0)), float(scores.get("neutral", 0.0)),
+         float(scores.get("positive", 0.0)), model, lang, mention_id],
+    )
+    if cursor.rowcount != 1:
+        return False
+    for name, score, topic_sentiment in topics:
+        db.execute(
+            "INSERT INTO mention_topics (mention_id, topic, score, sentiment) "
+            "SELECT ?, ?, ?, ? FROM mentions WHERE id = ? AND corrected_at IS NULL "
+            "ON CONFLICT (mention_id, topic) DO NOTHING",
+            [mention_id, name, float(score), topic_sentiment, mention_id],
+        )
+    return True

@@ -74,6 +74,7 @@ class MentionQuery:
     authors: Sequence[str] = ()  # matched whatever their case: people type "ann" for "Ann"
     kinds: Sequence[str] = ()
     brands: Sequence[str] = ()  # '' is our own brand (schema 0006)
+    pending: bool | None = None  # True: only pending (unclassified) mentions; False: none
     limit: int = 20
 
     def where(self, *, counting: bool = False) -> tuple[str, list[Any]]:
@@ -107,6 +108,8 @@ class MentionQuery:
         if self.search:
             clauses.append("m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)")
             params.append(fts_phrase(self.search))
+        if self.pending is not None:  # pushed and not classified yet (sentimon/pending.py)
+            clauses.append(f"m.sentiment IS {'' if self.pending else 'NOT '}NULL")
         if self.min_rating is not None:
             clauses.append("m.rating >= ?")
             params.append(self.min_rating)
@@ -114,6 +117,11 @@ class MentionQuery:
             clauses.append("m.rating <= ?")
             params.append(self.max_rating)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+# What a pending mention is stored with: no sentiment, no scores (NULLs), no topics.
+PENDING = Classification(sentiment="", scores={})
+SENTIMENT_ORDER = ("negative", "neutral", "positive")  # the score columns
 
 
 @dataclass
@@ -224,6 +232,13 @@ class Store:
         if write:
             self._stale = False
 
+    @contextmanager
+    def writing(self, doing: str) -> Iterator[Database]:
+        """One guarded write transaction (BEGIN IMMEDIATE) for the store's helper modules,
+        e.g. ``sentimon.pending`` writing classifications; ``doing`` names it in errors."""
+        with self._guard(doing, write=True), self._transaction():
+            yield self.db
+
     @property
     def schema_version(self) -> int:
         return len(migrations.applied(self.db))
@@ -252,13 +267,16 @@ class Store:
         self,
         source: str,
         mentions: Sequence[Mention],
-        classifications: Sequence[Classification],
+        classifications: Sequence[Classification] | None,
         cursor: str | None = None,
         *,
         advance_cursor: bool = True,
         now: datetime | None = None,
     ) -> SaveResult:
-        """Store mentions with their classifications and advance ``source``'s cursor, atomically."""
+        """Store mentions with their classifications and advance ``source``'s cursor, atomically.
+        ``classifications=None`` stores them pending (sentiment NULL; ``sentimon.pending``)."""
+        if classifications is None:
+            classifications = [PENDING] * len(mentions)
         if len(mentions) != len(classifications):
             raise ValueError("one classification per mention is required")
         now_text = to_db_time(now or datetime.now(timezone.utc))
@@ -307,9 +325,9 @@ class Store:
             [
                 source, m.external_id, m.kind, m.url, m.author, m.title, m.text, m.rating,
                 cls.lang or m.lang, to_db_time(m.created_at), now_text,
-                json.dumps(m.extra, default=str) if m.extra else None, cls.sentiment,
-                float(cls.scores.get("negative", 0.0)), float(cls.scores.get("neutral", 0.0)),
-                float(cls.scores.get("positive", 0.0)), cls.model, m.brand,
+                json.dumps(m.extra, default=str) if m.extra else None, cls.sentiment or None,
+                *(float(cls.scores.get(k, 0.0)) if cls.sentiment else None for k in SENTIMENT_ORDER),
+                cls.model, m.brand,
             ],
         )
         return cursor.lastrowid if cursor.rowcount == 1 else None
@@ -401,7 +419,9 @@ class Store:
 
     def stats(self, query: MentionQuery, by: str, *, now: datetime | None = None) -> list[dict[str, Any]]:
         """Counts per sentiment and the negative share, grouped by day, week, hour, source or
-        topic. Weeks are summed from the days, so they are served by the daily roll-ups too."""
+        topic. Weeks are summed from the days, so they are served by the daily roll-ups too.
+        Pending mentions are not counted until classified."""
+        query = replace(query, pending=False)
         with self._guard("query failed"):
             found = self._stats_counts(query, "day" if by == "week" else by, now or datetime.now(timezone.utc))
         if by == "week":
@@ -462,7 +482,7 @@ class Store:
         negatively in ``query``'s mentions, most frequent first: what a share-of-voice table
         shows beside each competitor's negative share."""
         column = {"brand": "m.brand", "source": "m.source"}[by]
-        where, params = query.where()
+        where, params = replace(query, pending=False).where()
         sql = (
             f"SELECT {column} AS bucket, t.topic, COUNT(*) AS n "
             f"FROM mentions m CROSS JOIN mention_topics t ON t.mention_id = m.id{where}"

@@ -9,7 +9,8 @@ Where the binaries are missing the tests that need them skip with the reason; un
 they fail instead, because ``.ci/run`` installs Debian's ``postgresql`` package first.
 
     with PgServer() as server:
-        url = server.create_database("t1")   # postgresql://sentimon@127.0.0.1:PORT/t1
+        url = server.create_database("t")   # postgresql://sentimon@127.0.0.1:PORT/t_1
+        url = server.create_schema()        # .../postgres?options=-csearch_path%3Dt_2
 """
 
 from __future__ import annotations
@@ -104,6 +105,16 @@ class PgServer:
             conn.execute(f'CREATE DATABASE "{name}"')  # our own counter, never user input
         return self.url(name)
 
+    def create_schema(self, database: str = "postgres") -> str:
+        """A URL whose connections work in a new empty schema (``search_path``) of
+        ``database``: sub-millisecond, where CREATE DATABASE takes 0.05-0.4 s here."""
+        import psycopg
+
+        name = f"t_{next(self._names)}"
+        with psycopg.connect(self.url(database), autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{name}"')  # our own counter, never user input
+        return f"{self.url(database)}?options=-csearch_path%3D{name}"
+
     def stop(self) -> None:
         began = time.perf_counter()
         try:
@@ -156,5 +167,6 @@ def pg_server() -> Iterator[PgServer]:
 
 @pytest.fixture
 def pg_url(pg_server: PgServer) -> str:
-    """The URL of a fresh, empty database on the session's cluster."""
-    return pg_server.create_database()
+    """The URL of a fresh, empty schema on the session's cluster: each test sees only its
+    own tables, as in a database of its own (PgStore's objects go where search_path says)."""
+    return pg_server.create_schema()

@@ -56,7 +56,7 @@ def test_an_up_to_date_database_is_only_read(pg_url: str) -> None:
 def test_an_unreachable_server_is_one_line_without_the_password() -> None:
     url = "postgresql://cx:hunter2-secret@127.0.0.1:9/sentimon"  # port 9 (discard): nothing listens
     with pytest.raises(StorageError) as caught:
-        PgStore(url, connect_timeout=1)
+        PgStore(url, connect_timeout=0.3)
     assert "hunter2" not in str(caught.value)
     assert str(caught.value).startswith("postgresql://127.0.0.1:9/sentimon: cannot connect")
     assert redacted(url) == "postgresql://127.0.0.1:9/sentimon"

@@ -216,6 +216,10 @@ def test_rollups_follow_corrections_and_retention(backend: Backend) -> None:
     assert deleted == 2 * 15 - 2  # ids 0-14 of each source are older than 3 days, but e00003 moved
     assert store.counts()["mentions"] == 60 - 28
     assert rollup_mismatches(backend) == []
+    assert backend.rows("SELECT COUNT(*) FROM daily_sentiment WHERE n = 0") != [(0,)]
+    store.optimize()  # upkeep drops the emptied roll-up rows
+    assert backend.rows("SELECT COUNT(*) FROM daily_sentiment WHERE n = 0") == [(0,)]
+    assert rollup_mismatches(backend) == []
     corrected = store.mentions(MentionQuery(sources=["reviews"], limit=100))
     assert sum(row["corrected"] for row in corrected) == 0  # the corrected ones were old
 

@@ -117,8 +117,13 @@ class PgStore:
             if applied:
                 log.info("%s: applied migrations %s", self.where, ", ".join(applied))
 
+    identity = None  # Store's file identity: a server has no file to be deleted under us
+
     def close(self) -> None:
         self._pool.close()
+
+    def check_file(self) -> None:
+        """Store's guard against a deleted database file; a server needs none."""
 
     @contextmanager
     def _guard(self, doing: str) -> Iterator[psycopg.Connection]:
@@ -264,6 +269,14 @@ class PgStore:
             deleted += count
             if count < batch:
                 return deleted
+
+    def optimize(self) -> None:
+        """Periodic upkeep: drop the roll-up rows retention emptied, refresh the planner's
+        statistics (autovacuum does the rest)."""
+        with self._guard("planner upkeep failed") as conn:
+            for table in ("daily_sentiment", "daily_topics"):
+                conn.execute(f"DELETE FROM {table} WHERE n = 0".encode())  # our own table names
+            conn.execute("ANALYZE mentions, mention_topics, daily_sentiment, daily_topics")
 
     # --- reading (the SQL is in reads.py) ------------------------------------------------
 

@@ -273,8 +273,10 @@ def test_both_stores_answer_alike(tmp_path: Path, pg_url: str) -> None:
             store.save_batch("reviews", *batch(range(0, 80)), "1", now=T0)
             store.save_batch("reviews", *batch(range(60, 120)), "2", now=T0)  # 20 repeats
             store.save_batch("forum", *batch(range(0, 30), "forum"), "f", now=T0)
+            store.save_batch("push", [mention(i, "push") for i in range(200, 210)], None, now=T0)
         queries = [
             MentionQuery(limit=500), MentionQuery(search="parcel late", limit=500),
+            MentionQuery(pending=True, sources=["push", "forum"], limit=500),
             MentionQuery(topics=["refund"], sentiments=["negative", "neutral"], limit=7),
             MentionQuery(since=T0 + timedelta(days=2), until=T0 + timedelta(days=9), sources=["forum"]),
             MentionQuery(min_rating=2, max_rating=3, authors=["AUTHOR1"], brands=[""], limit=500),
@@ -292,3 +294,19 @@ def test_both_stores_answer_alike(tmp_path: Path, pg_url: str) -> None:
     finally:
         sqlite_store.close()
         pg_store.close()
+
+
+def test_pending_mentions_are_stored_unclassified_and_not_counted(backend: Backend) -> None:
+    """``save_batch(..., None)``: the push endpoint stores first and classifies later."""
+    store = backend.store()
+    store.save_batch("reviews", *batch(range(6)))
+    mentions, _ = batch(range(6, 10))
+    assert store.save_batch("reviews", mentions, None, "p").new == 4
+    pending = store.mentions(MentionQuery(pending=True, limit=50))
+    assert sorted(m["external_id"] for m in pending) == ["e00006", "e00007", "e00008", "e00009"]
+    assert {(m["sentiment"], m["scores"]["negative"], len(m["topics"])) for m in pending} == {(None, None, 0)}
+    assert len(store.mentions(MentionQuery(pending=False, limit=50))) == 6
+    counted = store.stats(MentionQuery(min_rating=1), "source")  # counted from the mentions
+    assert counted[0]["total"] == 6
+    assert store.counts()["mentions"] == 10
+    assert rollup_mismatches(backend) == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -28,7 +29,7 @@ from psycopg_pool import ConnectionPool
 from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention
 from sentimon.pgstore import migrate, reads
-from sentimon.store import MentionQuery, SaveResult
+from sentimon.store import PENDING, SENTIMENT_ORDER, MentionQuery, SaveResult
 from sentimon.times import to_db_time
 
 log = logging.getLogger(__name__)
@@ -161,13 +162,16 @@ class PgStore:
         self,
         source: str,
         mentions: Sequence[Mention],
-        classifications: Sequence[Classification],
+        classifications: Sequence[Classification] | None,
         cursor: str | None = None,
         *,
         advance_cursor: bool = True,
         now: datetime | None = None,
     ) -> SaveResult:
-        """Store mentions with their classifications and advance ``source``'s cursor, atomically."""
+        """Store mentions with their classifications and advance ``source``'s cursor, atomically.
+        ``classifications=None`` stores them pending (sentiment NULL; ``sentimon.pending``)."""
+        if classifications is None:
+            classifications = [PENDING] * len(mentions)
         if len(mentions) != len(classifications):
             raise ValueError("one classification per mention is required")
         now_text = to_db_time(now or datetime.now(timezone.utc))
@@ -209,8 +213,8 @@ class PgStore:
             row = (
                 key, m.kind, _clean(m.url), _clean(m.author), _clean(m.title), _clean(m.text),
                 m.rating, _clean(cls.lang or m.lang), to_db_time(m.created_at), _extra(m.extra),
-                cls.sentiment, float(cls.scores.get("negative", 0.0)),
-                float(cls.scores.get("neutral", 0.0)), float(cls.scores.get("positive", 0.0)),
+                cls.sentiment or None,
+                *(float(cls.scores.get(k, 0.0)) if cls.sentiment else None for k in SENTIMENT_ORDER),
                 cls.model, _clean(m.brand),
             )
             for column, value in zip(columns, row):
@@ -292,13 +296,14 @@ class PgStore:
     def stats(self, query: MentionQuery, by: str, *, now: datetime | None = None) -> list[dict[str, Any]]:
         """Counts per sentiment and the negative share, grouped by day, week, hour, source,
         brand or topic; whole days from the roll-ups, as on SQLite."""
+        query = replace(query, pending=False)  # pending mentions count once classified
         with self._guard("query failed") as conn:
             return reads.stats(conn, query, by, now or datetime.now(timezone.utc))
 
     def top_negative_topics(self, query: MentionQuery, by: str, limit: int = 3) -> dict[str, list[str]]:
         """Per ``by`` group (``brand`` or ``source``), the topics most often spoken of negatively."""
         with self._guard("query failed") as conn:
-            return reads.top_negative_topics(conn, query, by, limit)
+            return reads.top_negative_topics(conn, replace(query, pending=False), by, limit)
 
     def last_runs(self) -> list[dict[str, Any]]:
         """The latest run of each source and its latest successful one: the health record."""

@@ -100,3 +100,24 @@ def test_one_store_serves_many_threads(pg_url: str) -> None:
         assert store.counts()["mentions"] == 80
     finally:
         store.close()
+
+
+def test_migrations_run_from_the_command_line(pg_url: str) -> None:
+    """A DBA can apply the schema before any sentimon process starts, the URL in the
+    environment (never on the command line, where ``ps`` shows it)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SENTIMON_DATABASE_URL": pg_url}
+    command = [sys.executable, "-m", "sentimon.pgstore.migrate"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    every = migrate.migrations()
+    assert first.stdout.splitlines()[:-1] == [f"applied {m.version:04d}_{m.name}" for m in every]
+    assert first.stdout.splitlines()[0] == "applied 0001_core"
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert again.stdout.startswith("postgresql://127.0.0.1:") and f"schema version {len(every)} of {len(every)}" in again.stdout
+    env["SENTIMON_DATABASE_URL"] = "postgresql://cx:hunter2@127.0.0.1:9/x?connect_timeout=1"
+    failed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1 and "hunter2" not in failed.stderr + failed.stdout

@@ -79,3 +79,35 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
     return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sentimon.pgstore.migrate [URL]``: apply pending migrations and say which,
+    until ``sentimon db upgrade`` exists. The URL comes from $SENTIMON_DATABASE_URL when not
+    given (a password on the command line is visible to every user in ``ps``)."""
+    import os
+    import sys
+
+    from sentimon.pgstore.store import redacted
+
+    args = sys.argv[1:] if argv is None else argv
+    url = args[0] if args else os.environ.get("SENTIMON_DATABASE_URL", "")
+    if not url:
+        print("usage: python -m sentimon.pgstore.migrate postgresql://... (or set SENTIMON_DATABASE_URL)",
+              file=sys.stderr)
+        return 2
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            done = upgrade(conn)
+            version = len(applied(conn))
+    except psycopg.Error as exc:
+        print(f"{redacted(url)}: cannot upgrade: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    for name in done:
+        print(f"applied {name}")
+    print(f"{redacted(url)}: schema version {version} of {SCHEMA_VERSION}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -238,16 +238,20 @@ class Daemon:
         finally:
             log.info("stopping: finishing the batch in hand")
             if server is not None:
-                server.shutdown()
+                server.shutdown()  # stops its pending-mention worker too
             scheduler.shutdown(wait=True)
             lock.release()
             self.app.close()
             log.info("stopped")
 
     def _start_server(self) -> Any:
+        """The push endpoint with its pending-mention worker; with the endpoint off, the worker
+        alone, so mentions pushed before it was turned off still get classified."""
         settings = self.app.config.server
         if not settings.get("enabled"):
-            return None
+            from sentimon.pending import PendingWorker
+
+            return _WorkerOnly(PendingWorker(self.app).start())
         from sentimon.push import start_push_server
 
         return start_push_server(self.app)
@@ -261,6 +265,16 @@ class Daemon:
             log.error("job %s failed: %s", event.job_id, event.exception)
         else:
             log.warning("job %s missed its slot (the previous run was still going)", event.job_id)
+
+
+class _WorkerOnly:
+    """What ``serve_forever`` shuts down when the push endpoint is off."""
+
+    def __init__(self, worker: Any) -> None:
+        self.worker = worker
+
+    def shutdown(self) -> None:
+        self.worker.stop(30.0)
 
 
 def _version() -> str:

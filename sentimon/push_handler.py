@@ -1,5 +1,6 @@
 """The push endpoint's request handling: routing, the checks in order, the two actions (store
-a push, render the metrics) and the replies.
+a push, render the metrics) and the replies. A stored push is answered ``202 Accepted``
+with the id of each item's mention; the model reads it afterwards (``sentimon.pending``).
 
 One handler thread runs per request whose head is complete (``server.PushServer`` gives out the
 slots). Every request is checked in the cheapest order before its body is read (route, bearer
@@ -159,10 +160,10 @@ class PushHandler(BaseHTTPRequestHandler):
             )
         self.server.busy(+1)
         try:
-            new = self.server.ingest(mentions)
+            new, ids = self.server.ingest(mentions)
         except SentimonError as exc:
             log.error("push from %s: could not store %d mentions: %s", client, len(mentions), exc)
-            raise RequestError(  # chunks before the failure may be stored (push_ingest)
+            raise RequestError(  # pending: nothing stored; in-request: chunks may be stored
                 503, "could not store all the mentions; resend later (an id is stored once)",
                 headers={"Retry-After": "30"},
             ) from None
@@ -173,7 +174,10 @@ class PushHandler(BaseHTTPRequestHandler):
         finally:
             self.server.busy(-1)
         log.info("push from %s: accepted %d, new %d", client, len(mentions), new)
-        self._reply(200, {"accepted": len(mentions), "new": new})
+        if ids is None:  # classified in the request (PushServer(classify_in_request=True))
+            self._reply(200, {"accepted": len(mentions), "new": new})
+        else:  # stored: the sender is done; the model reads them next (sentimon.pending)
+            self._reply(202, {"accepted": len(mentions), "new": new, "pending": new, "ids": ids})
 
     def _metrics(self) -> None:
         from sentimon.metrics import render

@@ -1,26 +1,25 @@
-"""Storing pushed mentions without making other pushes wait for the model.
+"""Storing pushed mentions: pending by default, classified in the request on request.
 
-The model is slow (a 1,000-mention push took 36 s on two cores) and writing is fast, and the
-push endpoint shares one store connection under a lock. Holding that lock while classifying
-made a 1-mention push wait 34.7 s behind a large batch. So the lock is held only to look up
-known ids and to write one chunk; the model runs outside it, one chunk at a time taken in
-arrival order (``Turns``), and each chunk is written in its own short transaction as soon as it
-is classified. A small push waits for at most the chunk in hand of each push ahead of it; the
-endpoint still runs one model pass at a time (memory as before).
+``store_pending`` (the endpoint's default since issue 19): the whole batch is written in one
+transaction with sentiment NULL and the endpoint answers ``202`` with the ids; the model reads
+it afterwards in ``sentimon.pending.PendingWorker``. A 1,000-mention push classified inside
+the request took half a minute on two cores, longer than a helpdesk webhook waits.
 
-The 2xx still goes out only once every chunk is stored. A push that fails part-way may leave
-its first chunks stored: its resend adds each mention with an id once (``UNIQUE(source,
-external_id)``), as a resend always did; id-less items are new mentions on every push
-(docs/connectors.md). A mention stored by another push meanwhile is dropped the same way and
-not counted new.
+``store_pushed`` (``PushServer(classify_in_request=True)``, the benchmark's "before"): the
+model runs in the request, outside the endpoint's store lock, one chunk at a time taken in
+arrival order (``Turns``), and each chunk is written as soon as it is classified, so a small
+push waits for at most the chunk in hand of each push ahead of it (a 1-mention push once
+waited 34.7 s behind a large batch). The 2xx goes out once every chunk is stored; a push that
+fails part-way may leave its first chunks stored, and its resend adds each mention with an
+id once (``UNIQUE(source, external_id)``).
 """
-
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
+from sentimon import mention_sql
 from sentimon.mention import Mention
 from sentimon.pipeline import Classifier, classify_all, new_mentions
 
@@ -52,6 +51,25 @@ class Turns:
             with self._changed:
                 self._serving += 1
                 self._changed.notify_all()
+
+
+def store_pending(
+    mentions: Sequence[Mention], *, store: Callable[[], Store], lock: threading.Lock,
+) -> tuple[int, list[int]]:
+    """Store the new ones among ``mentions`` pending, all in one transaction; return how many
+    were new and, per item in order, the id of its stored mention (an item whose id was
+    stored before, by this push or an earlier one, gets that mention's id: dedup as always).
+    ``store()`` is called only with ``lock`` held."""
+    by_source: dict[str, list[Mention]] = {}
+    for mention in mentions:
+        by_source.setdefault(mention.source, []).append(mention)
+    new, ids = 0, {}
+    with lock, store().writing(f"could not store {len(mentions)} pushed mentions") as db:
+        for source, group in by_source.items():
+            new += store().save_batch(source, group, None, advance_cursor=False).new
+            found = mention_sql.stored_ids(db, source, [m.external_id for m in group])
+            ids.update({(source, key): value for key, value in found.items()})
+    return new, [ids[m.source, m.external_id] for m in mentions]
 
 
 def store_pushed(

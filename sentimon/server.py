@@ -6,13 +6,14 @@ that terminates TLS. Each part has its own module: this one is the server (setti
 slots, the store, start and shutdown); ``push_http`` the framing and limits (head deadline,
 body deadline, chunked decoding, rate buckets); ``push_checks`` the checks on a request (token,
 content type, length, body); ``push_handler`` routing and replies; ``push_parse`` JSON to
-``Mention``; ``push_ingest`` classify and store. A push is stored *before* the 2xx goes out, so
-a sender that saw ``200`` never needs to resend, and one that did not may resend safely (dedup
-by id).
+``Mention``; ``push_ingest`` store. A push is stored *before* the 2xx goes out, so a sender
+that saw ``202`` never needs to resend, and one that did not may resend safely (dedup by id).
+It is stored pending and classified after the reply by the server's ``PendingWorker``
+(``sentimon.pending``), so the reply never waits for the model.
 
 Writes go through one Store under a lock: the server starts a thread per request, and a
 per-thread store (``App.store()``) would open, and keep, one SQLite connection per request.
-The lock is never held while the model reads, so a small push is not kept behind a large one.
+The model never runs under the lock (nor, by default, in the request at all).
 The token and request bodies are never logged.
 """
 
@@ -34,7 +35,8 @@ from sentimon.push_handler import MENTIONS_PATH, PushHandler  # noqa: F401  (re-
 from sentimon.push_http import (
     BUSY_REPLY, HEAD_TIMEOUT, MAX_PENDING, RATE_BURST, RATE_PER_SECOND, HeadCollector, RateLimiter,
 )
-from sentimon.push_ingest import Turns, store_pushed
+from sentimon.pending import PendingWorker
+from sentimon.push_ingest import Turns, store_pending, store_pushed
 from sentimon.push_parse import RequestError, parse_body  # noqa: F401  (re-exports)
 
 if TYPE_CHECKING:
@@ -58,7 +60,11 @@ class PushServer(ThreadingHTTPServer):
         self, app: Any, host: str, port: int, *, rate: float = RATE_PER_SECOND,
         burst: int = RATE_BURST, max_connections: int = MAX_CONNECTIONS,
         head_timeout: float = HEAD_TIMEOUT, max_pending: int = MAX_PENDING,
+        classify_in_request: bool = False,
     ) -> None:
+        """``classify_in_request`` answers ``200`` once the batch is classified and stored,
+        as before issue 19 (the push benchmark's "before"); by default it is stored pending,
+        answered ``202`` and classified by ``self.worker`` in the background."""
         from sentimon.metrics import Counters
 
         settings = app.config.server
@@ -89,6 +95,8 @@ class PushServer(ThreadingHTTPServer):
         self.counters = Counters()
         self.store_lock = threading.Lock()
         self.turns = Turns()  # the model, one chunk at a time, in arrival order
+        self.classify_in_request = classify_in_request
+        self.worker = PendingWorker(app)
         self._store: Store | None = None
         self._busy = 0
         self._failing = False
@@ -189,13 +197,20 @@ class PushServer(ThreadingHTTPServer):
         self._failing = False
         return True
 
-    def ingest(self, mentions: list[Mention]) -> int:
-        """Classify outside ``store_lock``, write under it (``push_ingest`` says why)."""
+    def ingest(self, mentions: list[Mention]) -> tuple[int, list[int] | None]:
+        """Store ``mentions`` pending and wake the worker: (new, the id of each item). Or,
+        ``classify_in_request``, classify and store them now: (new, None)."""
         started = time.monotonic()
-        new = store_pushed(mentions, store=self.store, lock=self.store_lock,
-                           get_classifier=self.app.classifier, turns=self.turns)
+        ids: list[int] | None = None
+        if self.classify_in_request:
+            new = store_pushed(mentions, store=self.store, lock=self.store_lock,
+                               get_classifier=self.app.classifier, turns=self.turns)
+        else:
+            new, ids = store_pending(mentions, store=self.store, lock=self.store_lock)
+            if new:
+                self.worker.wake()
         self.counters.classified(len(mentions), new, time.monotonic() - started)
-        return new
+        return new, ids
 
     def busy(self, delta: int) -> None:
         with self._idle:
@@ -204,6 +219,7 @@ class PushServer(ThreadingHTTPServer):
                 self._idle.notify_all()
 
     def start(self) -> PushServer:
+        self.worker.start()  # its first sweep classifies what an earlier run left pending
         self._heads.start()
         self._thread = threading.Thread(
             target=self.serve_forever, args=(0.1,), name="push-server", daemon=True
@@ -212,7 +228,8 @@ class PushServer(ThreadingHTTPServer):
         return self
 
     def shutdown(self) -> None:
-        """Stop accepting, let batches being stored finish (their senders get their 2xx), close."""
+        """Stop accepting, let batches being stored finish (their senders get their 2xx),
+        let the worker finish the batch it is classifying (the rest stays pending), close."""
         if self._thread is not None:
             super().shutdown()
             self._thread.join()
@@ -221,6 +238,7 @@ class PushServer(ThreadingHTTPServer):
         with self._idle:
             self._idle.wait_for(lambda: self._busy == 0, timeout=SHUTDOWN_WAIT)
         self.server_close()
+        self.worker.stop(SHUTDOWN_WAIT)
         with self.store_lock:
             self._closed = True
             if self._store is not None:

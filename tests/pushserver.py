@@ -123,3 +123,16 @@ def raw_request(
         line.split(": ", 1) for line in header_text.decode().split("\r\n") if ": " in line
     )
     return int(status_line.split()[1]), headers, payload
+
+
+def settle(start, timeout: float = 10) -> None:
+    """Wait until each started server's background worker has classified what was pushed: a
+    push is answered ``202`` before the model reads it (sentimon/pending.py)."""
+    for server in start.servers:
+        assert server.worker.wait_idle(timeout), "pushed mentions still pending"
+
+
+def counts(reply: requests.Response) -> dict:
+    """A ``202`` reply's counts, without the per-item ids."""
+    assert reply.status_code == 202, reply.text
+    return {k: reply.json()[k] for k in ("accepted", "new")}

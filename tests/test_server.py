@@ -18,7 +18,7 @@ import pytest
 import requests
 from polling import wait_until
 from pushserver import (  # noqa: F401  (start is the fixture)
-    AUTH, TOKEN, _models_present, load, push, raw_request, rows, start,
+    AUTH, TOKEN, _models_present, counts, load, push, raw_request, rows, settle, start,
 )
 
 from sentimon.app import App
@@ -40,24 +40,30 @@ BATCH = [
 
 
 def test_good_batch_is_stored_before_the_reply_and_deduplicated_on_resend(start):
+    # Issue 19: 202 (was 200 after classifying); "ids" and "pending" are new fields.
     url, app = start()
     reply = push(url, BATCH)
-    assert reply.status_code == 200 and reply.json() == {"accepted": 3, "new": 2}
-    assert rows(app) == [  # read right after the reply: stored before the 2xx; first t-1 wins
+    assert reply.status_code == 202 and counts(reply) == {"accepted": 3, "new": 2}
+    ids = [row[0] for row in rows(app, "SELECT id FROM mentions ORDER BY id")]
+    assert len(ids) == 2 and reply.json()["ids"] == [ids[0], ids[1], ids[0]]  # copy: first t-1's
+    assert reply.json()["pending"] == 2
+    settle(start)
+    assert rows(app) == [  # stored before the 2xx (ids above); first t-1 wins
         ("t-1", "Late", "The parcel was late again", "negative", "webhook"),
         ("t-2", None, "Lovely shoes, fast delivery", "positive", "webhook"),
     ]
     assert rows(app, "SELECT extra FROM mentions WHERE external_id = 't-1'") == [
         ('{"queue": "zendesk"}',)
     ]
-    assert push(url, BATCH).json() == {"accepted": 3, "new": 0}
+    again = push(url, BATCH)
+    assert counts(again) == {"accepted": 3, "new": 0} and again.json()["ids"] == [ids[0], ids[1], ids[0]]
     assert len(rows(app)) == 2
 
 
 def test_one_object_and_the_configured_source_name(start):
     url, app = start(source="zendesk")
     reply = push(url, {"external_id": "z-9", "text": "Refund took a month"})
-    assert reply.json() == {"accepted": 1, "new": 1}
+    assert counts(reply) == {"accepted": 1, "new": 1}
     assert rows(app, "SELECT source, external_id, kind FROM mentions") == [
         ("zendesk", "z-9", "review")
     ]
@@ -116,7 +122,7 @@ def test_chunked_body_is_accepted_and_capped(start):
         + b"0\r\n\r\n"
     )
     status, _, payload = raw_request(url, head, chunks)
-    assert status == 200 and json.loads(payload) == {"accepted": 1, "new": 1}
+    assert status == 202 and json.loads(payload)["new"] == 1
     big = b"".join(b"400\r\n" + b" " * 1024 + b"\r\n" for _ in range(4)) + b"0\r\n\r\n"
     assert raw_request(url, head, big)[0] == 413
     assert raw_request(url, head.replace("chunked", "gzip"))[0] == 411
@@ -180,7 +186,7 @@ def test_wrong_types_are_400_naming_the_field_and_index(start, item, field):
 
 def test_too_many_items_is_413(start):
     url, _ = start(max_batch=3)
-    assert push(url, [{"text": f"n{i}"} for i in range(3)]).status_code == 200
+    assert push(url, [{"text": f"n{i}"} for i in range(3)]).status_code == 202
     reply = push(url, [{"text": f"n{i}"} for i in range(4)])
     assert reply.status_code == 413 and "at most 3" in reply.json()["error"]
 
@@ -199,7 +205,7 @@ def test_non_json_content_type_is_415(start):
         push(
             url, BATCH, headers={**AUTH, "Content-Type": "application/json; charset=UTF-8"}
         ).status_code
-        == 200
+        == 202
     )
 
 
@@ -207,7 +213,7 @@ def test_rate_limit_is_429_with_retry_after_per_token(start):
     url, app = start(rate=0.01, burst=3)
     codes = [push(url, {"text": f"n{i}"}).status_code for i in range(3)]
     reply = push(url, {"text": "one too many"})
-    assert codes == [200, 200, 200] and reply.status_code == 429
+    assert codes == [202, 202, 202] and reply.status_code == 429
     assert int(reply.headers["Retry-After"]) >= 1
     # a wrong token has the client address's own bucket (test_push_limits.py)
     assert push(url, {"text": "x"}, headers={"Authorization": "Bearer x"}).status_code == 401
@@ -250,6 +256,7 @@ def test_metrics_in_prometheus_text_format(start):
     url, app = start(metrics=True)
     push(url, BATCH)
     push(url, BATCH, headers={"Authorization": "Bearer wrong"})
+    settle(start)
     store = app.store()
     now = datetime.now(timezone.utc)
     ok_run = store.start_run("reddit-brand", now - timedelta(seconds=10))
@@ -294,7 +301,7 @@ def test_metrics_in_prometheus_text_format(start):
     assert 'sentimon_connector_last_run_duration_seconds{connector="reddit-brand"} 4' in samples
     assert 'sentimon_deliveries{status="pending"} 1' in samples
     assert "sentimon_deliveries_failing 1" in samples
-    assert 'sentimon_push_requests_total{result="accepted",code="200"} 1' in samples
+    assert 'sentimon_push_requests_total{result="accepted",code="202"} 1' in samples
     assert 'sentimon_push_requests_total{result="rejected",code="401"} 1' in samples
     assert 'sentimon_push_mentions_total{result="new"} 2' in samples
 
@@ -327,7 +334,7 @@ def test_the_token_and_bodies_never_reach_the_log(start, caplog):
 
 def test_shutdown_stops_listening_and_is_idempotent(start):
     url, _ = start()
-    assert push(url, {"text": "before shutdown"}).status_code == 200
+    assert push(url, {"text": "before shutdown"}).status_code == 202
     server = start.servers[-1]
     server.shutdown()
     server.shutdown()

@@ -1,0 +1,136 @@
+"""Pending mentions: pushed, stored and answered ``202`` before the model read them (issue 19).
+
+The model needs ~1 s per 32 mentions on two cores, so a 1,000-mention push classified inside
+the request took half a minute, longer than a helpdesk webhook waits. The push endpoint now
+stores a valid batch with sentiment NULL (``Store.save_batch(..., None)``) and wakes a
+``PendingWorker``; the worker classifies in batches of 32 through the same classifier and
+rating rule as every other mention (``pipeline.classify_all``) and writes each batch in one
+short transaction. A crash between the two loses nothing: the rows are in the database, and a
+worker's first sweep at start classifies them.
+
+Pending means ``sentiment IS NULL``; every count (stats, report, alert rules, digest, metrics,
+export) leaves such rows out until they are classified, and ``sentimon mentions --pending``
+lists them. A person's sentiment on a pending mention wins: the model's write skips it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from sentimon import mention_sql
+from sentimon.errors import SentimonError
+from sentimon.mention import Mention
+from sentimon.pipeline import Classifier, classify_all
+from sentimon.store import Store
+
+log = logging.getLogger(__name__)
+
+BATCH = 32           # mentions per model pass and per write: the bundled encoder's batch
+SWEEP_EVERY = 60.0   # also look without a wake-up (pushes to another process on the same db)
+RETRY_AFTER = 30.0   # after a failure (model not loadable, database unwritable)
+
+
+def classify_pending(
+    store: Store, get_classifier: Callable[[], Classifier], *, batch: int = BATCH,
+    stop: threading.Event | None = None,
+) -> int:
+    """Classify pending mentions, oldest first, ``batch`` at a time, until none is left or
+    ``stop`` is set; return how many were classified. The model is loaded only if one waits."""
+    done, after = 0, 0
+    while stop is None or not stop.is_set():
+        rows = mention_sql.pending_mentions(store.db, batch, after)
+        if not rows:
+            break
+        after = rows[-1]["id"]
+        results = classify_all(get_classifier(), [_as_mention(row) for row in rows])
+        with store.writing(f"could not store the classification of {len(rows)} pushed mentions") as db:
+            for row, cls in zip(rows, results):
+                done += mention_sql.set_classification(
+                    db, row["id"], cls.sentiment, cls.scores, cls.model, cls.lang,
+                    [(t.name, t.score, t.sentiment) for t in cls.topics],
+                )
+    return done
+
+
+def _as_mention(row: dict[str, Any]) -> Mention:
+    """What ``classify_all`` reads of a stored row: its text, title and rating."""
+    return Mention(source="", external_id=str(row["id"]), text=row["text"], title=row["title"],
+                   rating=row["rating"], created_at=datetime.now(timezone.utc))
+
+
+class PendingWorker:
+    """One background thread that classifies pending mentions when woken (after each push),
+    at start (what a crash left), and every ``SWEEP_EVERY`` seconds. Its own store connection:
+    the push endpoint's writes never wait for the model, only for one batch's short write."""
+
+    def __init__(self, app: Any, *, batch: int = BATCH, sweep_every: float = SWEEP_EVERY,
+                 retry_after: float = RETRY_AFTER) -> None:
+        self.app = app
+        self.batch = batch
+        self.sweep_every = sweep_every
+        self.retry_after = retry_after
+        self.classified = 0
+        self._changed = threading.Condition()
+        self._asked = 1   # wake-ups so far; the first is the sweep at start (what a crash left)
+        self._swept = 0   # wake-ups answered by a completed sweep
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> PendingWorker:
+        self._thread = threading.Thread(target=self._run, name="pending-classifier", daemon=True)
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        """Something was stored pending: classify it soon."""
+        with self._changed:
+            self._asked += 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every wake-up so far was answered by a sweep (tests, the benchmark)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._swept >= self._asked, timeout)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish the batch in hand and stop; what is still pending waits for the next start."""
+        self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        store: Store | None = None
+        try:
+            while not self._stop.is_set():
+                with self._changed:
+                    self._changed.wait_for(
+                        lambda: self._stop.is_set() or self._asked > self._swept, self.sweep_every
+                    )
+                    asked = self._asked
+                if self._stop.is_set():
+                    break
+                try:
+                    store = store or self.app.open_store()
+                    done = classify_pending(store, self.app.classifier, batch=self.batch,
+                                            stop=self._stop)
+                except Exception as exc:  # noqa: BLE001 - a model bug must not end the thread
+                    why = str(exc) if isinstance(exc, SentimonError) else type(exc).__name__
+                    log.error("pending mentions not classified (retrying in %.0fs): %s",
+                              self.retry_after, why, exc_info=not isinstance(exc, SentimonError))
+                    self._stop.wait(self.retry_after)
+                    continue
+                self.classified += done
+                if done:
+                    log.info("classified %d pushed mentions", done)
+                with self._changed:
+                    self._swept = asked
+                    self._changed.notify_all()
+        finally:
+            if store is not None:
+                store.close()

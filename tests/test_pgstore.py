@@ -121,3 +121,14 @@ def test_migrations_run_from_the_command_line(pg_url: str) -> None:
     env["SENTIMON_DATABASE_URL"] = "postgresql://cx:hunter2@127.0.0.1:9/x?connect_timeout=1"
     failed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert failed.returncode == 1 and "hunter2" not in failed.stderr + failed.stdout
+
+
+def test_missing_postgresql_skips_here_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pg_server import _unavailable
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run under CI: no initdb"):
+        _unavailable("no initdb")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="skipped: no initdb"):
+        _unavailable("no initdb")

@@ -3,7 +3,8 @@
 The digest of a period is queued in the outbox the first time deliveries run after the
 period ends (UTC day or ISO week), keyed ``digest:NOTIFIER:PERIOD``, so it goes out once
 even if the daemon restarts or two processes deliver. It carries volume and negative share
-against the previous period, the top topics with their change, and notable mentions.
+against the previous period, the top topics with their change, and notable mentions. Pending
+mentions (pushed, not classified yet) count once classified, in the period they were created.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from alerts import explain, storage
 from alerts.message import pct
 from sentimon.settings import Setting
 from sentimon.times import to_db_time
+
+_IN = "m.created_at >= ? AND m.created_at < ? AND m.sentiment IS NOT NULL"  # classified, in range
 
 DIGEST_SETTINGS = (
     Setting("digest", "str", "", choices=("", "daily", "weekly"),
@@ -37,8 +40,8 @@ def last_period(kind: str, now: datetime) -> tuple[datetime, datetime, str]:
 
 
 def _totals(db: Database, start: datetime, end: datetime) -> tuple[int, int]:
-    row = db.execute("SELECT COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions "
-                     "WHERE created_at >= ? AND created_at < ?", [to_db_time(start), to_db_time(end)]).fetchone()
+    row = db.execute("SELECT COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions m "
+                     f"WHERE {_IN}", [to_db_time(start), to_db_time(end)]).fetchone()
     return int(row[0]), int(row[1])
 
 
@@ -46,7 +49,7 @@ def _topics(db: Database, start: datetime, end: datetime) -> dict[str, tuple[int
     # a mention counts as negative by its overall sentiment, as in the totals, so a topic never
     # shows more negatives than the digest's headline
     sql = ("SELECT t.topic, COUNT(*), SUM(m.sentiment = 'negative') FROM mention_topics t "
-           "JOIN mentions m ON m.id = t.mention_id WHERE m.created_at >= ? AND m.created_at < ? "
+           f"JOIN mentions m ON m.id = t.mention_id WHERE {_IN} "
            "GROUP BY t.topic")
     return {name: (n, k) for name, n, k in db.execute(sql, [to_db_time(start), to_db_time(end)])}
 
@@ -65,15 +68,15 @@ def gather(db: Database, kind: str, start: datetime, end: datetime) -> dict[str,
         change = tk - before.get(name, (0, 0))[1]
         topic_lines.append(f"{name}: {tn} mentions, {tk} negative ({change:+d} vs the period before)")
     worst = db.execute_returning_dicts(
-        "SELECT id, source, kind, url, author, title, text, rating, created_at, score_negative FROM mentions "
-        "WHERE created_at >= ? AND created_at < ? AND sentiment = 'negative' "
+        "SELECT id, source, kind, url, author, title, text, rating, created_at, score_negative FROM mentions m "
+        f"WHERE {_IN} AND sentiment = 'negative' "
         "ORDER BY score_negative DESC, created_at DESC LIMIT 20", [to_db_time(start), to_db_time(end)])
     step = timedelta(hours=1) if kind == "daily" else timedelta(days=1)
     fmt = "%Y-%m-%dT%H" if kind == "daily" else "%Y-%m-%d"
     cut = 13 if kind == "daily" else 10
     counts = {b: (bn, bk) for b, bn, bk in db.execute(
-        f"SELECT substr(created_at, 1, {cut}), COUNT(*), SUM(sentiment = 'negative') FROM mentions "
-        "WHERE created_at >= ? AND created_at < ? GROUP BY 1", [to_db_time(start), to_db_time(end)])}
+        f"SELECT substr(created_at, 1, {cut}), COUNT(*), SUM(sentiment = 'negative') FROM mentions m "
+        f"WHERE {_IN} GROUP BY 1", [to_db_time(start), to_db_time(end)])}
     series, moment = [], start
     while moment < end:
         bn, bk = counts.get(moment.strftime(fmt), (0, 0))

@@ -32,7 +32,7 @@ class Scope:
 def _filters(rule: dict[str, Any], topic: str | None, per_topic: bool = False) -> tuple[str, list[Any]]:
     """The rule's filters as SQL over ``mentions m`` (and ``mention_topics t`` for a topic,
     or for every topic at once when ``per_topic``)."""
-    clauses: list[str] = []
+    clauses: list[str] = ["m.sentiment IS NOT NULL"]  # pending (pushed, unclassified): not yet
     params: list[Any] = []
     for column, values in (("m.source", rule.get("sources")), ("m.kind", rule.get("kinds"))):
         if values:
@@ -141,7 +141,7 @@ def same_time_bins(rule: dict[str, Any], now: datetime, db: Database | None = No
     baseline = int(period.total_seconds())
     picked = [b for b in range(baseline // window) if (baseline - b * window) % 86400 == 0]
     if db is not None and picked:
-        row = db.execute("SELECT MIN(created_at) FROM mentions").fetchone()
+        row = db.execute("SELECT MIN(created_at) FROM mentions WHERE sentiment IS NOT NULL").fetchone()
         if row and row[0]:
             start = now - rule["window"] - period
             oldest = (from_db_time(row[0]) - start).total_seconds()

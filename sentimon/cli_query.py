@@ -27,7 +27,8 @@ def _table_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
 
     topics = ",".join(f"{t['name']}{'-' if t['sentiment'] == 'negative' else '+' if t['sentiment'] == 'positive' else ''}" for t in row["topics"])
     text = f"{row['title']}: {row['text']}" if row.get("title") else row["text"]
-    sentiment = f"{row['sentiment']}*" if row.get("corrected") else row["sentiment"]  # * = set by a person
+    sentiment = row["sentiment"] or ""  # empty: pushed, the model has not read it yet (pending)
+    sentiment = f"{sentiment}*" if row.get("corrected") else sentiment  # * = set by a person
     return {**row, "created_at": local_text(row["created_at"], zone), "topics": topics, "text": text,
             "sentiment": sentiment}
 
@@ -54,19 +55,24 @@ def _query_options(func):
 
 @click.command()
 @_query_options
+@click.option("--pending", is_flag=True,
+              help="Only pushed mentions the model has not classified yet (sentiment empty).")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_obj
 def mentions(app, fmt: str, **filters: Any) -> None:
     """Recent mentions, newest first, with their sentiment and topics.
 
-    The table ends with how many matched ("20 of 312 shown"); csv is flat, like `export`."""
+    A pushed mention shows an empty sentiment until the model has read it (pending); stats,
+    reports, exports and alerts count it only then. The table ends with how many matched
+    ("20 of 312 shown"); csv is flat, like `export`."""
     from sentimon.brands import shown, stored_all
     from sentimon.export import write_csv
     from sentimon.queries import check_query, count_mentions
     from sentimon.store import MentionQuery
 
-    query = MentionQuery(**{**filters, "brands": stored_all(filters["brands"], app.config)})
+    query = MentionQuery(**{**filters, "brands": stored_all(filters["brands"], app.config),
+                            "pending": filters["pending"] or None})  # off: all, pending or not
     store = app.store()
     check_query(query, store, app.config)
     rows = [{**r, "brand": shown(r["brand"], app.config)} for r in store.mentions(query)]

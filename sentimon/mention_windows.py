@@ -3,7 +3,8 @@
 Why here: the store's SQL on ``mentions`` and ``mention_topics`` has one owner per kind of
 read (``store.py``, ``mention_sql.py``, this module) so a second backend (issue 18) replaces
 these functions and nothing in ``report.py``. ``span`` is ``[since, until]`` in the stored
-time format; every value is bound, and rows come back as plain tuples or dicts.
+time format; every value is bound, and rows come back as plain tuples or dicts. Pending
+mentions (pushed, not classified yet: sentiment NULL) are left out until the model read them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Sequence
 
 from sqlite_utils import Database
 
+_IN = "m.created_at >= ? AND m.created_at < ? AND m.sentiment IS NOT NULL"  # classified, in span
 _HOURS = "substr(m.created_at, 1, 13) || ':00'"  # UTC hours, regrouped in the display zone
 
 
@@ -19,15 +21,15 @@ def hourly_sentiment(db: Database, span: Sequence[str]) -> list[tuple[str, int, 
     """``(hour, total, negative, neutral, positive)`` per UTC hour with mentions."""
     return [tuple(r) for r in db.execute(  # type: ignore[misc]
         f"SELECT {_HOURS} AS h, COUNT(*), SUM(sentiment = 'negative'), SUM(sentiment = 'neutral'), "
-        "SUM(sentiment = 'positive') FROM mentions m WHERE created_at >= ? AND created_at < ? "
+        f"SUM(sentiment = 'positive') FROM mentions m WHERE {_IN} "
         "GROUP BY h", list(span)
     ).fetchall()]
 
 
 def negative_count(db: Database, span: Sequence[str]) -> tuple[int, int]:
     """``(mentions, negative mentions)`` in the window."""
-    total, negative = db.execute("SELECT COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions "
-                                 "WHERE created_at >= ? AND created_at < ?", list(span)).fetchone()
+    total, negative = db.execute("SELECT COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions m "
+                                 f"WHERE {_IN}", list(span)).fetchone()
     return total, negative
 
 
@@ -36,7 +38,7 @@ def topic_sentiment(db: Database, span: Sequence[str]) -> list[tuple[str, int, i
     return [tuple(r) for r in db.execute(  # type: ignore[misc]
         "SELECT t.topic, COUNT(*), SUM(t.sentiment = 'negative'), SUM(t.sentiment = 'neutral'), "
         "SUM(t.sentiment = 'positive') FROM mention_topics t JOIN mentions m ON m.id = t.mention_id "
-        "WHERE m.created_at >= ? AND m.created_at < ? GROUP BY t.topic", list(span)
+        f"WHERE {_IN} GROUP BY t.topic", list(span)
     ).fetchall()]
 
 
@@ -45,8 +47,8 @@ def negative_by(db: Database, column: str, span: Sequence[str]) -> list[tuple[st
     if column not in ("source", "brand"):
         raise ValueError(f"cannot group mentions by {column!r}")
     return [tuple(r) for r in db.execute(  # type: ignore[misc]
-        f"SELECT {column}, COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions "
-        f"WHERE created_at >= ? AND created_at < ? GROUP BY {column} ORDER BY 2 DESC", list(span)
+        f"SELECT {column}, COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions m "
+        f"WHERE {_IN} GROUP BY {column} ORDER BY 2 DESC", list(span)
     ).fetchall()]
 
 
@@ -56,7 +58,7 @@ def most_negative(db: Database, span: Sequence[str], limit: int = 10) -> list[di
     return [dict(r) for r in db.execute_returning_dicts(
         "SELECT id, source, url, title, text, created_at, MAX(score_negative) AS score_negative, "
         "CASE WHEN json_valid(extra) THEN json_extract(extra, '$.reply_url') END AS reply_url, "
-        "COUNT(*) AS repeats FROM mentions WHERE created_at >= ? AND created_at < ? "
+        f"COUNT(*) AS repeats FROM mentions m WHERE {_IN} "
         "AND sentiment = 'negative' GROUP BY text ORDER BY score_negative DESC, created_at DESC LIMIT ?",
         [*span, limit])]
 
@@ -66,5 +68,5 @@ def topic_hours(db: Database, span: Sequence[str], names: Sequence[str]) -> list
     marks = ", ".join("?" for _ in names)
     return [tuple(r) for r in db.execute(  # type: ignore[misc]
         f"SELECT t.topic, {_HOURS} AS h, COUNT(*), SUM(t.sentiment = 'negative') FROM mention_topics t "
-        f"JOIN mentions m ON m.id = t.mention_id WHERE m.created_at >= ? AND m.created_at < ? "
+        f"JOIN mentions m ON m.id = t.mention_id WHERE {_IN} "
         f"AND t.topic IN ({marks}) GROUP BY t.topic, h", [*span, *names]).fetchall()]

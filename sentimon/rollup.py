@@ -66,6 +66,7 @@ def counts(db: Database, query: MentionQuery, by: str, first: datetime | None, e
         params.append(query.topics[0])
     else:
         table, bucket, sentiment, mention_sentiment = "daily_sentiment", by, "sentiment", "sentiment"
+    clauses.append(f"{mention_sentiment} != ''")  # '' keys pending mentions: not counted yet
     if query.sentiments:
         clauses.append(f"{mention_sentiment} IN ({', '.join('?' for _ in query.sentiments)})")
         params.extend(query.sentiments)

@@ -327,7 +327,7 @@ class Store:
                 cls.lang or m.lang, to_db_time(m.created_at), now_text,
                 json.dumps(m.extra, default=str) if m.extra else None, cls.sentiment or None,
                 *(float(cls.scores.get(k, 0.0)) if cls.sentiment else None for k in SENTIMENT_ORDER),
-                cls.model, m.brand,
+                cls.model if cls.sentiment else None, m.brand,
             ],
         )
         return cursor.lastrowid if cursor.rowcount == 1 else None

@@ -95,10 +95,12 @@ def _render(db: Any, counters: Counters) -> str:
 
     out = _Writer()
     out.gauge(
-        "sentimon_mentions_stored", "Mentions in the database, by source and sentiment.",
-        [({"source": source, "sentiment": sentiment or "none"}, n)
+        "sentimon_mentions_stored", "Classified mentions in the database, by source and sentiment.",
+        [({"source": source, "sentiment": sentiment}, n)
          for source, sentiment, n in mention_sql.counts_by_source_sentiment(db)],
     )
+    out.gauge("sentimon_mentions_pending", "Pushed mentions stored but not classified yet.",
+              [({}, mention_sql.pending_count(db))])
 
     last = query(
         "SELECT source, started_at, finished_at, fetched, new, skipped, error FROM runs "

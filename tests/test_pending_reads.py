@@ -72,7 +72,8 @@ def test_report_windows_count_only_classified_mentions(store):
 def test_exports_and_metrics_leave_pending_mentions_out(store):
     assert [row["external_id"] for row in export_rows(store)] == ["old-done", "new-done"]
     assert mention_sql.counts_by_source_sentiment(store.db) == [("webhook", "negative", 2)]
-    assert 'sentiment="none"' not in render(store, Counters())
+    text = render(store, Counters())
+    assert 'sentiment="none"' not in text and "\nsentimon_mentions_pending 4\n" in text
 
 
 def test_alert_rules_count_only_classified_mentions(store):

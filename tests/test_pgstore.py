@@ -12,7 +12,7 @@ import pytest
 psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg (pip install -e '.[dev]')")
 
 from sentimon.errors import StorageError  # noqa: E402
-from sentimon.mention import Classification, Mention  # noqa: E402
+from sentimon.mention import Classification, Mention, TopicScore  # noqa: E402
 from sentimon.pgstore import PgStore, migrate, redacted  # noqa: E402
 from sentimon.store import MentionQuery  # noqa: E402
 
@@ -132,3 +132,20 @@ def test_missing_postgresql_skips_here_and_fails_under_ci(monkeypatch: pytest.Mo
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception, match="skipped: no initdb"):
         _unavailable("no initdb")
+
+
+def test_truncate_empties_the_rollups_too(pg_url: str) -> None:
+    """TRUNCATE (a person's cleanup) fires no row triggers; the roll-ups must still follow."""
+    store = PgStore(pg_url)
+    try:
+        m = Mention(source="s", external_id="1", text="late", created_at=NOW)
+        store.save_batch("s", [m], [Classification("negative", {"negative": 1.0}, (TopicScore("delivery", 0.9, "negative"),))])
+        with psycopg.connect(pg_url) as conn:
+            conn.execute("TRUNCATE mention_topics")
+            assert conn.execute("SELECT COUNT(*) FROM daily_topics").fetchone() == (0,)
+            assert conn.execute("SELECT SUM(n) FROM daily_sentiment").fetchone() == (1,)
+            conn.execute("TRUNCATE mentions CASCADE")
+            assert conn.execute("SELECT COUNT(*) FROM daily_sentiment").fetchone() == (0,)
+        assert store.stats(MentionQuery(), "source") == []
+    finally:
+        store.close()

@@ -45,11 +45,7 @@ CREATE FUNCTION rollup_mentions_inserted() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN
     PERFORM rollup_sentiment_add(array_agg(substr(created_at, 1, 10)), array_agg(source),
                                  array_agg(coalesce(sentiment, '')), array_agg(1))
-    FROM new_mentions;
-    PERFORM rollup_topics_add(array_agg(substr(m.created_at, 1, 10)), array_agg(m.source),
-                              array_agg(t.topic), array_agg(t.sentiment),
-                              array_agg(coalesce(m.sentiment, '')), array_agg(1))
-    FROM new_mentions m JOIN mention_topics t ON t.mention_id = m.id;  -- none, unless ids were reused
+    FROM new_mentions;  -- a new mention has no topics yet: its topics' own trigger counts them
     RETURN NULL;
 END $$;
 
@@ -112,6 +108,20 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- TRUNCATE fires no row or transition-table triggers; it empties the counts with the rows.
+CREATE FUNCTION rollup_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'mentions' THEN
+        DELETE FROM daily_sentiment;
+    END IF;
+    DELETE FROM daily_topics;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER rollup_mentions_truncate AFTER TRUNCATE ON mentions
+    FOR EACH STATEMENT EXECUTE FUNCTION rollup_truncated();
+CREATE TRIGGER rollup_topics_truncate AFTER TRUNCATE ON mention_topics
+    FOR EACH STATEMENT EXECUTE FUNCTION rollup_truncated();
 CREATE TRIGGER rollup_mentions_insert AFTER INSERT ON mentions
     REFERENCING NEW TABLE AS new_mentions FOR EACH STATEMENT EXECUTE FUNCTION rollup_mentions_inserted();
 CREATE TRIGGER rollup_mentions_update AFTER UPDATE ON mentions

@@ -5,6 +5,7 @@ The contract both stores keep is in test_store_contract.py."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 from datetime import datetime, timezone
 
 import pytest
@@ -147,5 +148,20 @@ def test_truncate_empties_the_rollups_too(pg_url: str) -> None:
             conn.execute("TRUNCATE mentions CASCADE")
             assert conn.execute("SELECT COUNT(*) FROM daily_sentiment").fetchone() == (0,)
         assert store.stats(MentionQuery(), "source") == []
+    finally:
+        store.close()
+
+
+def test_the_next_write_after_a_server_restart_reconnects(pg_server: Any, pg_url: str) -> None:
+    """A restart or failover drops every pooled connection; the pool tests one before handing
+    it out, so the daemon's next batch is stored instead of failing once."""
+    store = PgStore(pg_url, max_connections=2)
+    try:
+        first = Mention(source="s", external_id="1", text="before", created_at=NOW)
+        store.save_batch("s", [first], [Classification("neutral", {"neutral": 1.0})], "c1")
+        pg_server.restart()
+        after = Mention(source="s", external_id="2", text="after", created_at=NOW)
+        assert store.save_batch("s", [after], [Classification("neutral", {"neutral": 1.0})], "c2").new == 1
+        assert (store.counts()["mentions"], store.get_cursor("s")) == (2, "c2")
     finally:
         store.close()

@@ -103,9 +103,11 @@ class PgStore:
         processes starting together apply each once)."""
         self.url = url
         self.where = redacted(url)
+        # check: a connection is tested (one round trip) before it is handed out, so after a
+        # server restart or failover the next write reconnects instead of failing once.
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=max_connections, open=False,
-            kwargs={"autocommit": True}, name="sentimon",
+            url, min_size=1, max_size=max_connections, open=False, kwargs={"autocommit": True},
+            check=ConnectionPool.check_connection, timeout=connect_timeout, name="sentimon",
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout)

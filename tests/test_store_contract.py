@@ -48,16 +48,27 @@ def batch(ids: range | list[int], source: str = "reviews") -> tuple[list[Mention
     return [mention(i, source) for i in ids], [classify(i) for i in ids]
 
 
+def open_store(kind: str, target: str) -> Any:
+    if kind == "sqlite":
+        return Store(target)
+    from sentimon.pgstore import PgStore
+
+    return PgStore(target, max_connections=4)
+
+
 @dataclass
 class Backend:
     """A store kind under test: ``open`` gives a new handle (SQLite wants one per thread);
     ``rows`` runs a parameterless read on a connection of the test's own."""
 
     name: str
-    open: Callable[[], Any]
+    target: str  # the database file or URL, for a store opened in another process
     rows: Callable[[str], list[tuple[Any, ...]]]
     execute: Callable[[str], None]
     opened: list[Any] = field(default_factory=list)
+
+    def open(self) -> Any:
+        return open_store(self.name, self.target)
 
     def store(self) -> Any:
         handle = self.open()
@@ -79,11 +90,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute(sql)
 
-        found = Backend("sqlite", lambda: Store(path), sqlite_rows, sqlite_execute)
+        found = Backend("sqlite", str(path), sqlite_rows, sqlite_execute)
     else:
         import psycopg
-
-        from sentimon.pgstore import PgStore
 
         url = request.getfixturevalue("pg_url")
 
@@ -95,7 +104,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
             with psycopg.connect(url) as conn:
                 conn.execute(sql.encode())
 
-        found = Backend("postgresql", lambda: PgStore(url, max_connections=4), pg_rows, pg_execute)
+        found = Backend("postgresql", url, pg_rows, pg_execute)
     yield found
     for handle in found.opened:
         handle.close()
@@ -169,6 +178,43 @@ def test_a_crash_inside_the_batch_leaves_nothing_half_written(backend: Backend) 
     retried = store.save_batch("reviews", mentions, classes, "after")  # the next run repeats it
     assert (retried.new, store.get_cursor("reviews"), store.counts()["mentions"]) == (10, "after", 15)
     assert rollup_mismatches(backend) == []
+
+
+KILLED_WRITER = """
+import sys
+sys.path.insert(0, sys.argv[3])
+from test_store_contract import batch, open_store
+store = open_store(sys.argv[1], sys.argv[2])
+store.save_batch("reviews", *batch(range(10)), "first")
+big = batch(range(10, 40010))
+print("committed", flush=True)
+store.save_batch("reviews", *big, "second")
+print("done", flush=True)
+"""
+
+
+def test_a_writer_killed_mid_batch_leaves_nothing_half_written(backend: Backend) -> None:
+    """SIGKILL, not an exception: the process dies inside its 40,000-mention transaction
+    (about 5 s to commit on either store on this 2-core machine; killed 0.5 s in), and the
+    database keeps only what was committed."""
+    import subprocess
+    import sys
+    import time
+
+    backend.store()  # the schema first
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, backend.name, backend.target,
+                               str(Path(__file__).parent)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "committed\n"
+        time.sleep(0.5)
+        writer.kill()
+    finally:
+        writer.wait(timeout=60)
+    assert writer.stdout.read() == "", "the batch finished before the kill: make it bigger"
+    store = backend.store()
+    assert (store.counts()["mentions"], store.get_cursor("reviews")) == (10, "first")
+    assert rollup_mismatches(backend) == []
+    assert store.save_batch("reviews", *batch(range(10, 20)), "again").new == 10  # no lock left behind
 
 
 def test_three_concurrent_writers_store_every_mention_once(backend: Backend) -> None:

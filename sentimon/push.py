@@ -19,8 +19,9 @@ def start_push_server(app: Any, host: str | None = None, port: int | None = None
 
     Returns the running ``PushServer``; its ``shutdown()`` stops it after the batches being
     stored are done. ``limits`` (``rate``, ``burst``, ``max_connections``) override the defaults.
-    The model is loaded in the background straight away, so the first push does not wait
-    for it longer than a sender's timeout.
+    Pushes are answered once stored and classified by the server's ``PendingWorker``
+    (``sentimon.pending``); the model is loaded in the background straight away, so the first
+    pushes are not left pending for the length of a model load.
     """
     from sentimon.server import MENTIONS_PATH, PushServer
 

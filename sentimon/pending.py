@@ -35,10 +35,11 @@ RETRY_AFTER = 30.0   # after a failure (model not loadable, database unwritable)
 
 def classify_pending(
     store: Store, get_classifier: Callable[[], Classifier], *, batch: int = BATCH,
-    stop: threading.Event | None = None,
+    stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
 ) -> int:
     """Classify pending mentions, oldest first, ``batch`` at a time, until none is left or
-    ``stop`` is set; return how many were classified. The model is loaded only if one waits."""
+    ``stop`` is set; return how many were classified (``progress`` hears each batch's count).
+    The model is loaded only if one waits."""
     done, after = 0, 0
     while stop is None or not stop.is_set():
         rows = mention_sql.pending_mentions(store.db, batch, after)
@@ -46,12 +47,16 @@ def classify_pending(
             break
         after = rows[-1]["id"]
         results = classify_all(get_classifier(), [_as_mention(row) for row in rows])
+        written = 0
         with store.writing(f"could not store the classification of {len(rows)} pushed mentions") as db:
             for row, cls in zip(rows, results):
-                done += mention_sql.set_classification(
+                written += mention_sql.set_classification(
                     db, row["id"], cls.sentiment, cls.scores, cls.model, cls.lang,
                     [(t.name, t.score, t.sentiment) for t in cls.topics],
                 )
+        done += written
+        if progress is not None:
+            progress(written)
     return done
 
 
@@ -83,6 +88,9 @@ class PendingWorker:
         self._thread = threading.Thread(target=self._run, name="pending-classifier", daemon=True)
         self._thread.start()
         return self
+
+    def _count(self, written: int) -> None:
+        self.classified += written  # only this thread writes it
 
     def wake(self) -> None:
         """Something was stored pending: classify it soon."""
@@ -118,14 +126,13 @@ class PendingWorker:
                 try:
                     store = store or self.app.open_store()
                     done = classify_pending(store, self.app.classifier, batch=self.batch,
-                                            stop=self._stop)
+                                            stop=self._stop, progress=self._count)
                 except Exception as exc:  # noqa: BLE001 - a model bug must not end the thread
                     why = str(exc) if isinstance(exc, SentimonError) else type(exc).__name__
                     log.error("pending mentions not classified (retrying in %.0fs): %s",
                               self.retry_after, why, exc_info=not isinstance(exc, SentimonError))
                     self._stop.wait(self.retry_after)
                     continue
-                self.classified += done
                 if done:
                     log.info("classified %d pushed mentions", done)
                 with self._changed:

@@ -172,3 +172,42 @@ def test_alert_rules_ignore_pending_rows(start, blocking):
     settle(start)
     [scope] = alert_query.scopes(store.db, rule, now + timedelta(seconds=1))
     assert (scope.window.n, scope.window.k) == (5, 5)
+
+
+def test_the_daemon_classifies_what_was_left_pending_even_with_the_endpoint_off(
+    tmp_path, write_config
+):
+    """Mentions pushed before ``[server] enabled`` was turned off are not stuck pending."""
+    from sentimon.app import App
+    from sentimon.daemon import Daemon
+    from sentimon.mention import Mention
+
+    app = App(tmp_path / "sentimon.toml", pushserver.load(write_config('[storage]\npath = "s.db"\n')))
+    app._classifier = KeywordClassifier()
+    store = app.store()
+    now = datetime.now(timezone.utc)
+    store.save_batch("webhook", [Mention("webhook", "d-1", "parcel late", now)], None,
+                     advance_cursor=False)
+    worker_only = Daemon(app)._start_server()
+    try:
+        assert worker_only.worker.wait_idle(10)
+    finally:
+        worker_only.shutdown()
+    assert rows(app, "SELECT external_id, sentiment FROM mentions") == [("d-1", "negative")]
+    app.close()
+
+
+def test_the_push_benchmark_runs_at_a_reduced_size():
+    """bench/push.py's two modes, with a stub model and a few small pushes (docs/BENCHMARKS.md)."""
+    from argparse import Namespace
+
+    from benchscripts import load_bench
+
+    bench = load_bench("push")
+    args = Namespace(backlog=40, gap=0.0, repeats={1: 2, 100: 1, 1000: 0},
+                     before_repeats={1: 1, 100: 1, 1000: 0})
+    before = bench.run_mode("in-request", args, bench.StubModel(0.0))
+    now = bench.run_mode("pending", args, bench.StubModel(0.001))
+    assert [(r["batch"], r["status"]) for r in before] == [(1, 200), (100, 200)]
+    assert [(r["batch"], r["status"]) for r in now] == [(1, 202), (100, 202)]
+    assert all(r["p95_s"] >= r["p50_s"] > 0 for r in before + now)

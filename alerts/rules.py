@@ -164,6 +164,9 @@ class Decision:
     """How many consecutive windows the figures cover (more than one for a sustained shift)."""
     level: float | None = None
     """The level the p-value was held to when it is not the rule's alpha (a sustained test)."""
+    rho: float = 0.0
+    """The baseline's beta-binomial overdispersion (negative_share); ``dispersion`` is the
+    variance factor 1 + (n-1) rho it gives this window."""
 
     @property
     def excess(self) -> float:
@@ -210,7 +213,7 @@ def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: floa
         reason = f"observed {observed:.4g} vs threshold {threshold:g}"
         return Decision("tested", observed, expected, 1.0, 0.0, 1.0, fire, (reason,))
     assert alpha is not None  # validate_rule sets one unless a threshold stands alone
-    p_value, phi = test(metric, window, baseline, expected, overall)
+    p_value, phi, rho = test(metric, window, baseline, expected, overall)
     # A share of 0 in the baseline would make any negative "infinitely" worse; floor it at
     # half a mention so the ratio stays meaningful.
     floor = 0.5 / max(baseline.n, 1) if metric == "negative_share" else 0.5 / max(baseline.windows, 1e-9)
@@ -223,29 +226,30 @@ def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: floa
     if threshold is not None:
         fire = fire and observed >= threshold
         reasons.append(f"observed {observed:.4g} vs threshold {threshold:g}")
-    return Decision("tested", observed, expected, p_value, ratio, phi, fire, tuple(reasons))
+    return Decision("tested", observed, expected, p_value, ratio, phi, fire, tuple(reasons), rho=rho)
 
 
 def test(metric: str, window: Counts, baseline: Counts, expected: float,
-         overall: float | None = None) -> tuple[float, float]:
-    """The one-sided p-value that the window is above the baseline, and the dispersion used.
+         overall: float | None = None) -> tuple[float, float, float]:
+    """The one-sided p-value that the window is above the baseline, the variance factor used,
+    and (negative_share) the beta-binomial rho behind it.
 
-    negative_share: binomial test of k of n against the expected share. Counts: Poisson test
-    of the window's count against the expected count per window. Both divide by the
-    overdispersion of the baseline bins around the ``overall`` baseline value
-    (quasi-binomial / quasi-Poisson).
+    negative_share: beta-binomial test of k of n against the expected share, its rho fitted to
+    the baseline bins' scatter around the ``overall`` baseline value (a busy window varies
+    more than a quiet one; a fixed quasi-binomial factor let bursts fire). Counts: Poisson test
+    of the window's count against the expected count per window, divided by the bins'
+    overdispersion (quasi-Poisson).
     """
     if metric == "negative_share":
         share = min(max(expected, 0.5 / max(baseline.n, 1)), 1 - 1e-9)
         around = overall if overall is not None else expected
-        phi = stats.dispersion(baseline.bins, min(max(around, 0.5 / max(baseline.n, 1)), 1 - 1e-9))
-        n, k = window.n / phi, window.k / phi
-        return stats.binom_sf(math.ceil(k - 1e-9), max(1, math.floor(n + 1e-9)), share), phi
+        rho = stats.overdispersion(baseline.bins, min(max(around, 0.5 / max(baseline.n, 1)), 1 - 1e-9))
+        return stats.betabinom_sf(window.k, window.n, share, rho), 1 + (window.n - 1) * rho, rho
     bins = [(n if metric == "volume" else k, 0) for n, k in baseline.bins]
     phi = stats.dispersion(bins, None)
     x = window.n if metric == "volume" else window.k
     mu = max(expected, 0.5 / max(baseline.windows, 1.0))
-    return stats.poisson_sf(x / phi, mu / phi), phi
+    return stats.poisson_sf(x / phi, mu / phi), phi, 0.0
 
 
 def family(rule: dict[str, Any], decisions: Sequence[Decision]) -> list[bool]:

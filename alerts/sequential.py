@@ -6,9 +6,11 @@ such windows in a row are. ``scan`` looks back over the newest 2..K consecutive 
 judged against its own seasonal baseline exactly as the one-window test judged it, adds up their
 mentions, negatives and expectations, and takes the exact tail of the sum: binomial for a share
 (against the mention-weighted usual share, which is conservative for windows whose usual shares
-differ), Poisson for a count, both divided by the overdispersion like the one-window test, but
-as estimated before the stretch began (the oldest window's baseline): a week's baseline that
-already holds the first hours of a wave reads it as noise and would hide the rest. The most
+differ), Poisson for a count. A share's tail is beta-binomial like the one-window test's, with
+the windows' variances 1 + (n_i - 1) rho added up (each window drifts on its own); a count is
+divided by the quasi-Poisson factor. The overdispersion is the one estimated before the stretch
+began (the oldest window's baseline): a week's baseline that already holds the first hours of a
+wave reads it as noise and would hide the rest. The most
 significant stretch is kept. For each stretch length this is the generalized
 likelihood-ratio test of a level shift with an unknown size (a window-limited GLR), with the
 exact p-value in place of the ratio's chi-square approximation; the level it must reach was
@@ -23,7 +25,6 @@ stretch from the stored mentions of the last K windows, so a restarted daemon an
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
@@ -73,7 +74,7 @@ def scan(rule: dict[str, Any], history: Sequence[Past]) -> Stretch | None:
         return None
     metric = rule["metric"]
     n = k = 0
-    expected = 0.0
+    expected = spread = 0.0
     phi = 1.0
     best: Stretch | None = None
     for j, past in enumerate(history[: rule["sustained"]], start=1):
@@ -82,7 +83,11 @@ def scan(rule: dict[str, Any], history: Sequence[Past]) -> Stretch | None:
             break  # the run of windows above usual ends here
         n, k = n + past.counts.n, k + past.counts.k
         expected += d.expected * past.counts.n if metric == "negative_share" else d.expected
-        phi = max(1.0, d.dispersion)  # the oldest window's: its baseline holds none of the stretch
+        spread += past.counts.n * max(past.counts.n - 1, 0)
+        # the oldest window's overdispersion: its baseline holds none of the stretch
+        phi = max(1.0, d.dispersion)
+        if metric == "negative_share":  # windows vary independently: their variances add up
+            phi = 1.0 + d.rho * spread / max(n, 1)
         if j >= 2:
             stretch = _test(rule, j, Counts(n, k), expected, phi, alpha)
             if best is None or stretch.decision.p_value < best.decision.p_value:
@@ -97,8 +102,9 @@ def _test(rule: dict[str, Any], windows: int, counts: Counts, expected_sum: floa
     if metric == "negative_share":
         share = min(max(expected_sum / counts.n, 0.5 / counts.n), 1 - 1e-9)
         expected = expected_sum / counts.n
-        k, n = math.ceil(counts.k / phi - 1e-9), max(1, math.floor(counts.n / phi + 1e-9))
-        p_value = stats.binom_sf(k, n, share)
+        # a beta-binomial over all the stretch's mentions with the summed windows' variance
+        rho = (phi - 1.0) / (counts.n - 1) if counts.n > 1 else 0.0
+        p_value = stats.betabinom_sf(counts.k, counts.n, share, rho)
         floor = 0.5 / counts.n
     else:
         expected = expected_sum

@@ -39,8 +39,10 @@ def replace_topics(db: Database, mention_id: int, topics: Iterable[dict[str, Any
 
 
 def corrected_mentions(db: Database) -> list[tuple[int, str | None, str, str]]:
-    """``(id, title, text, sentiment)`` of every human-corrected mention, oldest first."""
-    sql = "SELECT id, title, text, sentiment FROM mentions WHERE corrected_at IS NOT NULL ORDER BY id"
+    """``(id, title, text, sentiment)`` of every human-corrected mention, oldest first; one whose
+    topics a person set while it was pending has no sentiment to train on until classified."""
+    sql = ("SELECT id, title, text, sentiment FROM mentions WHERE corrected_at IS NOT NULL "
+           "AND sentiment IS NOT NULL ORDER BY id")
     return [tuple(row) for row in db.execute(sql).fetchall()]  # type: ignore[misc]
 
 

@@ -103,3 +103,21 @@ def test_a_classified_pending_mention_is_counted(store):
     assert mention_sql.pending_count(store.db) == 0
     groups = store.stats(MentionQuery(since=NOW - timedelta(days=5)), "day", now=NOW)
     assert sum(g["total"] for g in groups) == 6
+
+
+def test_a_persons_sentiment_on_a_pending_mention_wins_over_the_model(store):
+    """The model's write requires ``sentiment IS NULL``: a correction made while the mention
+    waited is not overwritten, and its topics are not replaced by the model's."""
+    from stubs import TopicKeywordClassifier
+
+    from sentimon.pending import classify_pending
+
+    [first, *_] = store.mentions(MentionQuery(pending=True, limit=100))
+    with store.writing("test correction") as db:
+        mention_sql.set_human_sentiment(db, first["id"], "positive", "ann", to_db_time(NOW))
+        mention_sql.replace_topics(db, first["id"], [{"name": "fit", "score": 1.0, "sentiment": "positive"}])
+    assert classify_pending(store, TopicKeywordClassifier) == 3
+    [row] = [m for m in store.mentions(MentionQuery(limit=100)) if m["id"] == first["id"]]
+    assert row["sentiment"] == "positive" and row["corrected"]
+    assert [t["name"] for t in row["topics"]] == ["fit"]
+    assert mention_sql.pending_count(store.db) == 0

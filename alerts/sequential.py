@@ -37,7 +37,10 @@ check tries several stretch lengths and neighbouring checks share windows, so it
 stricter; tuned with bench/alerts.py (26 weeks x 3 seeds, a check every 15 minutes): at medium,
 0.0001 added 0.2-0.6 false alerts a month to the 40/h streams, 0.00005 adds 0-0.23 (0.97 ->
 1.20 on the grumpy stream) and still catches 95% of sustained doublings at 40/h within six 1h
-windows (docs/BENCHMARKS.md). Scaling with alpha keeps low, high and explicit levels in step."""
+windows (docs/BENCHMARKS.md). With the beta-binomial baseline it was tuned again on seeds
+100-103: a half of alpha bought +3 points at 40/h (x2 within 3 windows 43% -> 46%) and +9 at 8/h
+for 0.81 -> 1.24 false alerts a month on the 250/h stream, so a sixth stays. Scaling with alpha
+keeps low, high and explicit levels in step."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention
 from sentimon.schema import SCHEMA_VERSION, migrate, migrations
 from sentimon.times import from_db_time, to_db_time  # noqa: F401 - callers import them from here too
+from sentimon.stats_rows import plan_counts, stats_rows
 
 BUSY_TIMEOUT_MS = 10_000
 _ID_CHUNK = 500  # stays under SQLite's bound-parameter limit
@@ -423,35 +424,9 @@ class Store:
         Pending mentions are not counted until classified."""
         query = replace(query, pending=False)
         with self._guard("query failed"):
-            found = self._stats_counts(query, "day" if by == "week" else by, now or datetime.now(timezone.utc))
-        if by == "week":
-            found = [(rollup.week_of(day), sentiment, n) for day, sentiment, n in found]
-        groups: dict[str, dict[str, Any]] = {}
-        for bucket_value, sentiment, n in found:
-            group = groups.setdefault(
-                bucket_value, {by: bucket_value, "total": 0, "negative": 0, "neutral": 0, "positive": 0}
-            )
-            if sentiment in ("negative", "neutral", "positive"):
-                group[sentiment] += n
-            group["total"] += n
-        rows = [groups[k] for k in sorted(groups)]
-        if by in ("source", "topic", "brand"):
-            rows.sort(key=lambda g: (-g["negative"], -g["total"]))
-        for group in rows:
-            group["negative_share"] = round(group["negative"] / group["total"], 4) if group["total"] else 0.0
-        return rows
-
-    def _stats_counts(self, query: MentionQuery, by: str, now: datetime) -> list[rollup.Count]:
-        """Whole UTC days from the daily roll-ups where they answer the query; the partial
-        first and last day (and every other query) counted from the mentions."""
-        days = rollup.whole_days(query.since, query.until, now) if rollup.answers(query, by) else None
-        if days is None:
-            return self._counted(query, by)
-        first, end = days
-        found = rollup.counts(self.db, query, by, first, end)
-        if first is not None and query.since is not None:
-            found += self._counted(replace(query, until=first), by)
-        return found + self._counted(replace(query, since=end), by)
+            found = plan_counts(query, "day" if by == "week" else by, now or datetime.now(timezone.utc),
+                                lambda q, b, first, end: rollup.counts(self.db, q, b, first, end), self._counted)
+        return stats_rows(found, by)
 
     def _counted(self, query: MentionQuery, by: str) -> list[rollup.Count]:
         """(bucket, sentiment, n) counted from the mentions of ``query``'s period."""

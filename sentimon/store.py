@@ -29,6 +29,18 @@ BUSY_TIMEOUT_MS = 10_000
 _ID_CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
+# The latest run of each source and its latest successful one: portable SQL both stores run.
+LAST_RUNS_SQL = """
+    SELECT source,
+           MAX(started_at) AS last_run,
+           MAX(CASE WHEN error IS NULL AND finished_at IS NOT NULL THEN finished_at END) AS last_success,
+           (SELECT error FROM runs r2 WHERE r2.source = runs.source
+            ORDER BY started_at DESC, id DESC LIMIT 1) AS last_error,
+           SUM(new) AS stored
+    FROM runs GROUP BY source ORDER BY source
+"""
+
+
 def fts_phrase(text: str) -> str:
     """Turn free text into an FTS5 query matching all its words, with no FTS syntax from users.
 
@@ -478,17 +490,7 @@ class Store:
 
     def last_runs(self) -> list[dict[str, Any]]:
         """The latest run of each source and its latest successful one: the health record."""
-        sql = """
-            SELECT source,
-                   MAX(started_at) AS last_run,
-                   MAX(CASE WHEN error IS NULL AND finished_at IS NOT NULL THEN finished_at END)
-                       AS last_success,
-                   (SELECT error FROM runs r2 WHERE r2.source = runs.source
-                    ORDER BY started_at DESC, id DESC LIMIT 1) AS last_error,
-                   SUM(new) AS stored
-            FROM runs GROUP BY source ORDER BY source
-        """
-        return list(self.db.query(sql))
+        return list(self.db.query(LAST_RUNS_SQL))
 
     def counts(self) -> dict[str, int]:
         from alerts import storage as alert_tables  # the outbox's owner counts its rows

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from sentimon import rollup
 from sentimon.stats_rows import plan_counts, stats_rows
-from sentimon.store import MentionQuery
+from sentimon.store import LAST_RUNS_SQL, MentionQuery
 
 
 def pg(sql: str) -> str:
@@ -132,15 +132,5 @@ def top_negative_topics(conn: psycopg.Connection, query: MentionQuery, by: str, 
 
 
 def last_runs(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    sql = """
-        SELECT source,
-               MAX(started_at) AS last_run,
-               MAX(CASE WHEN error IS NULL AND finished_at IS NOT NULL THEN finished_at END)
-                   AS last_success,
-               (SELECT error FROM runs r2 WHERE r2.source = runs.source
-                ORDER BY started_at DESC, id DESC LIMIT 1) AS last_error,
-               SUM(new) AS stored
-        FROM runs GROUP BY source ORDER BY source
-    """
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(sql).fetchall()
+        return cur.execute(LAST_RUNS_SQL).fetchall()

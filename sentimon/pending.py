@@ -11,18 +11,23 @@ worker's first sweep at start classifies them.
 Pending means ``sentiment IS NULL``; every count (stats, report, alert rules, digest, metrics,
 export) leaves such rows out until they are classified, and ``sentimon mentions --pending``
 lists them. A person's sentiment on a pending mention wins: the model's write skips it.
+
+A text the model cannot read (a tokenizer or model bug on odd input) is set aside, logged once
+by id and left pending, so it does not hold up the mentions pushed after it; the next start
+tries it again. A model that reads nothing at all is retried every ``RETRY_AFTER`` seconds.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from sentimon import mention_sql
 from sentimon.errors import SentimonError
-from sentimon.mention import Mention
+from sentimon.mention import Classification, Mention
 from sentimon.pipeline import Classifier, classify_all
 from sentimon.store import Store
 
@@ -36,20 +41,27 @@ RETRY_AFTER = 30.0   # after a failure (model not loadable, database unwritable)
 def classify_pending(
     store: Store, get_classifier: Callable[[], Classifier], *, batch: int = BATCH,
     stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
+    unreadable: dict[int, str] | None = None,
 ) -> int:
     """Classify pending mentions, oldest first, ``batch`` at a time, until none is left or
     ``stop`` is set; return how many were classified (``progress`` hears each batch's count).
-    The model is loaded only if one waits."""
+    The model is loaded only if one waits. Mentions the model cannot read are added to
+    ``unreadable`` (id -> reason), stay pending and are skipped from then on."""
+    unreadable = {} if unreadable is None else unreadable
     done, after = 0, 0
     while stop is None or not stop.is_set():
         rows = mention_sql.pending_mentions(store.db, batch, after)
         if not rows:
             break
         after = rows[-1]["id"]
-        results = classify_all(get_classifier(), [_as_mention(row) for row in rows])
+        rows = [row for row in rows if row["id"] not in unreadable]
+        if not rows:
+            continue
+        results = _classify_isolating(get_classifier(), rows, unreadable)
         written = 0
-        with store.writing(f"could not store the classification of {len(rows)} pushed mentions") as db:
-            for row, cls in zip(rows, results):
+        doing = f"could not store the classification of {len(results)} pushed mentions"
+        with store.writing(doing) as db:
+            for row, cls in results:
                 written += mention_sql.set_classification(
                     db, row["id"], cls.sentiment, cls.scores, cls.model, cls.lang,
                     [(t.name, t.score, t.sentiment) for t in cls.topics],
@@ -58,6 +70,46 @@ def classify_pending(
         if progress is not None:
             progress(written)
     return done
+
+
+PROBE = "ok"
+"""A text any working model reads: it tells a model that reads nothing from texts it cannot."""
+
+
+def _classify_isolating(
+    classifier: Classifier, rows: list[dict[str, Any]], unreadable: dict[int, str]
+) -> list[tuple[dict[str, Any], Classification]]:
+    """Classify ``rows`` in one pass; if that raises, one at a time, so a text the model cannot
+    read (a tokenizer or model bug on odd input) is set aside in ``unreadable`` instead of
+    holding up every mention pushed after it. If no text is read and the probe fails too, the
+    model itself is broken: raise, and the worker retries the whole batch later."""
+    mentions = [_as_mention(row) for row in rows]
+    try:
+        return list(zip(rows, classify_all(classifier, mentions)))
+    except Exception as batch_error:  # noqa: BLE001 - which text, or the model? find out below
+        first_error: Exception = batch_error
+    read, failed = [], {}
+    for row, mention in zip(rows, mentions):
+        try:
+            read.append((row, classify_all(classifier, [mention])[0]))
+        except Exception as exc:  # noqa: BLE001 - set this text aside, go on with the rest
+            failed[row["id"]] = _reason(exc)
+    if not read:
+        try:
+            classify_all(classifier, [replace(mentions[0], text=PROBE, title=None, rating=None)])
+        except Exception:  # noqa: BLE001 - the model reads nothing: not these texts' fault
+            raise first_error from None
+    for mention_id, why in failed.items():
+        log.error("pushed mention %d could not be classified and stays pending; it is skipped "
+                  "until the next start: %s", mention_id, why)
+    unreadable.update(failed)
+    return read
+
+
+def _reason(exc: Exception) -> str:
+    """What a log may say of a failure: the message of our own errors, else only the type (a
+    library's message may quote the untrusted text)."""
+    return str(exc) if isinstance(exc, SentimonError) else type(exc).__name__
 
 
 def _as_mention(row: dict[str, Any]) -> Mention:
@@ -78,6 +130,7 @@ class PendingWorker:
         self.sweep_every = sweep_every
         self.retry_after = retry_after
         self.classified = 0
+        self.unreadable: dict[int, str] = {}  # mention id -> why the model could not read it
         self._changed = threading.Condition()
         self._asked = 1   # wake-ups so far; the first is the sweep at start (what a crash left)
         self._swept = 0   # wake-ups answered by a completed sweep
@@ -126,11 +179,12 @@ class PendingWorker:
                 try:
                     store = store or self.app.open_store()
                     done = classify_pending(store, self.app.classifier, batch=self.batch,
-                                            stop=self._stop, progress=self._count)
+                                            stop=self._stop, progress=self._count,
+                                            unreadable=self.unreadable)
                 except Exception as exc:  # noqa: BLE001 - a model bug must not end the thread
-                    why = str(exc) if isinstance(exc, SentimonError) else type(exc).__name__
                     log.error("pending mentions not classified (retrying in %.0fs): %s",
-                              self.retry_after, why, exc_info=not isinstance(exc, SentimonError))
+                              self.retry_after, _reason(exc),
+                              exc_info=not isinstance(exc, SentimonError))
                     self._stop.wait(self.retry_after)
                     continue
                 if done:

@@ -104,6 +104,10 @@ def fetch_all(app, names: tuple[str, ...] = (), *, backfill: bool = False, fmt: 
     entries = due_connectors(app.config, names)
     if not entries:
         click.echo("no connectors configured", err=True)
+    for entry in entries if backfill else ():
+        if not entry.cls.supports_backfill:  # the source's API serves only its newest items
+            click.echo(f"{entry.name}: {entry.type} cannot pull history; fetching what is new only",
+                       err=True)
     ok = True
     for result in run_connectors(app.store, app.classifier, entries, backfill=backfill, stop=stop,
                                  on_batch=_show_progress if backfill else None):

@@ -34,7 +34,11 @@ def test_setup_cfg_lists_packages_and_console_script():
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
     packages = cfg["options"]["packages"].split()
-    assert packages == ["sentimon", "sentimon.pgstore", "connectors", "models", "alerts"]
+    assert packages == ["sentimon", "sentimon.pgstore", "sentimon.store", "connectors", "models", "alerts"]
+    # A package folder missing here installs without it: `import sentimon.store` fails outside the checkout.
+    folders = {init.parent.relative_to(ROOT).as_posix().replace("/", ".")
+               for top in ("sentimon", "connectors", "models", "alerts") for init in (ROOT / top).rglob("__init__.py")}
+    assert folders <= set(packages), folders - set(packages)
     assert "sentimon = sentimon.cli:main" in cfg["options.entry_points"]["console_scripts"]
     requires = cfg["options"]["install_requires"]
     for dependency in ("transformers", "torch", "praw", "apscheduler", "sqlite-utils", "click"):

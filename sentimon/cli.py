@@ -303,6 +303,7 @@ def _register_subcommands() -> None:
         ("sentimon.cli_connectors", "connectors"),
         ("sentimon.cli_query", "mentions"),
         ("sentimon.cli_query", "stats"),
+        ("sentimon.cli_migrate", "migrate"),
     ):
         try:
             module = importlib.import_module(module_name)

@@ -14,6 +14,7 @@ OWNERS = {
     "sentimon/schema.py",  # creates the table
     "sentimon/pgstore/store.py",  # the PostgreSQL store's writes (issue 18)
     "sentimon/pgstore/reads.py",  # and its reads
+    "sentimon/pgstore/copy.py",  # `migrate --to`: reads SQLite's tables whole, writes them in PostgreSQL
     "sentimon/datasette_meta.py",  # canned queries Datasette runs, text we never execute
     # The alert engine reads mentions through the db handle the app passes in; moving these
     # behind an app-supplied reader is the open part of issue 15 item 3 (docs/ARCHITECTURE.md).

@@ -1,7 +1,8 @@
-"""What the CLI's commands and the daemon share: the config, a store per thread, one model.
+"""What the CLI's commands and the daemon share: the config, the store, one model.
 
-The model is loaded at most once per process and only when something needs classifying,
-so `sentimon mentions` and `--help` stay instant.
+The store is SQLite's, one connection per thread, or PostgreSQL's, one pooled ``PgStore``
+for the whole process (``[storage] url``). The model is loaded at most once per process and
+only when something needs classifying, so `sentimon mentions` and `--help` stay instant.
 """
 
 from __future__ import annotations
@@ -10,10 +11,17 @@ import logging
 import threading
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from sentimon.config import Config, load_config
+from sentimon.errors import StorageError
 from sentimon.logs import redactor
+from sentimon.mention_store import MentionStore
 from sentimon.pipeline import Classifier
 from sentimon.store import Store
+
+if TYPE_CHECKING:
+    from sentimon.pgstore import PgStore
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +40,11 @@ class App:
         self.config_path = Path(config_path)
         self._config = config
         self._local = threading.local()
-        self._stores: list[Store] = []
+        self._stores: list[MentionStore] = []
         self._classifier: Classifier | None = None
         self._lock = threading.Lock()
         self._identity: tuple[int, int] | None = None
+        self._pg: PgStore | None = None
         # Commands that only read set this False: they must not create an empty database
         # where the configured one is missing (deleted, moved, or a typo in the path).
         self.creates_database = True
@@ -50,8 +59,22 @@ class App:
                             self.config_path)
         return self._config
 
-    def store(self) -> Store:
-        """This thread's connection (sqlite3 connections must not cross threads)."""
+    @property
+    def database(self) -> str:
+        """Where the mentions live, fit to print: the SQLite file, or the PostgreSQL server and
+        database without user or password."""
+        storage = self.config.storage
+        if storage.postgresql:
+            from sentimon.pgstore import redacted
+
+            return redacted(storage.url)
+        return str(storage.path)
+
+    def store(self) -> MentionStore:
+        """This thread's connection (sqlite3 connections must not cross threads), or on
+        PostgreSQL the process's one pooled store."""
+        if self.config.storage.postgresql:
+            return self._postgresql()
         store = getattr(self._local, "store", None)
         if store is None:
             store = self.open_store()
@@ -60,10 +83,44 @@ class App:
                 self._stores.append(store)
         return store
 
-    def open_store(self) -> Store:
-        """A new connection to the configured database (the caller closes it). Only the
-        first one of a process may create the file; later ones must find that same file, so
-        a database deleted under a running daemon is refused, not silently recreated empty."""
+    def open_store(self) -> MentionStore:
+        """A new connection to the configured database (the caller closes it). On PostgreSQL
+        one pool serves every thread: this is the shared store, which only App.close closes."""
+        if self.config.storage.postgresql:
+            return self._postgresql()
+        return self._open_sqlite()
+
+    def sqlite_store(self, command: str, *, new: bool = False) -> Store:
+        """The SQLite store, for ``command``s that still use its ``db`` handle (``new``: a
+        connection of its own, which the caller closes). On PostgreSQL they stop here with
+        one line naming the command, not an AttributeError halfway through."""
+        self.require_sqlite(command)
+        if new:
+            return self._open_sqlite()
+        store = self.store()
+        assert isinstance(store, Store)
+        return store
+
+    def require_sqlite(self, command: str) -> None:
+        if self.config.storage.postgresql:
+            raise StorageError(
+                f"{command} is not available on PostgreSQL yet ([storage] url is set): it still "
+                "reads the SQLite database directly (docs/postgresql.md lists what works)"
+            )
+
+    def _postgresql(self) -> PgStore:
+        """One pool per process, opened (and migrated) on first use."""
+        with self._lock:
+            if self._pg is None:
+                from sentimon.pgstore import PgStore
+
+                self._pg = PgStore(self.config.storage.url)
+            return self._pg
+
+    def _open_sqlite(self) -> Store:
+        """Only the first connection of a process may create the file; later ones must find
+        that same file, so a database deleted under a running daemon is refused, not silently
+        recreated empty."""
         with self._lock:
             expect, first = self._identity, self._identity is None
         store = Store(self.config.db_path, create=first and self.creates_database, expect=expect)
@@ -85,3 +142,7 @@ class App:
             for store in self._stores:
                 store.close()
             self._stores.clear()
+            if self._pg is not None:
+                self._pg.close()
+                self._pg = None
+

@@ -72,7 +72,7 @@ def init(app, demo: bool, force: bool) -> None:
     for path in write_config(app.config_path, demo=demo, force=force):
         click.echo(f"wrote {path}")
     store = app.store()
-    click.echo(f"database {store.path} ready (schema version {store.schema_version})")
+    click.echo(f"database {app.database} ready (schema version {store.schema_version})")
     if demo:
         click.echo("next: sentimon run --once   (fetch, classify, store, check alerts)")
     else:
@@ -150,6 +150,7 @@ def run(app, once: bool) -> None:
     """
     from sentimon.daemon import Daemon
 
+    app.require_sqlite("sentimon run")  # its alert checks, outbox and lock file
     daemon = Daemon(app)
     if not any(c.enabled for c in app.config.connectors):
         click.echo(f"no connectors configured in {app.config_path}: add a [[connectors]] entry "
@@ -217,12 +218,12 @@ def export(app, since, until, fmt: str, out: str) -> None:
         if out == "-":
             raise click.UsageError("--format parquet writes a binary file: give --out FILE.parquet")
         private_file(out)
-        count = write_parquet(app.store(), Path(out), since=since, until=until, own_brand=brand)
+        count = write_parquet(app.sqlite_store("sentimon export"), Path(out), since=since, until=until, own_brand=brand)
     else:
         if out != "-":
             private_file(out)
         with click.open_file(out, "w", encoding="utf-8") as handle:
-            count = write_export(app.store(), handle, fmt, since=since, until=until, own_brand=brand)
+            count = write_export(app.sqlite_store("sentimon export"), handle, fmt, since=since, until=until, own_brand=brand)
     click.echo(f"exported {count} mentions", err=True)
 
 
@@ -245,7 +246,7 @@ def report(app, since, until, out: Path, fmt: str) -> None:
     if until is not None and since >= until:
         raise click.BadParameter("--since is not before --until", param_hint="'--since' / '--until'")
     brands = {key: shown(key, app.config) for key in sorted(configured(app.config))}  # '' (ours) first
-    data = gather(app.store(), since, until=until, zone=display_zone(app.config), brands=brands)
+    data = gather(app.sqlite_store("sentimon report"), since, until=until, zone=display_zone(app.config), brands=brands)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
@@ -266,6 +267,7 @@ def datasette(app, out: Path) -> None:
 
     import shutil
 
+    app.require_sqlite("sentimon datasette")
     db_path = app.config.db_path
     out.write_text(json.dumps(metadata(db_path), indent=2), encoding="utf-8")
     click.echo(f"wrote {out}; open with: datasette {db_path} -m {out}")

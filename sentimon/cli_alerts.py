@@ -41,7 +41,7 @@ def check(app, dry_run: bool, fmt: str) -> None:
 
     config = app.config
     now = datetime.now(timezone.utc)
-    db = app.store().db
+    db = app.sqlite_store("sentimon alerts check").db
     outcomes = lib.check(db, config.alerts, now=now, dry_run=dry_run)
     report = None
     if not dry_run and config.notifiers:
@@ -79,7 +79,7 @@ def list_(app, since, limit: int, fmt: str) -> None:
     """Alert history, newest first: status, times, and deliveries sent per event."""
     import alerts as lib
 
-    rows = lib.events(app.store().db, since=since, limit=limit)
+    rows = lib.events(app.sqlite_store("sentimon alerts list").db, since=since, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -120,7 +120,7 @@ def show(app, event_id: int, fmt: str) -> None:
     from alerts.console import render
     from alerts.lifecycle import show as show_event
 
-    event = show_event(app.store().db, event_id)
+    event = show_event(app.sqlite_store("sentimon alerts show").db, event_id)
     if fmt == "json":
         click.echo(json.dumps(event, indent=2, default=str))
         return
@@ -139,7 +139,7 @@ def ack(app, event_id: int, by: str | None) -> None:
     """Acknowledge an open alert: no more follow-ups; it still resolves by itself."""
     from alerts.lifecycle import ack as ack_event
 
-    ack_event(app.store().db, event_id, datetime.now(timezone.utc), by)
+    ack_event(app.sqlite_store("sentimon alerts ack").db, event_id, datetime.now(timezone.utc), by)
     click.echo(f"alert #{event_id} acknowledged" + (f" by {by}" if by else ""))
 
 
@@ -150,7 +150,7 @@ def resolve(app, event_id: int) -> None:
     """Resolve an open alert by hand; the rule's cooldown starts now."""
     from alerts.lifecycle import resolve as resolve_event
 
-    resolve_event(app.store().db, event_id, datetime.now(timezone.utc))
+    resolve_event(app.sqlite_store("sentimon alerts resolve").db, event_id, datetime.now(timezone.utc))
     click.echo(f"alert #{event_id} resolved")
 
 
@@ -168,7 +168,7 @@ def mute(app, rule: str | None, topic: str, for_: str, by: str | None, list_only
     from sentimon.durations import parse_duration
 
     now = datetime.now(timezone.utc)
-    db = app.store().db
+    db = app.sqlite_store("sentimon alerts mute").db
     if list_only or rule is None:
         emit(mutes(db, now), "table", _MUTE_COLUMNS)
         return
@@ -207,7 +207,7 @@ def backtest(app, rule_name: str | None, since, every: str | None, fmt: str) -> 
         step = parse_duration(every) if every else config.daemon.check_every
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--every") from None
-    rows = replay(app.store().db, rules, since, datetime.now(timezone.utc), step)
+    rows = replay(app.sqlite_store("sentimon alerts backtest").db, rules, since, datetime.now(timezone.utc), step)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return

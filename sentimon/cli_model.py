@@ -41,7 +41,7 @@ def _with_corrections(app: Any, files: tuple[Path, ...], use: bool, workdir: Pat
         from sentimon.corrections import training_rows
 
         path = workdir / "corrections.jsonl"
-        rows = list(training_rows(app.store()))
+        rows = list(training_rows(app.sqlite_store("sentimon model train --from-corrections")))
         if not rows:
             raise SentimonError(f"{app.config.db_path}: no corrections yet; record some with `sentimon label`")
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -249,7 +249,7 @@ def _train_sentiment(app: Any, settings: dict[str, Any], files: tuple[Path, ...]
     if from_corrections and start is not None and not finetune:
         from sentimon.corrections import anchor_texts
 
-        anchors = anchor_texts(app.store())
+        anchors = anchor_texts(app.sqlite_store("sentimon model train --from-corrections"))
     total = sum(len(read_jsonl(f)) for f in files) + len(anchors)
     set_threads(int(settings.get("threads") or 0))
     encoder = Encoder(batch_size=int(settings.get("batch_size") or 32), overrides=start.encoder if start else None)

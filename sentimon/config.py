@@ -11,7 +11,7 @@ import builtins
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -40,10 +40,31 @@ if TYPE_CHECKING:
 DEFAULT_PATH = "sentimon.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-STORAGE_SETTINGS = (
-    Setting("path", "str", "sentimon.db", help="SQLite file; relative paths are relative to the config file."),
-    Setting("retention_days", "int", 0, help="Delete mentions older than this many days; 0 keeps them all."),
-)
+_POSTGRESQL = ("postgresql://", "postgres://")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageSettings(Settings):
+    """The ``[storage]`` table: SQLite at ``path`` (the default), or PostgreSQL at ``url``."""
+
+    path: Path = setting(
+        "path", "sentimon.db", help="SQLite file; relative paths are relative to the config file.",
+    )
+    url: str = setting(
+        "str", "", secret=True,
+        help='PostgreSQL instead of SQLite, from the environment only (the URL holds the '
+             'password): "${SENTIMON_DATABASE_URL}". Empty: SQLite at path.',
+    )
+    retention_days: int = setting(
+        "int", 0, help="Delete mentions older than this many days; 0 keeps them all.",
+    )
+
+    @property
+    def postgresql(self) -> bool:
+        return bool(self.url)
+
+
+STORAGE_SETTINGS = settings_of(StorageSettings)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,7 +121,7 @@ class Config:
     environment so logs and ``doctor`` can mask them."""
 
     path: Path
-    storage: dict[str, Any]
+    storage: StorageSettings
     model: dict[str, Any]
     topics: list[Any]
     connectors: list[ConnectorConfig] = field(default_factory=list)
@@ -114,7 +135,8 @@ class Config:
 
     @property
     def db_path(self) -> Path:
-        return Path(self.storage["path"])
+        """The SQLite file (unused when ``storage.url`` names a PostgreSQL database)."""
+        return self.storage.path
 
     def connector(self, name: str) -> ConnectorConfig:
         for entry in self.connectors:
@@ -160,6 +182,7 @@ def parse_config(raw: dict[str, Any], path: Path, environ: dict[str, str] | None
     missing: dict[str, str] = {}
     try:
         expanded = _expand(raw, "", os.environ if environ is None else environ, secrets, missing)
+        inline = _inline_url(raw)
         if missing:
             if len(missing) == 1:
                 (name, key), = missing.items()
@@ -170,7 +193,7 @@ def parse_config(raw: dict[str, Any], path: Path, environ: dict[str, str] | None
                 f"{path}: {what}; export {'it' if len(missing) == 1 else 'them'}, or add "
                 f"{'it' if len(missing) == 1 else 'them'} to the service's environment file", list(missing),
             )
-        return _build(expanded, path, secrets)
+        return _build(expanded, path, secrets, inline)
     except MissingEnvironment:
         raise
     except (SettingError, ConfigError) as exc:
@@ -180,6 +203,18 @@ def parse_config(raw: dict[str, Any], path: Path, environ: dict[str, str] | None
         found = problems_of(exc) if isinstance(exc, SettingError) else [exc]
         lines = [f"{path}: {_masked(str(problem), secrets)}" for problem in found]
         raise ConfigError("\n".join(lines)) from None
+
+
+def _inline_url(raw: dict[str, Any]) -> list[SettingError]:
+    """``[storage] url`` written in the file instead of referenced: refused before it is
+    expanded or quoted anywhere, as the URL carries the database password."""
+    storage = raw.get("storage")
+    url = storage.get("url") if isinstance(storage, dict) else None
+    if isinstance(url, str) and url and not _ENV_REF.fullmatch(url.strip()):
+        return [SettingError("storage.url", 'write "${SENTIMON_DATABASE_URL}" and set that variable in '
+                             "the environment: the URL holds the database password, which never lives "
+                             "in the config file")]
+    return []
 
 
 def _masked(text: str, secrets: set[str]) -> str:
@@ -226,12 +261,13 @@ def _array_of_tables(raw: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return value
 
 
-def _build(raw: dict[str, Any], path: Path, secrets: set[str]) -> Config:
-    """Check every section and entry, collecting the problems, so one run reports them all."""
+def _build(raw: dict[str, Any], path: Path, secrets: set[str], found: list[SettingError]) -> Config:
+    """Check every section and entry, collecting the problems (``found``: those seen before
+    expansion), so one run reports them all."""
     import alerts
     import models
 
-    problems: list[SettingError] = []
+    problems: list[SettingError] = list(found)
 
     def checked(check: Callable[..., Any], *args: Any, fallback: Any = None) -> Any:
         try:
@@ -247,10 +283,12 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str]) -> Config:
     def section(name: str, settings: Any) -> dict[str, Any]:
         return checked(lambda: validate(_table(raw, name), settings, name), fallback={})
 
-    storage = section("storage", STORAGE_SETTINGS)
-    if "path" in storage:
-        db_path = Path(storage["path"]).expanduser()
-        storage["path"] = db_path if db_path.is_absolute() else (path.parent / db_path)
+    storage = checked(lambda: parse(StorageSettings, _table(raw, "storage"), "storage"), fallback=StorageSettings())
+    if not storage.path.is_absolute():
+        storage = replace(storage, path=path.parent / storage.path)
+    if storage.url and not storage.url.startswith(_POSTGRESQL) and not found:
+        problems.append(SettingError("storage.url", "expected a postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+                                     "URL (the value is a secret: not shown)"))
 
     model = section("model", models.MODEL_SETTINGS)
     topics = checked(_topics, checked(_table, raw, "topics", fallback={}), models, problems, fallback=[])

@@ -18,6 +18,7 @@ from sentimon.doctor_services import Check, check_daemon, check_notifiers, check
 from sentimon.doctor_services import row as _row
 from sentimon.errors import ConfigError, SentimonError
 from sentimon.logs import mask
+from sentimon.store import Store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,14 +60,17 @@ def check_config(app: Any) -> list[Check]:
 def check_database(app: Any) -> list[Check]:
     store = app.store()
     counts = store.counts()
-    size = store.path.stat().st_size if store.path.exists() else 0
     version = store.schema_version
+    where = app.database  # on PostgreSQL: server and database, never the user or password
+    if isinstance(store, Store):
+        size = store.path.stat().st_size if store.path.exists() else 0
+        where = f"{where} ({size / 1e6:.1f} MB)"
     rows = [_row(
         "database", "ok" if version == store.latest_schema_version else "warn",
-        f"{store.path} ({size / 1e6:.1f} MB), schema {version}/{store.latest_schema_version}, "
+        f"{where}, schema {version}/{store.latest_schema_version}, "
         f"{counts['mentions']} mentions, {counts['pending_deliveries']} pending deliveries",
     )]
-    if not os.access(store.path.parent, os.W_OK):
+    if isinstance(store, Store) and not os.access(store.path.parent, os.W_OK):
         rows.append(_row("database writable", "fail", f"{store.path.parent} is not writable"))
     for run in store.last_runs():
         status = "warn" if run["last_error"] else "ok"

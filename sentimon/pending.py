@@ -177,7 +177,7 @@ class PendingWorker:
                 if self._stop.is_set():
                     break
                 try:
-                    store = store or self.app.open_store()
+                    store = store or self.app.sqlite_store("the pending classifier", new=True)
                     done = classify_pending(store, self.app.classifier, batch=self.batch,
                                             stop=self._stop, progress=self._count,
                                             unreadable=self.unreadable)

@@ -19,7 +19,7 @@ from sentimon.errors import SentimonError, StorageError
 from sentimon.logs import redactor
 from sentimon.matching import BrandFilter
 from sentimon.mention import SENTIMENTS, Classification, Mention
-from sentimon.store import Store
+from sentimon.mention_store import MentionStore
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class RunResult:
         return self.error is None
 
 
-def new_mentions(store: Store, source: str, mentions: Sequence[Mention]) -> list[Mention]:
+def new_mentions(store: MentionStore, source: str, mentions: Sequence[Mention]) -> list[Mention]:
     """Drop mentions already stored and repeats within the batch (first one wins)."""
     unique: dict[str, Mention] = {}
     for mention in mentions:
@@ -90,7 +90,7 @@ def classify_all(classifier: Classifier, mentions: Sequence[Mention]) -> list[Cl
 
 
 def ingest(
-    store: Store,
+    store: MentionStore,
     classifier: Classifier,
     source: str,
     mentions: Sequence[Mention],
@@ -107,7 +107,7 @@ def ingest(
 
 
 def store_new(
-    store: Store,
+    store: MentionStore,
     get_classifier: Callable[[], Classifier],
     source: str,
     mentions: Sequence[Mention],
@@ -134,7 +134,7 @@ def due_connectors(config: Any, names: Sequence[str] = ()) -> list[Any]:
 
 
 def run_connectors(
-    get_store: Callable[[], Store],
+    get_store: Callable[[], MentionStore],
     get_classifier: Callable[[], Classifier],
     entries: Sequence[Any],
     *,
@@ -154,7 +154,7 @@ def run_connectors(
 
 
 def run_connector(
-    store: Store,
+    store: MentionStore,
     get_classifier: Callable[[], Classifier],
     connector_config: object,
     *,

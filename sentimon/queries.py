@@ -8,17 +8,21 @@ longer configured (an old connector, the push endpoint) and topics a model found
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, cast
 
 import click
 
 from sentimon import mention_sql
+from sentimon.mention_store import MentionStore
 from sentimon.store import MentionQuery, Store
+
+if TYPE_CHECKING:
+    from sentimon.pgstore import PgStore
 
 _SHOWN_IN_ERROR = 20  # known values listed in the error, so a huge list stays one line
 
 
-def check_query(query: MentionQuery, store: Store, config: Any) -> None:
+def check_query(query: MentionQuery, store: MentionStore, config: Any) -> None:
     """Raise click.BadParameter (exit 2) for an empty period or an unknown source or topic."""
     if query.since and query.until and query.since >= query.until:
         raise click.BadParameter(
@@ -32,7 +36,7 @@ def check_query(query: MentionQuery, store: Store, config: Any) -> None:
     _check_brands(query.brands, store, config)
 
 
-def _check_brands(keys: Sequence[str], store: Store, config: Any) -> None:
+def _check_brands(keys: Sequence[str], store: MentionStore, config: Any) -> None:
     """A competitor no connector watches and no mention names is a typo; the error lists
     brands by the names people write (ours by its [brand] name)."""
     from sentimon.brands import configured, shown
@@ -45,7 +49,7 @@ def _check_brands(keys: Sequence[str], store: Store, config: Any) -> None:
                                  param_hint="'--brand'")
 
 
-def _check_known(option: str, values: Sequence[str], configured: set[str], store: Store, table: str,
+def _check_known(option: str, values: Sequence[str], configured: set[str], store: MentionStore, table: str,
                  column: str) -> None:
     """Each value must be configured or stored; each lookup is one probe of an index."""
     for value in values:
@@ -62,17 +66,25 @@ def _printable(value: str) -> str:
     return "".join(ch for ch in str(value) if ch.isprintable())[:60]
 
 
-def _stored(store: Store, table: str, column: str, value: str) -> bool:
+# SQLite answers through its db handle here; PostgreSQL through PgStore's own methods (its
+# search filter is dialect SQL), until the store package gives both stores these three.
+def _stored(store: MentionStore, table: str, column: str, value: str) -> bool:
+    if not isinstance(store, Store):
+        return cast("PgStore", store).has_value(table, column, value)
     sql = f"SELECT 1 FROM {table} WHERE {column} = ? LIMIT 1"  # names are ours, the value is bound
     return store.db.execute(sql, [value]).fetchone() is not None
 
 
-def _distinct(store: Store, table: str, column: str) -> set[str]:
+def _distinct(store: MentionStore, table: str, column: str) -> set[str]:
     """Only for the error message: a walk over the column's index."""
+    if not isinstance(store, Store):
+        return cast("PgStore", store).distinct_values(table, column)
     return {row[0] for row in store.db.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall()}
 
 
-def count_mentions(store: Store, query: MentionQuery) -> int:
+def count_mentions(store: MentionStore, query: MentionQuery) -> int:
     """How many mentions ``query`` matches without its limit: the "20 of 312 shown" line."""
+    if not isinstance(store, Store):
+        return cast("PgStore", store).count(query)
     where, params = query.where()
     return mention_sql.count_where(store.db, where, params)

@@ -114,7 +114,7 @@ class PushServer(ThreadingHTTPServer):
             reason = exc.strerror or exc
             raise SentimonError(f"push endpoint: cannot listen on {host}:{port}: {reason}") from exc
         try:
-            self._store = app.open_store()  # now, so a bad database fails at start
+            self._store = app.sqlite_store("sentimon serve", new=True)  # now: a bad database fails at start
         except SentimonError:
             self.server_close()
             raise
@@ -180,7 +180,7 @@ class PushServer(ThreadingHTTPServer):
         if self._closed:
             raise SentimonError("the push endpoint is shutting down")
         if self._store is None:
-            self._store = self.app.open_store()
+            self._store = self.app.sqlite_store("sentimon serve", new=True)
         return self._store
 
     def health(self) -> bool:

@@ -131,6 +131,32 @@ def top_negative_topics(conn: psycopg.Connection, query: MentionQuery, by: str, 
     return found
 
 
+# The (table, column) pairs the query commands check a filter value against: names are
+# ours, never the user's, and only these reach the SQL text.
+KNOWN_VALUES = {("mentions", "source"), ("mentions", "brand"), ("mention_topics", "topic")}
+
+
+def _known(table: str, column: str) -> str:
+    if (table, column) not in KNOWN_VALUES:
+        raise ValueError(f"no lookup of {table}.{column}")
+    return f"{column} FROM {table}"
+
+
+def has_value(conn: psycopg.Connection, table: str, column: str, value: str) -> bool:
+    sql = f"SELECT {_known(table, column)} WHERE {column} = %s LIMIT 1"
+    return conn.execute(sql.encode(), [value]).fetchone() is not None
+
+
+def distinct_values(conn: psycopg.Connection, table: str, column: str) -> set[str]:
+    return {row[0] for row in conn.execute(f"SELECT DISTINCT {_known(table, column)}".encode()).fetchall()}
+
+
+def count(conn: psycopg.Connection, query: MentionQuery) -> int:
+    clause, params = where(query)
+    row = conn.execute(f"SELECT COUNT(*) FROM mentions m{clause}".encode(), params).fetchone()
+    return int(row[0]) if row else 0
+
+
 def last_runs(conn: psycopg.Connection) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(LAST_RUNS_SQL).fetchall()

@@ -94,6 +94,20 @@ def redacted(url: str) -> str:
     return f"postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
+def scrubbed(exc: Exception, url: str) -> str:
+    """The first line of a psycopg error without ``url`` or its password, which a parse error
+    may quote."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.Error:
+        info = {}
+    for secret in sorted({url, str(info.get("password") or "")}, key=len, reverse=True):
+        if len(secret) >= 3:
+            text = text.replace(secret, "***")
+    return text
+
+
 class PgStore:
     """A pool of connections to one PostgreSQL database, shared by every thread."""
 
@@ -103,6 +117,20 @@ class PgStore:
         processes starting together apply each once)."""
         self.url = url
         self.where = redacted(url)
+        # One direct connection first: a refused connection, a wrong password or a missing
+        # database is reported at once in the server's words, where the pool would retry
+        # until its timeout and then say only that it timed out.
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(connect_timeout)))
+        except psycopg.Error as exc:
+            raise StorageError(f"{self.where}: cannot connect: {scrubbed(exc, url)}") from None
+        with conn:
+            try:
+                applied = migrate.upgrade(conn) if migrate_schema else []
+            except psycopg.Error as exc:
+                raise StorageError(f"{self.where}: cannot apply the schema migrations: {scrubbed(exc, url)}") from exc
+        if applied:
+            log.info("%s: applied migrations %s", self.where, ", ".join(applied))
         # check: a connection is tested (one round trip) before it is handed out, so after a
         # server restart or failover the next write reconnects instead of failing once.
         self._pool = ConnectionPool(
@@ -113,12 +141,7 @@ class PgStore:
             self._pool.open(wait=True, timeout=connect_timeout)
         except Exception as exc:  # PoolTimeout hides the cause; the server log has it
             self._pool.close()
-            raise StorageError(f"{self.where}: cannot connect: {exc}") from exc
-        if migrate_schema:
-            with self._guard("cannot apply the schema migrations") as conn:
-                applied = migrate.upgrade(conn)
-            if applied:
-                log.info("%s: applied migrations %s", self.where, ", ".join(applied))
+            raise StorageError(f"{self.where}: cannot connect: {scrubbed(exc, url)}") from None
 
     identity = None  # Store's file identity: a server has no file to be deleted under us
 
@@ -136,8 +159,7 @@ class PgStore:
             with self._pool.connection() as conn:
                 yield conn
         except psycopg.Error as exc:
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StorageError(f"{self.where}: {doing}: {text}") from exc
+            raise StorageError(f"{self.where}: {doing}: {scrubbed(exc, self.url)}") from exc
 
     @property
     def schema_version(self) -> int:
@@ -306,6 +328,20 @@ class PgStore:
         """Per ``by`` group (``brand`` or ``source``), the topics most often spoken of negatively."""
         with self._guard("query failed") as conn:
             return reads.top_negative_topics(conn, replace(query, pending=False), by, limit)
+
+    def count(self, query: MentionQuery) -> int:
+        """How many mentions ``query`` matches, without its limit ("20 of 312 shown")."""
+        with self._guard("query failed") as conn:
+            return reads.count(conn, query)
+
+    def has_value(self, table: str, column: str, value: str) -> bool:
+        """Whether a source, brand or topic is stored: the query commands' check for typos."""
+        with self._guard("query failed") as conn:
+            return reads.has_value(conn, table, column, value)
+
+    def distinct_values(self, table: str, column: str) -> set[str]:
+        with self._guard("query failed") as conn:
+            return reads.distinct_values(conn, table, column)
 
     def last_runs(self) -> list[dict[str, Any]]:
         """The latest run of each source and its latest successful one: the health record."""

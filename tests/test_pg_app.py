@@ -1,0 +1,184 @@
+"""The app on PostgreSQL (issue 18): ``[storage] url`` from the environment, one pooled store
+per process, fetch and query end to end on a real server, and
+the commands still tied to SQLite stopping with one line that names them.
+
+The server is the session's throwaway cluster (tests/pg_server.py); each test gets its own
+schema. The URL carries a password (the test cluster trusts 127.0.0.1 and ignores it) so every
+output can be checked for it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sentimon.cli import cli
+
+PASSWORD = "Hunter2-not-in-any-output"
+ROWS = [
+    {"id": "r1", "text": "The parcel arrived two weeks late.", "rating": 1, "created_at": "2026-11-20T10:00:00Z"},
+    {"id": "r2", "text": "Love these boots, the price is fair.", "rating": 5, "created_at": "2026-11-20T11:00:00Z"},
+    {"id": "r3", "text": "Ordered the trail runners in size 42.", "rating": 3, "created_at": "2026-11-20T12:00:00Z"},
+]
+CONFIG = """
+[storage]
+url = "${SENTIMON_DATABASE_URL}"
+
+[[connectors]]
+name = "shop"
+type = "files"
+path = "reviews.jsonl"
+fields = { external_id = "id" }
+"""
+STUB_CLI = Path(__file__).resolve().parent / "stub_cli.py"
+
+
+def with_password(url: str) -> str:
+    return url.replace("postgresql://sentimon@", f"postgresql://sentimon:{PASSWORD}@", 1)
+
+
+@pytest.fixture
+def pg_project(tmp_path, write_config, pg_url, monkeypatch, keyword_model):
+    """A config whose store is a fresh PostgreSQL schema, and a file connector with 3 rows."""
+    (tmp_path / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    url = with_password(pg_url)
+    monkeypatch.setenv("SENTIMON_DATABASE_URL", url)
+    config = write_config(CONFIG)
+    config.chmod(0o600)  # it references a secret: no warning about its mode in the outputs
+    return config
+
+
+def invoke(config: Path, *args: str):
+    return CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def run_process(config: Path, *args: str, env_url: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI in its own process (stub classifier), so its log lines are captured too."""
+    import os
+
+    env = {**os.environ, "SENTIMON_DATABASE_URL": env_url}
+    return subprocess.run([sys.executable, str(STUB_CLI), "--config", str(config), "-v", *args],
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_fetch_stores_in_postgresql_and_mentions_lists_them(pg_project, tmp_path, pg_url):
+    fetched = run_process(pg_project, "fetch", env_url=with_password(pg_url))
+    assert fetched.returncode == 0, fetched.stderr
+    assert "shop: fetched 3, new 3" in fetched.stdout
+    again = run_process(pg_project, "fetch", env_url=with_password(pg_url))
+    assert "shop: fetched 0, new 0" in again.stdout  # the cursor was stored with the batch
+    for output in (fetched.stdout + fetched.stderr, again.stdout + again.stderr):
+        assert PASSWORD not in output
+    assert "postgresql://127.0.0.1:" in fetched.stderr  # the log names the server, not the user
+    assert not (tmp_path / "sentimon.db").exists()  # nothing went to SQLite
+
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT external_id, sentiment FROM mentions ORDER BY external_id").fetchall() == [
+            ("r1", "negative"), ("r2", "positive"), ("r3", "positive"),
+        ]
+    listed = invoke(pg_project, "mentions", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    assert [m["external_id"] for m in json.loads(listed.output)] == ["r3", "r2", "r1"]
+    table = invoke(pg_project, "mentions", "--source", "shop", "--search", "parcel", "--limit", "1")
+    assert "parcel arrived" in table.output and "1 mentions" in table.output
+    typo = invoke(pg_project, "mentions", "--source", "shpo")
+    assert typo.exit_code == 2 and "known: shop" in typo.output
+    stats = json.loads(invoke(pg_project, "stats", "--since", "2026-11-01", "--format", "json").output)
+    assert (stats["total"], stats["negative"]) == (3, 1)
+
+
+@pytest.mark.parametrize("args, command", [
+    (["export"], "sentimon export"),
+    (["report", "--out", "r.html"], "sentimon report"),
+    (["label", "1", "--sentiment", "negative"], "sentimon label"),
+    (["alerts", "list"], "sentimon alerts list"),
+    (["alerts", "check"], "sentimon alerts check"),
+    (["datasette"], "sentimon datasette"),
+    (["run", "--once"], "sentimon run"),
+    (["serve", "--port", "0"], "sentimon serve"),
+])
+def test_commands_still_on_sqlite_name_themselves(pg_project, tmp_path, monkeypatch, args, command):
+    """Not an AttributeError on `store.db` halfway through: one line, exit 1, no password."""
+    monkeypatch.chdir(tmp_path)
+    if args[0] == "serve":  # the push endpoint checks its token first
+        monkeypatch.setenv("SENTIMON_PUSH_TOKEN", "a-long-enough-test-token-0123456789")
+        pg_project.write_text(CONFIG + '[server]\ntoken = "${SENTIMON_PUSH_TOKEN}"\n')
+    result = invoke(pg_project, *args)
+    assert result.exit_code == 1, result.output
+    assert f"{command} is not available on PostgreSQL yet" in result.output
+    assert PASSWORD not in result.output
+    assert not (tmp_path / "sentimon.db").exists()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("url, says", [
+    (f"postgresql://sentimon:{PASSWORD}@127.0.0.1:{_closed_port()}/sentimon", "Connection refused"),
+    (f"postgresql://sentimon:{PASSWORD}@127.0.0.1:notaport/sentimon", "cannot connect"),
+    (f"postgresql://sentimon:{PASSWORD}@127.0.0.1:5432/sentimon?sslmode=bogus-{PASSWORD}", "cannot connect"),
+])
+def test_a_bad_or_unreachable_server_is_one_line_without_the_password(write_config, monkeypatch, url, says):
+    monkeypatch.setenv("SENTIMON_DATABASE_URL", url)
+    config = write_config(CONFIG)
+    for args in (["mentions"],):
+        result = invoke(config, *args)
+        assert result.exit_code == 1, result.output
+        assert says in result.output and PASSWORD not in result.output
+        assert len(result.output.strip().splitlines()) <= 2  # "Error: ..." and libpq's hint at most
+
+
+def test_doctor_names_the_server_never_the_password(pg_project, pg_url):
+    done = run_process(pg_project, "doctor", "--format", "json", env_url=with_password(pg_url))
+    assert PASSWORD not in done.stdout + done.stderr
+    checks = {c["name"]: c for c in json.loads(done.stdout)}
+    assert checks["database"]["status"] == "ok", checks["database"]
+    assert checks["database"]["detail"].startswith("postgresql://127.0.0.1:")
+
+
+def test_a_url_written_in_the_file_is_refused_without_quoting_it(write_config):
+    config = write_config(f'[storage]\nurl = "postgresql://sentimon:{PASSWORD}@db/sentimon"\n')
+    result = invoke(config, "mentions")
+    assert result.exit_code == 2
+    assert "storage.url" in result.output and "SENTIMON_DATABASE_URL" in result.output
+    assert PASSWORD not in result.output
+
+
+def test_a_url_of_another_database_is_refused_without_quoting_it(write_config, monkeypatch):
+    monkeypatch.setenv("SENTIMON_DATABASE_URL", f"mysql://sentimon:{PASSWORD}@db/sentimon")
+    result = invoke(write_config(CONFIG), "mentions")
+    assert result.exit_code == 2 and "expected a postgresql://" in result.output
+    assert PASSWORD not in result.output
+
+
+def test_the_app_shares_one_pool_and_closes_it(pg_project, tmp_path):
+    from sentimon.app import App
+    from sentimon.errors import StorageError
+    from sentimon.pgstore import PgStore
+
+    app = App(pg_project)
+    assert PASSWORD not in repr(app.config.storage)
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(app.store())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert isinstance(seen[0], PgStore) and all(s is seen[0] for s in seen) and app.open_store() is seen[0]
+    with pytest.raises(StorageError, match="sentimon export is not available on PostgreSQL yet"):
+        app.sqlite_store("sentimon export")
+    app.close()
+    assert seen[0]._pool.closed
+    assert not (tmp_path / "sentimon.db").exists()

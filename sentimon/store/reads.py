@@ -1,0 +1,125 @@
+"""Mentions out of the store: filtered lists, their topics, counts and the share-of-voice topics.
+
+Why ``stats`` asks ``sentimon.stats_rows``: whole days come from the daily roll-ups and only the
+edges are counted from ``mentions``, a plan PgStore follows too, so both stores decide it in one
+place and this module holds only the SQLite SQL. Pending mentions (no sentiment yet) are listed
+but never counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Iterator, Sequence
+
+from sentimon import rollup
+from sentimon.stats_rows import plan_counts, stats_rows
+from sentimon.store.core import ID_CHUNK, StoreCore
+from sentimon.store.query import MentionQuery
+
+
+class MentionReads(StoreCore):
+    """The store's reads on ``mentions``, ``mention_topics`` and the roll-ups."""
+
+    def mentions(self, query: MentionQuery) -> list[dict[str, Any]]:
+        """Newest first, as plain dicts in the shape ``sentimon mentions --format json`` prints."""
+        where, params = query.where()
+        sql = (
+            "SELECT m.id, m.source, m.external_id, m.kind, m.url, m.author, m.title, m.text, "
+            "m.rating, m.lang, m.created_at, m.sentiment, m.score_negative, m.score_neutral, "
+            "m.score_positive, m.corrected_by, m.brand, "
+            "CASE WHEN json_valid(m.extra) THEN json_extract(m.extra, '$.reply_url') END AS reply_url "
+            f"FROM mentions m{where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+        )
+        with self._guard("query failed"):
+            rows = [dict(r) for r in self.db.execute_returning_dicts(sql, [*params, query.limit])]
+            topics = self.topics_for([r["id"] for r in rows])
+        for row in rows:
+            row["scores"] = {
+                "negative": row.pop("score_negative"),
+                "neutral": row.pop("score_neutral"),
+                "positive": row.pop("score_positive"),
+            }
+            row["topics"] = topics.get(row["id"], [])
+            row["corrected"] = row.pop("corrected_by") is not None  # sentiment/topics by a person
+        return rows
+
+    def topics_for(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        found: dict[int, list[dict[str, Any]]] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start : start + ID_CHUNK]
+            sql = (
+                "SELECT mention_id, topic, score, sentiment FROM mention_topics WHERE mention_id IN "
+                f"({', '.join('?' for _ in chunk)}) ORDER BY score DESC"
+            )
+            for mention_id, topic, score, sentiment in self.db.execute(sql, chunk).fetchall():
+                found.setdefault(mention_id, []).append(
+                    {"name": topic, "score": round(score, 4), "sentiment": sentiment}
+                )
+        return found
+
+    def stats(self, query: MentionQuery, by: str, *, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Counts per sentiment and the negative share, grouped by day, week, hour, source or
+        topic. Weeks are summed from the days, so they are served by the daily roll-ups too.
+        Pending mentions are not counted until classified."""
+        query = replace(query, pending=False)
+        with self._guard("query failed"):
+            found = plan_counts(query, "day" if by == "week" else by, now or datetime.now(timezone.utc),
+                                lambda q, b, first, end: rollup.counts(self.db, q, b, first, end), self._counted)
+        return stats_rows(found, by)
+
+    def _counted(self, query: MentionQuery, by: str) -> list[rollup.Count]:
+        """(bucket, sentiment, n) counted from the mentions of ``query``'s period."""
+        where, params = query.where(counting=True)
+        if by == "topic":
+            # CROSS JOIN keeps mentions as the outer loop: walk the period on the time index,
+            # then each mention's topics, instead of every topic row of all time (4x faster).
+            sql = (
+                "SELECT t.topic AS bucket, t.sentiment AS sentiment, COUNT(*) AS n "
+                f"FROM mentions m CROSS JOIN mention_topics t ON t.mention_id = m.id{where} "
+                "GROUP BY bucket, t.sentiment"
+            )
+        else:
+            bucket = {
+                "day": "substr(m.created_at, 1, 10)",
+                "hour": "substr(m.created_at, 1, 13) || ':00'",
+                "source": "+m.source",  # see MentionQuery.where(counting=True)
+                "brand": "m.brand",
+            }[by]
+            sql = (
+                f"SELECT {bucket} AS bucket, m.sentiment AS sentiment, COUNT(*) AS n "
+                f"FROM mentions m{where} GROUP BY bucket, m.sentiment"
+            )
+        return self.db.execute(sql, params).fetchall()
+
+    def top_negative_topics(self, query: MentionQuery, by: str, limit: int = 3) -> dict[str, list[str]]:
+        """Per ``by`` group (``brand`` or ``source``), the topics most often spoken of
+        negatively in ``query``'s mentions, most frequent first: what a share-of-voice table
+        shows beside each competitor's negative share."""
+        column = {"brand": "m.brand", "source": "m.source"}[by]
+        where, params = replace(query, pending=False).where()
+        sql = (
+            f"SELECT {column} AS bucket, t.topic, COUNT(*) AS n "
+            f"FROM mentions m CROSS JOIN mention_topics t ON t.mention_id = m.id{where}"
+            f"{' AND' if where else ' WHERE'} t.sentiment = 'negative' "
+            "GROUP BY bucket, t.topic ORDER BY bucket, n DESC, t.topic"
+        )
+        found: dict[str, list[str]] = {}
+        with self._guard("query failed"):
+            for bucket, topic, _ in self.db.execute(sql, params).fetchall():
+                names = found.setdefault(bucket, [])
+                if len(names) < limit:
+                    names.append(topic)
+        return found
+
+    def iter_mentions(self, where_sql: str = "", params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Stream rows for exports and reports without loading the table."""
+        yield from self.db.query(f"SELECT * FROM mentions m {where_sql} ORDER BY m.id", params)
+
+    def counts(self) -> dict[str, int]:
+        from alerts import storage as alert_tables  # the outbox's owner counts its rows
+
+        return {
+            "mentions": self.db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0],
+            "pending_deliveries": alert_tables.pending_count(self.db),
+        }

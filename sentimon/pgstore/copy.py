@@ -127,11 +127,11 @@ def _batches(source: sqlite3.Connection, table: str, columns: list[str], after: 
 
 
 def _insert(target: psycopg.Connection, table: str, columns: list[str], rows: list[Any]) -> None:
-    casts = ", ".join("%s::jsonb" if (table, c) in JSONB_COLUMNS else "%s" for c in columns)
-    target.cursor().executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({casts}) ON CONFLICT DO NOTHING",
-        [[_value(table, c, row[c]) for c in columns] for row in rows],
-    )
+    """COPY, not INSERT: one statement per batch, so the roll-up triggers (statement-level)
+    run once per batch instead of once per row (986 mentions/s with INSERTs, at 100,000)."""
+    with target.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_value(table, c, row[c]) for c in columns])
 
 
 def _value(table: str, column: str, value: Any) -> Any:

@@ -305,6 +305,7 @@ def _register_subcommands() -> None:
         ("sentimon.cli_connectors", "connectors"),
         ("sentimon.cli_query", "mentions"),
         ("sentimon.cli_query", "stats"),
+        ("sentimon.cli_db", "db"),
         ("sentimon.cli_migrate", "migrate"),
     ):
         try:

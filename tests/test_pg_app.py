@@ -1,5 +1,5 @@
 """The app on PostgreSQL (issue 18): ``[storage] url`` from the environment, one pooled store
-per process, fetch and query end to end on a real server, and
+per process, `sentimon db upgrade/status`, fetch and query end to end on a real server, and
 the commands still tied to SQLite stopping with one line that names them.
 
 The server is the session's throwaway cluster (tests/pg_server.py); each test gets its own
@@ -119,6 +119,30 @@ def test_commands_still_on_sqlite_name_themselves(pg_project, tmp_path, monkeypa
     assert not (tmp_path / "sentimon.db").exists()
 
 
+def test_db_upgrade_applies_once_and_status_tells(pg_project):
+    from sentimon.pgstore import migrate
+
+    before = invoke(pg_project, "db", "status")
+    assert before.exit_code == 1 and f"schema version 0 of {migrate.SCHEMA_VERSION}" in before.output
+    assert "pending 0001_" in before.output
+    first = invoke(pg_project, "db", "upgrade")
+    assert first.exit_code == 0, first.output
+    assert [line for line in first.output.splitlines() if line.startswith("applied")] == [
+        f"applied {m.version:04d}_{m.name}" for m in migrate.migrations()
+    ]
+    second = invoke(pg_project, "db", "upgrade")
+    assert second.exit_code == 0 and "already up to date" in second.output and "applied" not in second.output
+    after = invoke(pg_project, "db", "status")
+    assert after.exit_code == 0 and "pending" not in after.output
+    for output in (before.output, first.output, second.output, after.output):
+        assert PASSWORD not in output and "postgresql://127.0.0.1:" in output
+
+
+def test_db_upgrade_help_says_where_the_url_comes_from():
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--help"])
+    assert result.exit_code == 0 and "SENTIMON_DATABASE_URL" in result.output and "Safe to repeat" in result.output
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,7 +157,7 @@ def _closed_port() -> int:
 def test_a_bad_or_unreachable_server_is_one_line_without_the_password(write_config, monkeypatch, url, says):
     monkeypatch.setenv("SENTIMON_DATABASE_URL", url)
     config = write_config(CONFIG)
-    for args in (["mentions"],):
+    for args in (["db", "upgrade"], ["db", "status"], ["mentions"]):
         result = invoke(config, *args)
         assert result.exit_code == 1, result.output
         assert says in result.output and PASSWORD not in result.output
@@ -182,3 +206,17 @@ def test_the_app_shares_one_pool_and_closes_it(pg_project, tmp_path):
     app.close()
     assert seen[0]._pool.closed
     assert not (tmp_path / "sentimon.db").exists()
+
+
+def test_db_commands_on_sqlite_name_the_file(write_config, tmp_path):
+    config = write_config("")
+    missing = invoke(config, "db", "status")
+    assert missing.exit_code == 1 and "sentimon.db" in missing.output  # never created by a look
+    assert not (tmp_path / "sentimon.db").exists()
+    from sentimon.store import Store
+
+    Store(tmp_path / "sentimon.db").close()
+    status = invoke(config, "db", "status")
+    assert status.exit_code == 0 and f"{tmp_path / 'sentimon.db'}: schema version" in status.output
+    upgrade = invoke(config, "db", "upgrade")
+    assert upgrade.exit_code == 0 and "schema version" in upgrade.output

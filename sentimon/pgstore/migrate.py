@@ -81,13 +81,56 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
     return done
 
 
+def pending(conn: psycopg.Connection) -> list[str]:
+    """Names of the migrations this database has not applied yet."""
+    have = set(applied(conn))
+    return [f"{m.version:04d}_{m.name}" for m in migrations() if m.version not in have]
+
+
+def _connect(url: str) -> psycopg.Connection:
+    from sentimon.errors import StorageError
+    from sentimon.pgstore.store import redacted, scrubbed
+
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise StorageError(f"{redacted(url)}: cannot connect: {scrubbed(exc, url)}") from None
+
+
+def upgrade_url(url: str) -> tuple[list[str], int]:
+    """``sentimon db upgrade``: apply what is pending; (names applied, schema version now).
+    Errors are one StorageError line naming the server, never the password."""
+    from sentimon.errors import StorageError
+    from sentimon.pgstore.store import redacted, scrubbed
+
+    with _connect(url) as conn:
+        try:
+            done = upgrade(conn)
+            return done, len(applied(conn))
+        except psycopg.Error as exc:
+            raise StorageError(f"{redacted(url)}: cannot upgrade: {scrubbed(exc, url)}") from exc
+
+
+def status_url(url: str) -> tuple[int, list[str]]:
+    """``sentimon db status``: (schema version, migrations still pending), changing nothing."""
+    from sentimon.errors import StorageError
+    from sentimon.pgstore.store import redacted, scrubbed
+
+    with _connect(url) as conn:
+        try:
+            return len(applied(conn)), pending(conn)
+        except psycopg.Error as exc:
+            raise StorageError(f"{redacted(url)}: cannot read the schema version: {scrubbed(exc, url)}") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sentimon.pgstore.migrate [URL]``: apply pending migrations and say which,
-    until ``sentimon db upgrade`` exists. The URL comes from $SENTIMON_DATABASE_URL when not
-    given (a password on the command line is visible to every user in ``ps``)."""
+    """``python -m sentimon.pgstore.migrate [URL]``: ``sentimon db upgrade`` without a config
+    file, for a DBA. The URL comes from $SENTIMON_DATABASE_URL when not given (a password on
+    the command line is visible to every user in ``ps``)."""
     import os
     import sys
 
+    from sentimon.errors import StorageError
     from sentimon.pgstore.store import redacted
 
     args = sys.argv[1:] if argv is None else argv
@@ -97,11 +140,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            done = upgrade(conn)
-            version = len(applied(conn))
-    except psycopg.Error as exc:
-        print(f"{redacted(url)}: cannot upgrade: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        done, version = upgrade_url(url)
+    except StorageError as exc:
+        print(exc, file=sys.stderr)
         return 1
     for name in done:
         print(f"applied {name}")

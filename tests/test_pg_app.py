@@ -94,6 +94,8 @@ def test_fetch_stores_in_postgresql_and_mentions_lists_them(pg_project, tmp_path
     assert typo.exit_code == 2 and "known: shop" in typo.output
     stats = json.loads(invoke(pg_project, "stats", "--since", "2026-11-01", "--format", "json").output)
     assert (stats["total"], stats["negative"]) == (3, 1)
+    assert invoke(pg_project, "connectors", "reset", "shop").exit_code == 0
+    assert "shop: fetched 3, new 0" in invoke(pg_project, "fetch").output  # read again, stored once
 
 
 @pytest.mark.parametrize("args, command", [

@@ -32,6 +32,7 @@ from sentimon.settings import (
     settings_of,
     validate,
 )
+from sentimon.storage_settings import STORAGE_SETTINGS, StorageSettings, inline_url, url_problems
 
 if TYPE_CHECKING:
     from alerts.notifier_base import NotifierOptions
@@ -39,32 +40,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = "sentimon.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-_POSTGRESQL = ("postgresql://", "postgres://")
-
-
-@dataclass(frozen=True, kw_only=True)
-class StorageSettings(Settings):
-    """The ``[storage]`` table: SQLite at ``path`` (the default), or PostgreSQL at ``url``."""
-
-    path: Path = setting(
-        "path", "sentimon.db", help="SQLite file; relative paths are relative to the config file.",
-    )
-    url: str = setting(
-        "str", "", secret=True,
-        help='PostgreSQL instead of SQLite, from the environment only (the URL holds the '
-             'password): "${SENTIMON_DATABASE_URL}". Empty: SQLite at path.',
-    )
-    retention_days: int = setting(
-        "int", 0, help="Delete mentions older than this many days; 0 keeps them all.",
-    )
-
-    @property
-    def postgresql(self) -> bool:
-        return bool(self.url)
-
-
-STORAGE_SETTINGS = settings_of(StorageSettings)
+__all__ = ["STORAGE_SETTINGS", "StorageSettings"]  # declared in storage_settings, read from here too
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,7 +158,7 @@ def parse_config(raw: dict[str, Any], path: Path, environ: dict[str, str] | None
     missing: dict[str, str] = {}
     try:
         expanded = _expand(raw, "", os.environ if environ is None else environ, secrets, missing)
-        inline = _inline_url(raw)
+        inline = inline_url(raw)
         if missing:
             if len(missing) == 1:
                 (name, key), = missing.items()
@@ -203,18 +179,6 @@ def parse_config(raw: dict[str, Any], path: Path, environ: dict[str, str] | None
         found = problems_of(exc) if isinstance(exc, SettingError) else [exc]
         lines = [f"{path}: {_masked(str(problem), secrets)}" for problem in found]
         raise ConfigError("\n".join(lines)) from None
-
-
-def _inline_url(raw: dict[str, Any]) -> list[SettingError]:
-    """``[storage] url`` written in the file instead of referenced: refused before it is
-    expanded or quoted anywhere, as the URL carries the database password."""
-    storage = raw.get("storage")
-    url = storage.get("url") if isinstance(storage, dict) else None
-    if isinstance(url, str) and url and not _ENV_REF.fullmatch(url.strip()):
-        return [SettingError("storage.url", 'write "${SENTIMON_DATABASE_URL}" and set that variable in '
-                             "the environment: the URL holds the database password, which never lives "
-                             "in the config file")]
-    return []
 
 
 def _masked(text: str, secrets: set[str]) -> str:
@@ -286,9 +250,7 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str], found: list[Setti
     storage = checked(lambda: parse(StorageSettings, _table(raw, "storage"), "storage"), fallback=StorageSettings())
     if not storage.path.is_absolute():
         storage = replace(storage, path=path.parent / storage.path)
-    if storage.url and not storage.url.startswith(_POSTGRESQL) and not found:
-        problems.append(SettingError("storage.url", "expected a postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
-                                     "URL (the value is a secret: not shown)"))
+    problems.extend([] if found else url_problems(storage))
 
     model = section("model", models.MODEL_SETTINGS)
     topics = checked(_topics, checked(_table, raw, "topics", fallback={}), models, problems, fallback=[])

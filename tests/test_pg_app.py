@@ -189,6 +189,14 @@ def test_a_url_of_another_database_is_refused_without_quoting_it(write_config, m
     assert PASSWORD not in result.output
 
 
+def test_without_the_postgres_extra_the_config_says_what_to_install(write_config, monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg_pool", None)  # as if not installed
+    monkeypatch.setenv("SENTIMON_DATABASE_URL", f"postgresql://sentimon:{PASSWORD}@db/sentimon")
+    result = invoke(write_config(CONFIG), "mentions")
+    assert result.exit_code == 2 and "pip install 'sentimon[postgres]'" in result.output
+    assert PASSWORD not in result.output
+
+
 def test_the_app_shares_one_pool_and_closes_it(pg_project, tmp_path):
     from sentimon.app import App
     from sentimon.errors import StorageError

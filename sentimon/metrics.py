@@ -84,15 +84,13 @@ def _seconds(text: str) -> float:
 def render(store: Store, counters: Counters) -> str:
     """The whole scrape as text; StorageError when the database cannot be read."""
     try:
-        return _render(store.db, counters)
+        return _render(store, counters)
     except sqlite3.DatabaseError as exc:
         raise StorageError(f"{store.path}: cannot read metrics: {exc}") from exc
 
 
-def _render(db: Any, counters: Counters) -> str:
-    def query(sql: str) -> list[tuple[Any, ...]]:
-        return db.execute(sql).fetchall()
-
+def _render(store: Store, counters: Counters) -> str:
+    db = store.db
     out = _Writer()
     out.gauge(
         "sentimon_mentions_stored", "Classified mentions in the database, by source and sentiment.",
@@ -102,37 +100,30 @@ def _render(db: Any, counters: Counters) -> str:
     out.gauge("sentimon_mentions_pending", "Pushed mentions stored but not classified yet.",
               [({}, mention_sql.pending_count(db))])
 
-    last = query(
-        "SELECT source, started_at, finished_at, fetched, new, skipped, error FROM runs "
-        "WHERE id IN (SELECT MAX(id) FROM runs WHERE finished_at IS NOT NULL GROUP BY source) "
-        "ORDER BY source"
-    )
+    runs = store.finished_runs()  # the store owns the run record
     out.gauge("sentimon_connector_last_run_success",
               "1 if the connector's last finished run succeeded, else 0.",
-              [({"connector": r[0]}, 0 if r[6] else 1) for r in last])
+              [({"connector": r["source"]}, 0 if r["error"] else 1) for r in runs])
     out.gauge("sentimon_connector_last_run_duration_seconds", "Duration of the last finished run.",
-              [({"connector": r[0]}, max(0.0, _seconds(r[2]) - _seconds(r[1]))) for r in last])
+              [({"connector": r["source"]},
+                max(0.0, _seconds(r["finished_at"]) - _seconds(r["started_at"]))) for r in runs])
     out.gauge("sentimon_connector_last_run_timestamp_seconds",
               "When the last run finished (Unix time).",
-              [({"connector": r[0]}, _seconds(r[2])) for r in last])
-    for index, column in ((3, "fetched"), (4, "new"), (5, "skipped")):
+              [({"connector": r["source"]}, _seconds(r["finished_at"])) for r in runs])
+    for column in ("fetched", "new", "skipped"):
         out.gauge(f"sentimon_connector_last_run_{column}",
                   f"Mentions {column} by the last finished run.",
-                  [({"connector": r[0]}, r[index]) for r in last])
+                  [({"connector": r["source"]}, r[column]) for r in runs])
     out.gauge(
         "sentimon_connector_last_success_timestamp_seconds",
         "When the connector last finished a run without error (Unix time).",
-        [({"connector": source}, _seconds(t)) for source, t in query(
-            "SELECT source, MAX(finished_at) FROM runs WHERE error IS NULL "
-            "AND finished_at IS NOT NULL GROUP BY source ORDER BY source"
-        )],
+        [({"connector": r["source"]}, _seconds(r["last_success"]))
+         for r in runs if r["last_success"] is not None],
     )
     out.counter(
         "sentimon_connector_runs_total", "Finished connector runs, by result.",
-        [({"connector": source, "result": result}, n) for source, result, n in query(
-            "SELECT source, CASE WHEN error IS NULL THEN 'ok' ELSE 'error' END, COUNT(*) "
-            "FROM runs WHERE finished_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
-        )],
+        [({"connector": r["source"], "result": result}, r[f"{result}_runs"])
+         for r in runs for result in ("error", "ok") if r[f"{result}_runs"]],
     )
 
     from alerts import storage as alert_tables  # the alert tables' owner

@@ -293,6 +293,27 @@ def test_runs_are_recorded(backend: Backend) -> None:
                                   "last_success": "2026-11-02T09:30:03Z", "last_error": "HTTP 500", "stored": 5}]
 
 
+
+def test_finished_runs_give_each_source_its_last_finished_run_and_totals(backend: Backend) -> None:
+    """What /metrics reports per connector: a running run is not finished, a source that never
+    succeeded has no last success, and the totals count finished runs by result."""
+    store = backend.store()
+    for source, minute, seconds, error in (("reviews", 0, 3, None), ("reviews", 10, 1, "HTTP 500"),
+                                           ("reviews", 20, None, None), ("broken", 5, 2, "timeout"),
+                                           ("starting", 7, None, None)):
+        run = store.start_run(source, T0 + timedelta(minutes=minute))
+        if seconds is not None:
+            store.finish_run(run, finished=T0 + timedelta(minutes=minute, seconds=seconds),
+                             fetched=4, new=minute, skipped=1, error=error)
+    assert store.finished_runs() == [
+        {"source": "broken", "started_at": "2026-11-02T09:35:00Z", "finished_at": "2026-11-02T09:35:02Z",
+         "fetched": 4, "new": 5, "skipped": 1, "error": "timeout", "last_success": None,
+         "ok_runs": 0, "error_runs": 1},
+        {"source": "reviews", "started_at": "2026-11-02T09:40:00Z", "finished_at": "2026-11-02T09:40:01Z",
+         "fetched": 4, "new": 10, "skipped": 1, "error": "HTTP 500", "last_success": "2026-11-02T09:30:03Z",
+         "ok_runs": 1, "error_runs": 1},
+    ]
+
 def test_stats_from_rollups_equal_stats_counted(backend: Backend) -> None:
     """Whole days come from the roll-ups, partial ones from the mentions: both paths agree."""
     store = backend.store()

@@ -24,12 +24,13 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention
 from sentimon.pgstore import migrate, reads
-from sentimon.store import PENDING, SENTIMENT_ORDER, MentionQuery, SaveResult
+from sentimon.store import FINISHED_RUNS_SQL, PENDING, SENTIMENT_ORDER, MentionQuery, SaveResult
 from sentimon.times import to_db_time
 
 log = logging.getLogger(__name__)
@@ -347,6 +348,12 @@ class PgStore:
         """The latest run of each source and its latest successful one: the health record."""
         with self._guard("query failed") as conn:
             return reads.last_runs(conn)
+
+    def finished_runs(self) -> list[dict[str, Any]]:
+        """Per source, its last finished run, last success and run totals: ``/metrics``' record
+        (the store's portable ``FINISHED_RUNS_SQL``, as on SQLite)."""
+        with self._guard("query failed") as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(FINISHED_RUNS_SQL).fetchall()
 
     def counts(self) -> dict[str, int]:
         """Stored mentions, and deliveries pending in the outbox: 0 here, as the outbox

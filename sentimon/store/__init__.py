@@ -18,13 +18,14 @@ import sqlite3  # noqa: F401 - tests patch sentimon.store.sqlite3.connect, as wh
 from sentimon.store.core import BUSY_TIMEOUT_MS, inserted_id, storage_problem
 from sentimon.store.query import MentionQuery, fts_phrase
 from sentimon.store.reads import MentionReads
-from sentimon.store.runs import LAST_RUNS_SQL, RunsAndCursors
+from sentimon.store.runs import FINISHED_RUNS_SQL, LAST_RUNS_SQL, RunsAndCursors
 from sentimon.store.writes import PENDING, SENTIMENT_ORDER, MentionWrites, SaveResult
 from sentimon.times import from_db_time, to_db_time
 
 __all__ = [
-    "BUSY_TIMEOUT_MS", "LAST_RUNS_SQL", "PENDING", "SENTIMENT_ORDER", "MentionQuery", "SaveResult",
-    "Store", "from_db_time", "fts_phrase", "inserted_id", "storage_problem", "to_db_time",
+    "BUSY_TIMEOUT_MS", "FINISHED_RUNS_SQL", "LAST_RUNS_SQL", "PENDING", "SENTIMENT_ORDER",
+    "MentionQuery", "SaveResult", "Store", "from_db_time", "fts_phrase", "inserted_id",
+    "storage_problem", "to_db_time",
 ]
 
 

@@ -25,6 +25,22 @@ LAST_RUNS_SQL = """
     FROM runs GROUP BY source ORDER BY source
 """
 
+# Per source with a finished run: that last finished run, the end of its last run without an
+# error (NULL if none) and how many finished runs succeeded and failed. Portable SQL both
+# stores run; ``/metrics`` (sentimon/metrics.py) reports it.
+FINISHED_RUNS_SQL = """
+    SELECT r.source, r.started_at, r.finished_at, r.fetched, r.new, r.skipped, r.error,
+           f.last_success, f.ok_runs, f.error_runs
+    FROM runs r JOIN (
+        SELECT source, MAX(id) AS last_id,
+               MAX(CASE WHEN error IS NULL THEN finished_at END) AS last_success,
+               SUM(CASE WHEN error IS NULL THEN 1 ELSE 0 END) AS ok_runs,
+               SUM(CASE WHEN error IS NULL THEN 0 ELSE 1 END) AS error_runs
+        FROM runs WHERE finished_at IS NOT NULL GROUP BY source
+    ) f ON r.id = f.last_id
+    ORDER BY r.source
+"""
+
 
 class RunsAndCursors(StoreCore):
     """The store's SQL on ``runs`` and its reads of ``cursors``."""
@@ -55,3 +71,8 @@ class RunsAndCursors(StoreCore):
     def last_runs(self) -> list[dict[str, Any]]:
         """The latest run of each source and its latest successful one: the health record."""
         return list(self.db.query(LAST_RUNS_SQL))
+
+    def finished_runs(self) -> list[dict[str, Any]]:
+        """Per source, its last finished run with its last success and its run totals
+        (``FINISHED_RUNS_SQL``), by source: what ``/metrics`` reports of each connector."""
+        return list(self.db.query(FINISHED_RUNS_SQL))

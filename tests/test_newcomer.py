@@ -244,7 +244,7 @@ def test_run_once_without_connectors_says_so(tmp_path, keyword_model):
 def test_doctor_prints_durations_as_written(tmp_path, keyword_model):
     config = write_rows(tmp_path, [{"id": "1", "text": "fine", "created_at": "2026-11-20T10:00:00Z"}])
     config.write_text(config.read_text() + 'every = "1m"\n')
-    checks = {c["name"]: c for c in json.loads(run("doctor", "--format", "json", config=config).output)}
+    checks = {c["name"]: c for c in json.loads(run("doctor", "--format", "json", config=config).stdout)}  # logs go to stderr
     assert "every 1m" in checks["connector shop"]["detail"] and "0:01:00" not in checks["connector shop"]["detail"]
 
 

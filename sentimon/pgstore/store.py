@@ -86,6 +86,16 @@ def _extra(extra: dict[str, Any]) -> str | None:
     return json.dumps(_clean_json(json.loads(json.dumps(extra, default=str))))
 
 
+def _plan_for_ssd(conn: psycopg.Connection) -> None:
+    """Price a random read like SSDs do (1.1), unless the server's configuration set a value.
+    PostgreSQL's default of 4 is for spinning disks; with it the planner scans every topic row
+    to count one partial day's topics instead of probing ~10,000 of them by index (2.2x slower
+    at 1,000,000 mentions, docs/postgresql.md)."""
+    row = conn.execute("SELECT source FROM pg_settings WHERE name = 'random_page_cost'").fetchone()
+    if row is not None and row[0] == "default":
+        conn.execute("SET random_page_cost = 1.1")
+
+
 def redacted(url: str) -> str:
     """The server and database of ``url`` without user or password: safe for errors and logs."""
     try:
@@ -137,6 +147,7 @@ class PgStore:
         self._pool = ConnectionPool(
             url, min_size=1, max_size=max_connections, open=False, kwargs={"autocommit": True},
             check=ConnectionPool.check_connection, timeout=connect_timeout, name="sentimon",
+            configure=_plan_for_ssd,
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout)

@@ -22,6 +22,8 @@ HEADER = """\
 [storage]
 path = "sentimon.db"          # relative to this file
 # retention_days = 365        # 0 keeps every mention
+# url = "${SENTIMON_DATABASE_URL}"  # PostgreSQL instead of the file above, when one machine is
+#                                    # not enough (docs/postgresql.md; `sentimon migrate` moves it)
 
 [model]
 sentiment = "bundled"         # offline MiniLM-L6 model; or a Hugging Face id / local folder

@@ -141,3 +141,12 @@ def test_a_broken_example_would_fail_this_check(tmp_path):
     with pytest.raises(ConfigError) as info:
         load(tmp_path, broken)
     assert "ulr: unknown key" in str(info.value) and "url: missing" in str(info.value)
+
+
+def test_the_commented_postgresql_line_in_storage_loads_when_uncommented(tmp_path):
+    text = TEXT.replace('# url = "${SENTIMON_DATABASE_URL}"', 'url = "${SENTIMON_DATABASE_URL}"', 1)
+    assert text != TEXT
+    path = tmp_path / "sentimon.toml"
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path, environ={"SENTIMON_DATABASE_URL": "postgresql://cx@db.internal/sentimon"})
+    assert config.storage.url == "postgresql://cx@db.internal/sentimon"

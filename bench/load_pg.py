@@ -88,7 +88,7 @@ def main() -> None:
     print(f"\n| step | mentions | topics | seconds | mentions/s |\n|---|---:|---:|---:|---:|")
     print(f"| fill SQLite (straight SQL) | {args.stored:,} | | {r['fill_s']:.0f} | "
           f"{args.stored / r['fill_s']:,.0f} |")
-    print(f"| `sentimon migrate` copy, checks and ANALYZE included ({r['rollups']:,} roll-up rows "
+    print(f"| `sentimon migrate` copy, checks and VACUUM ANALYZE included ({r['rollups']:,} roll-up rows "
           f"compared) | {r['copied']:,} | {r['topics']:,} | {r['copy_s']:.0f} | "
           f"{r['copied'] / r['copy_s']:,.0f} |")
     print(f"\n| {args.stored:,} stored: query | SQLite p50 ms | SQLite p95 ms | PostgreSQL p50 ms | "

@@ -36,3 +36,23 @@ def test_a_wave_adds_the_complaints_that_multiply_the_share(name, mult):
     added_n = sum(waved[0][u] - plain[0][u] for u in units)
     added_k = sum(waved[1][u] - plain[1][u] for u in units)
     assert added_n == added_k and abs(added_n - owed) <= 1
+
+
+def test_the_table_splits_out_the_waves_at_the_nominal_volume():
+    # "A doubling at 40 mentions an hour": the stream averages 40/h, but a wave starting at 22:00
+    # runs at ~20/h for its first three hours. The table reports both the whole count and the
+    # waves whose first 3 windows run at the nominal volume or more (by day on a weekday).
+    bench = _bench()
+    stream = next(s for s in bench.STREAMS if s.name == "medium 40/h" and s.window == 1)
+    monday = 7 * 24  # hour 168 is day 7, a weekday like day 0
+    day, night, weekend_night = monday + 12, monday + 22, 5 * 24 + 1
+    assert bench.busy(stream, day) and not bench.busy(stream, night) and not bench.busy(stream, weekend_night)
+    assert bench.rhythm(monday + 15) == pytest.approx(1.6) and bench.rhythm(monday + 3) == pytest.approx(0.4)
+    tally = {"total": {}, "delays": {}}
+    bench._score(tally, "sustained", stream, day, 2.0, 24, [day + 2.5])
+    bench._score(tally, "sustained", stream, night, 2.0, 24, [night + 5.0])
+    row = bench._row(stream, "sustained medium", {**tally, "false": 0, "quiet_weeks": 1})
+    assert row["sustained x2 <=3w"] == 0.5 and row["sustained x2 <=6w"] == 1.0
+    assert row["sustained x2 <=3w busy"] == 1.0 and row["sustained x2 busy runs"] == 1
+    assert any("nominal volume or more: 100%" in line for line in bench.verdicts(
+        [{**row, "stream": "medium 40/h", "window": "1h", "rule": "sustained medium"}]))

@@ -39,8 +39,11 @@ stricter; tuned with bench/alerts.py (26 weeks x 3 seeds, a check every 15 minut
 1.20 on the grumpy stream) and still catches 95% of sustained doublings at 40/h within six 1h
 windows (docs/BENCHMARKS.md). With the beta-binomial baseline it was tuned again on seeds
 100-103: a half of alpha bought +3 points at 40/h (x2 within 3 windows 43% -> 46%) and +9 at 8/h
-for 0.81 -> 1.24 false alerts a month on the 250/h stream, so a sixth stays. Scaling with alpha
-keeps low, high and explicit levels in step."""
+for 0.81 -> 1.24 false alerts a month on the 250/h stream, so a sixth stays. Measured again
+(docs/BENCHMARKS.md): a quarter and a third bought nothing at 40/h on seeds 100-103 (43%) for
+0.90 and 0.99 false alerts a month at 250/h; a test that knew the true usual share and scatter
+would catch 62% at one false alert a month (seeds 0-2), so the level is not what is missing.
+Scaling with alpha keeps low, high and explicit levels in step."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from sentimon import rollup
 from sentimon.stats_rows import plan_counts, stats_rows
 from sentimon.store import LAST_RUNS_SQL, MentionQuery
+from sentimon.store.query import shape_mention_rows
 
 
 def pg(sql: str) -> str:
@@ -60,16 +61,7 @@ def mentions(conn: psycopg.Connection, query: MentionQuery) -> list[dict[str, An
     )
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(sql.encode(), [*params, query.limit]).fetchall()
-    topics = topics_for(conn, [r["id"] for r in rows])
-    for row in rows:
-        row["scores"] = {
-            "negative": row.pop("score_negative"),
-            "neutral": row.pop("score_neutral"),
-            "positive": row.pop("score_positive"),
-        }
-        row["topics"] = topics.get(row["id"], [])
-        row["corrected"] = row.pop("corrected_by") is not None
-    return rows
+    return shape_mention_rows(rows, topics_for(conn, [r["id"] for r in rows]))
 
 
 def topics_for(conn: psycopg.Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:

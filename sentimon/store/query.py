@@ -84,3 +84,19 @@ class MentionQuery:
             clauses.append("m.rating <= ?")
             params.append(self.max_rating)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def shape_mention_rows(
+    rows: list[dict[str, Any]], topics: dict[int, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """A listed mention as both stores return it: the three scores as one ``scores`` object,
+    its topics, and ``corrected`` (true when a person set its sentiment or topics)."""
+    for row in rows:
+        row["scores"] = {
+            "negative": row.pop("score_negative"),
+            "neutral": row.pop("score_neutral"),
+            "positive": row.pop("score_positive"),
+        }
+        row["topics"] = topics.get(row["id"], [])
+        row["corrected"] = row.pop("corrected_by") is not None
+    return rows

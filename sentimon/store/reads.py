@@ -15,7 +15,7 @@ from typing import Any, Iterator, Sequence
 from sentimon import rollup
 from sentimon.stats_rows import plan_counts, stats_rows
 from sentimon.store.core import ID_CHUNK, StoreCore
-from sentimon.store.query import MentionQuery
+from sentimon.store.query import MentionQuery, shape_mention_rows
 
 
 class MentionReads(StoreCore):
@@ -34,15 +34,7 @@ class MentionReads(StoreCore):
         with self._guard("query failed"):
             rows = [dict(r) for r in self.db.execute_returning_dicts(sql, [*params, query.limit])]
             topics = self.topics_for([r["id"] for r in rows])
-        for row in rows:
-            row["scores"] = {
-                "negative": row.pop("score_negative"),
-                "neutral": row.pop("score_neutral"),
-                "positive": row.pop("score_positive"),
-            }
-            row["topics"] = topics.get(row["id"], [])
-            row["corrected"] = row.pop("corrected_by") is not None  # sentiment/topics by a person
-        return rows
+        return shape_mention_rows(rows, topics)
 
     def topics_for(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
         found: dict[int, list[dict[str, Any]]] = {}

@@ -307,6 +307,7 @@ def _register_subcommands() -> None:
         ("sentimon.cli_query", "stats"),
         ("sentimon.cli_db", "db"),
         ("sentimon.cli_migrate", "migrate"),
+        ("sentimon.cli_worker", "worker"),
     ):
         try:
             module = importlib.import_module(module_name)

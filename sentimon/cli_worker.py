@@ -1,0 +1,23 @@
+"""`sentimon worker`: run connectors as jobs on PostgreSQL; start one on each machine."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("--name", help="This worker's name in the logs and the job table (default: worker).")
+@click.pass_obj
+def worker(app, name: str | None) -> None:
+    """Run the connectors as jobs shared by every worker on the same PostgreSQL ([storage] url).
+
+    Start one on each machine: each connector runs on one worker at a time, on its `every`
+    (at most once a minute); a worker that dies mid-run is noticed within a minute and the
+    next run goes on from the stored cursor. Ctrl-C or SIGTERM ends the job in hand, then
+    stops. Alert checks and deliveries still run in `sentimon run` on SQLite only.
+    """
+    try:
+        from sentimon.worker import run_worker
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(f"sentimon worker needs {exc.name}: pip install 'sentimon[postgres]'") from None
+    run_worker(app, name=name)

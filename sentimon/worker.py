@@ -1,0 +1,126 @@
+"""`sentimon worker`: the connectors as jobs on Procrastinate, on the PostgreSQL store (issue 18).
+
+Why Procrastinate: a team that outgrows one machine runs workers on several, and they must
+agree on who runs what without a broker of their own. Procrastinate keeps its queue in the same
+PostgreSQL: a job is stored in the transaction that defers it, a ``lock`` lets one job per
+connector run at a time on any machine, a ``queueing_lock`` keeps at most one waiting, and
+heartbeats show which worker died. Every worker runs the same code; none is special:
+
+- ``sentimon.schedule`` is a periodic task (each minute, deferred once across all workers) that
+  marks the runs of dead workers failed and defers a ``sentimon.fetch`` for every connector
+  whose ``every`` has passed since its last run started.
+- ``sentimon.fetch`` runs one connector through ``pipeline.run_connector`` (fetch, classify,
+  store batch by batch with its cursor). It checks again that the connector is due, so two
+  deferrals that met within one period run it once.
+
+A killed worker's run is marked failed, not retried: retrying it would collide with the next
+run's ``queueing_lock`` (issue 18 measured 78 such errors and sources stuck for 240 s), and the
+next run resumes from the stored cursor anyway, so nothing is lost and nothing is stored twice
+(``UNIQUE(source, external_id)``). Connectors run at most once a minute here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import psycopg
+from procrastinate import App as JobApp
+from procrastinate import PsycopgConnector, exceptions, jobs
+
+from sentimon.errors import StorageError
+from sentimon.pgstore.migrate import LOCK_KEY
+from sentimon.pgstore.store import redacted
+from sentimon.pipeline import run_connector
+from sentimon.times import from_db_time
+
+log = logging.getLogger(__name__)
+
+FETCH_QUEUE = "fetch"
+SCHEDULE_QUEUE = "schedule"
+STALLED_AFTER = 30.0  # seconds without a worker heartbeat (workers beat every 10 s)
+
+
+def due_connectors(app: Any, now: datetime) -> list[Any]:
+    """The enabled connectors whose ``every`` has passed since their last run started."""
+    started = {row["source"]: row["last_run"] for row in app.store().last_runs()}
+    return [entry for entry in app.config.connectors if entry.enabled
+            and (started.get(entry.name) is None
+                 or from_db_time(started[entry.name]) + entry.every <= now + timedelta(seconds=1))]
+
+
+def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_AFTER) -> JobApp:
+    """A Procrastinate app on the store's database with sentimon's two tasks bound to ``app``
+    (the sentimon App: its config, its PgStore and its classifier). ``tick`` is the schedule's
+    cron (a sixth field is seconds: the tests tick every second)."""
+    url = app.config.storage.url
+    jobs_app = JobApp(connector=PsycopgConnector(conninfo=url, min_size=1, max_size=4))
+
+    @jobs_app.task(name="sentimon.fetch", queue=FETCH_QUEUE)
+    def fetch(name: str) -> str:
+        entry = next((e for e in due_connectors(app, datetime.now(timezone.utc)) if e.name == name), None)
+        if entry is None:
+            return "not due"  # another deferral ran it this period, or it was disabled
+        result = run_connector(app.store(), app.classifier, entry)
+        return "ok" if result.ok else f"error: {result.error}"
+
+    @jobs_app.periodic(cron=tick)
+    @jobs_app.task(name="sentimon.schedule", queue=SCHEDULE_QUEUE, queueing_lock="sentimon.schedule")
+    async def schedule(timestamp: int) -> None:
+        await fail_stalled(jobs_app, stalled_after)
+        now = datetime.now(timezone.utc)
+        for entry in await asyncio.to_thread(due_connectors, app, now):
+            lock = f"connector:{entry.name}"
+            try:
+                await fetch.configure(lock=lock, queueing_lock=lock).defer_async(name=entry.name)
+            except exceptions.AlreadyEnqueued:
+                pass  # one run already waits for this connector
+
+    return jobs_app
+
+
+async def fail_stalled(jobs_app: JobApp, stalled_after: float) -> int:
+    """Mark the fetches of workers that stopped beating failed (see the module's why)."""
+    stalled = list(await jobs_app.job_manager.get_stalled_jobs(
+        queue=FETCH_QUEUE, seconds_since_heartbeat=stalled_after))
+    for job in stalled:
+        log.warning("connector run %s was on a worker that stopped; the next run resumes from "
+                    "its cursor", job.task_kwargs.get("name"))
+        await jobs_app.job_manager.finish_job(job, status=jobs.Status.FAILED, delete_job=False)
+    return len(stalled)
+
+
+def apply_schema(url: str) -> bool:
+    """Create Procrastinate's tables once, under sentimon's migration lock (several workers may
+    start together on a fresh database); True when they were created now."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+            try:
+                if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() != (None,):
+                    return False
+                from procrastinate.schema import SchemaManager
+
+                conn.execute(SchemaManager.get_schema().encode())
+                return True
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+    except psycopg.Error as exc:
+        raise StorageError(f"{redacted(url)}: cannot create the job queue's tables: "
+                           f"{str(exc).strip().splitlines()[0]}") from None
+
+
+def run_worker(app: Any, *, name: str | None = None, tick: str = "* * * * *",
+               heartbeat: float = 10.0, stalled_after: float = STALLED_AFTER) -> None:
+    """Run jobs until stopped (SIGINT/SIGTERM ends the job in hand first)."""
+    if not app.config.storage.postgresql:
+        raise StorageError("sentimon worker needs PostgreSQL ([storage] url); on SQLite, "
+                           "`sentimon run` is the daemon")
+    app.store()  # sentimon's own migrations first, so a job never meets an old schema
+    if apply_schema(app.config.storage.url):
+        log.info("created the job queue's tables")
+    build(app, tick=tick, stalled_after=stalled_after).run_worker(
+        queues=[FETCH_QUEUE, SCHEDULE_QUEUE], name=name, update_heartbeat_interval=heartbeat,
+        stalled_worker_timeout=stalled_after)

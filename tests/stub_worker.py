@@ -1,0 +1,36 @@
+"""``python tests/stub_worker.py CONFIG [DELAY]``: a real `sentimon worker` process with the
+keyword classifier (each batch of the model waits DELAY seconds, so a test can kill a worker
+mid-run), the schedule ticking every second and a dead worker noticed after 2 s."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stubs import KeywordClassifier  # noqa: E402
+
+from sentimon.app import App  # noqa: E402
+from sentimon.config import load_config  # noqa: E402
+from sentimon.logs import setup_logging  # noqa: E402
+from sentimon.worker import run_worker  # noqa: E402
+
+
+class Slow(KeywordClassifier):
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def classify(self, texts):
+        time.sleep(self.delay)
+        return super().classify(texts)
+
+
+if __name__ == "__main__":
+    config = Path(sys.argv[1])
+    delay = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    setup_logging()
+    app = App(config, load_config(config))
+    app._classifier = Slow(delay)
+    run_worker(app, name=f"test-{delay}", tick="* * * * * *", heartbeat=0.5, stalled_after=2.0)

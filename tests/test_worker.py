@@ -1,0 +1,103 @@
+"""`sentimon worker` on a real PostgreSQL: connectors as Procrastinate jobs, one run per
+connector at a time across workers, and a worker killed mid-run loses nothing (issue 18)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from polling import wait_until
+
+pytest.importorskip("procrastinate")
+
+TESTS = Path(__file__).resolve().parent
+
+
+def write_inputs(folder: Path, name: str, files: int, lines: int) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in range(files):
+        with (folder / f"{name}-{f}.jsonl").open("w") as out:
+            for i in range(lines):
+                text = "parcel late again" if i % 3 == 0 else "lovely shoes"
+                out.write(json.dumps({"id": f"{name}-{f}-{i}", "text": text,
+                                      "created_at": "2026-11-30T10:00:00Z"}) + "\n")
+    return files * lines
+
+
+def config(tmp_path: Path, sources: list[str]) -> Path:
+    path = tmp_path / "sentimon.toml"
+    blocks = "".join(f'[[connectors]]\nname = "{s}"\ntype = "files"\npath = "in/{s}/*.jsonl"\n'
+                     'every = "1s"\n' for s in sources)
+    path.write_text('[storage]\nurl = "${SENTIMON_DATABASE_URL}"\n' + blocks)
+    path.chmod(0o600)
+    return path
+
+
+def start(config_path: Path, url: str, delay: float = 0.0) -> subprocess.Popen:
+    env = {**os.environ, "SENTIMON_DATABASE_URL": url}
+    return subprocess.Popen([sys.executable, str(TESTS / "stub_worker.py"), str(config_path), str(delay)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def stop(*workers: subprocess.Popen) -> str:
+    out = ""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+        try:
+            out += worker.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            out += worker.communicate()[0]
+    return out
+
+
+def test_a_worker_runs_the_connectors_into_postgresql(tmp_path: Path, pg_url: str) -> None:
+    total = write_inputs(tmp_path / "in" / "shop", "shop", files=2, lines=150)
+    worker = start(config(tmp_path, ["shop"]), pg_url)
+    try:
+        wait_until(lambda: rows(pg_url, "SELECT COUNT(*) FROM mentions") == [(total,)], timeout=60,
+                   what="every line stored", ignoring=(psycopg.errors.UndefinedTable,))
+    finally:
+        log = stop(worker)
+    assert worker.returncode == 0, log
+    assert rows(pg_url, "SELECT COUNT(*) FROM mentions WHERE sentiment = 'negative'") == [(100,)]
+    assert rows(pg_url, "SELECT COUNT(*) FROM runs WHERE source = 'shop' AND error IS NULL")[0][0] >= 1
+
+
+def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path, pg_url: str) -> None:
+    """Two workers, two sources; one worker is SIGKILLed while it runs; the other notices
+    (no heartbeat for 2 s), marks that run failed and runs the source again from its cursor."""
+    total = sum(write_inputs(tmp_path / "in" / s, s, files=4, lines=400) for s in ("a", "b"))
+    path = config(tmp_path, ["a", "b"])
+    first, second = start(path, pg_url, delay=0.05), start(path, pg_url, delay=0.05)
+    try:
+        wait_until(lambda: rows(pg_url, "SELECT COUNT(*) FROM mentions")[0][0] >= 200, timeout=60,
+                   ignoring=(psycopg.errors.UndefinedTable,))
+        doing = rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE status = 'doing'")[0][0]
+        assert doing >= 1
+        first.kill()  # SIGKILL: no goodbye, its run stays 'doing'
+        first.wait(10)
+        wait_until(lambda: rows(pg_url, "SELECT COUNT(*) FROM mentions") == [(total,)], timeout=120,
+                   what="every line stored after the kill")
+    finally:
+        log = stop(first, second)
+    assert rows(pg_url, "SELECT COUNT(DISTINCT (source, external_id)) FROM mentions") == [(total,)]
+    # the roll-ups (kept by triggers) agree with the rows
+    assert rows(pg_url, "SELECT SUM(n) FROM daily_sentiment") == [(total,)]
+    statuses = rows(pg_url, "SELECT status::text, COUNT(*) FROM procrastinate_jobs "
+                            "WHERE task_name = 'sentimon.fetch' GROUP BY 1 ORDER BY 1")
+    assert ("failed", 1) in statuses, (statuses, log)  # the killed run, marked failed
+    assert "stopped; the next run resumes from its cursor" in log
+    assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE status = 'doing'") == [(0,)]

@@ -4,6 +4,7 @@ mid-run), the schedule ticking every second and a dead worker noticed after 2 s.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,4 +34,5 @@ if __name__ == "__main__":
     setup_logging()
     app = App(config, load_config(config))
     app._classifier = Slow(delay)
-    run_worker(app, name=f"test-{delay}", tick="* * * * * *", heartbeat=0.5, stalled_after=2.0)
+    tick = os.environ.get("SENTIMON_TEST_TICK", "* * * * * *")
+    run_worker(app, name=f"test-{delay}", tick=tick, heartbeat=0.5, stalled_after=2.0)

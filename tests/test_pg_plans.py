@@ -39,6 +39,8 @@ def test_random_reads_are_priced_for_ssds_unless_the_server_says_otherwise(pg_se
     store = PgStore(url, max_connections=1)
     with store._pool.connection() as conn:
         assert conn.execute("SHOW random_page_cost").fetchone() == ("1.1",)
+        # and no generic plan kept from when the table was empty (the dedup check scanned it)
+        assert conn.execute("SHOW plan_cache_mode").fetchone() == ("force_custom_plan",)
     store.close()
     with psycopg.connect(url, autocommit=True) as conn:  # a DBA's choice for this database
         conn.execute(f"ALTER DATABASE {conn.info.dbname} SET random_page_cost = 2.5")

@@ -86,14 +86,21 @@ def _extra(extra: dict[str, Any]) -> str | None:
     return json.dumps(_clean_json(json.loads(json.dumps(extra, default=str))))
 
 
-def _plan_for_ssd(conn: psycopg.Connection) -> None:
-    """Price a random read like SSDs do (1.1), unless the server's configuration set a value.
-    PostgreSQL's default of 4 is for spinning disks; with it the planner scans every topic row
-    to count one partial day's topics instead of probing ~10,000 of them by index (2.2x slower
-    at 1,000,000 mentions, docs/postgresql.md)."""
+def _configure(conn: psycopg.Connection) -> None:
+    """How each pooled connection plans its queries.
+
+    - Random reads priced like SSDs do (1.1), unless the server's configuration set a value:
+      with PostgreSQL's default of 4 (spinning disks) the planner scanned every topic row to
+      count one partial day's topics (2.2x slower at 1,000,000 mentions, docs/postgresql.md).
+    - A plan made for each call's values: psycopg prepares a statement run five times, and
+      PostgreSQL may then keep a generic plan made while the table was nearly empty. The
+      "which of these ids are new" check of every batch became a scan of the growing table,
+      and a worker storing 25,000 mentions into a fresh database took 7.5 s instead of 2.3 s
+      (bench/workers.py). Planning each call costs well under a millisecond."""
     row = conn.execute("SELECT source FROM pg_settings WHERE name = 'random_page_cost'").fetchone()
     if row is not None and row[0] == "default":
         conn.execute("SET random_page_cost = 1.1")
+    conn.execute("SET plan_cache_mode = force_custom_plan")
 
 
 def redacted(url: str) -> str:
@@ -147,7 +154,7 @@ class PgStore:
         self._pool = ConnectionPool(
             url, min_size=1, max_size=max_connections, open=False, kwargs={"autocommit": True},
             check=ConnectionPool.check_connection, timeout=connect_timeout, name="sentimon",
-            configure=_plan_for_ssd,
+            configure=_configure,
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout)

@@ -10,9 +10,11 @@ COPY sentimon ./sentimon
 COPY connectors ./connectors
 COPY models ./models
 COPY alerts ./alerts
+# Extras to install, e.g. --build-arg EXTRAS=postgres for `sentimon worker` (contrib/compose.yaml).
+ARG EXTRAS=""
 # The CPU wheel first: an unpinned torch would pull gigabytes of CUDA packages.
 RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
-    && pip install --no-cache-dir .
+    && pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
 
 USER sentimon
 WORKDIR /data

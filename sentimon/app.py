@@ -101,11 +101,13 @@ class App:
         assert isinstance(store, Store)
         return store
 
-    def require_sqlite(self, command: str) -> None:
+    def require_sqlite(self, command: str, instead: str = "") -> None:
+        """Stop ``command`` on PostgreSQL with one line; ``instead`` says what to run there."""
         if self.config.storage.postgresql:
             raise StorageError(
                 f"{command} is not available on PostgreSQL yet ([storage] url is set): it still "
                 "reads the SQLite database directly (docs/postgresql.md lists what works)"
+                + (f"; {instead}" if instead else "")
             )
 
     def _postgresql(self) -> PgStore:

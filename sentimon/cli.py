@@ -150,7 +150,8 @@ def run(app, once: bool) -> None:
     """
     from sentimon.daemon import Daemon
 
-    app.require_sqlite("sentimon run")  # its alert checks, outbox and lock file
+    app.require_sqlite(  # its alert checks, outbox and lock file
+        "sentimon run", "start `sentimon worker` for the connectors (alerts do not run there yet)")
     daemon = Daemon(app)
     if not any(c.enabled for c in app.config.connectors):
         click.echo(f"no connectors configured in {app.config_path}: add a [[connectors]] entry "

@@ -119,6 +119,8 @@ def test_commands_still_on_sqlite_name_themselves(pg_project, tmp_path, monkeypa
     assert f"{command} is not available on PostgreSQL yet" in result.output
     assert PASSWORD not in result.output
     assert not (tmp_path / "sentimon.db").exists()
+    if command == "sentimon run":  # what to run there instead
+        assert "start `sentimon worker`" in result.output
 
 
 def test_db_upgrade_applies_once_and_status_tells(pg_project):

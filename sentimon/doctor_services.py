@@ -69,7 +69,10 @@ def check_push_endpoint(app: Any) -> list[Check]:
 
 
 def check_daemon(app: Any) -> list[Check]:
-    """Whether a daemon (or a ``run --once``) holds the database's lock, and its pid."""
+    """Whether a daemon (or a ``run --once``) holds the database's lock, and its pid; on
+    PostgreSQL, the workers and their queue instead."""
+    if app.config.storage.postgresql:
+        return check_workers(app)
     from sentimon.daemon import DaemonLock
 
     lock = DaemonLock(app.config.db_path)
@@ -78,6 +81,21 @@ def check_daemon(app: Any) -> list[Check]:
     except OSError as exc:
         return [row("daemon", "warn", f"cannot tell: {lock.path}: {exc.strerror or exc}")]
     return [row("daemon", "ok", f"daemon running (pid {pid})" if pid else "no daemon running")]
+
+
+def check_workers(app: Any) -> list[Check]:
+    """`sentimon worker`s alive, connector runs waiting, running, stalled and failed lately."""
+    try:
+        from sentimon.worker import queue_health
+    except ModuleNotFoundError as exc:
+        return [row("workers", "warn", f"{exc.name} is not installed: pip install 'sentimon[postgres]'")]
+    health = queue_health(app.config.storage.url)
+    if health is None:
+        return [row("workers", "warn", "no `sentimon worker` has started on this database yet")]
+    detail = (f"{health['workers']} alive; connector runs: {health['waiting']} waiting, "
+              f"{health['running']} running, {health['stalled']} stalled, "
+              f"{health['failed_24h']} failed in 24 h")
+    return [row("workers", "ok" if health["workers"] and not health["stalled"] else "warn", detail)]
 
 
 def _bind_problem(host: str, port: int) -> str | None:

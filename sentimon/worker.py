@@ -92,6 +92,30 @@ async def fail_stalled(jobs_app: JobApp, stalled_after: float) -> int:
     return len(stalled)
 
 
+def queue_health(url: str, stalled_after: float = STALLED_AFTER) -> dict[str, int] | None:
+    """For `doctor`: workers alive (a heartbeat within ``stalled_after``), connector runs waiting,
+    running and stalled (on a dead worker, until the next schedule marks them failed), and runs
+    failed in the last 24 hours; None before any worker has started (no queue tables yet)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() == (None,):
+            return None
+        row = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM procrastinate_workers WHERE last_heartbeat >= "
+            "        now() - make_interval(secs => %(s)s)),"
+            " COUNT(*) FILTER (WHERE j.status = 'todo'),"
+            " COUNT(*) FILTER (WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat "
+            "        < now() - make_interval(secs => %(s)s))),"
+            " COUNT(*) FILTER (WHERE j.status = 'doing'),"
+            " COUNT(*) FILTER (WHERE j.status = 'failed' AND EXISTS (SELECT 1 FROM "
+            "        procrastinate_events e WHERE e.job_id = j.id AND e.type = 'failed' "
+            "        AND e.at >= now() - interval '1 day'))"
+            " FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id"
+            " WHERE j.queue_name = %(q)s", {"s": stalled_after, "q": FETCH_QUEUE}).fetchone()
+    alive, waiting, stalled, doing, failed = (int(v) for v in row) if row else (0, 0, 0, 0, 0)
+    return {"workers": alive, "waiting": waiting, "running": doing - stalled, "stalled": stalled,
+            "failed_24h": failed}
+
+
 def apply_schema(url: str) -> bool:
     """Create Procrastinate's tables once, under sentimon's migration lock (several workers may
     start together on a fresh database); True when they were created now."""

@@ -12,6 +12,8 @@ from workers_support import config, rows, start, stop, write_inputs
 
 pytest.importorskip("procrastinate")
 
+from sentimon.worker import queue_health  # noqa: E402  (needs procrastinate)
+
 
 def test_a_worker_runs_the_connectors_into_postgresql(tmp_path: Path, pg_url: str) -> None:
     total = write_inputs(tmp_path / "in" / "shop", "shop", files=2, lines=150)
@@ -19,6 +21,8 @@ def test_a_worker_runs_the_connectors_into_postgresql(tmp_path: Path, pg_url: st
     try:
         wait_until(lambda: rows(pg_url, "SELECT COUNT(*) FROM mentions") == [(total,)], timeout=60,
                    what="every line stored", ignoring=(psycopg.errors.UndefinedTable,))
+        health = queue_health(pg_url)  # what `sentimon doctor` shows on PostgreSQL
+        assert health is not None and health["workers"] == 1 and health["stalled"] == 0
     finally:
         log = stop(worker)
     assert worker.returncode == 0, log
@@ -51,3 +55,9 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path, pg_url: str) -> N
     assert ("failed", 1) in statuses, (statuses, log)  # the killed run, marked failed
     assert "stopped; the next run resumes from its cursor" in log
     assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE status = 'doing'") == [(0,)]
+    health = queue_health(pg_url)
+    assert health is not None and health["failed_24h"] == 1 and health["stalled"] == 0
+
+
+def test_doctor_says_when_no_worker_has_started(pg_url: str) -> None:
+    assert queue_health(pg_url) is None

@@ -30,7 +30,6 @@ from typing import Any, Mapping
 from sqlite_utils import Database
 
 from alerts import storage
-from alerts.reader import AlertReader
 from alerts.storage import enqueue  # noqa: F401 - the outbox's own entry point, kept importable here
 from sentimon.errors import NotifyError, StorageError
 from sentimon.logs import redactor
@@ -93,16 +92,14 @@ class _Pass:
 
 
 def deliver_pending(db: Database, notifiers: Mapping[str, Any], now: datetime | None = None, *,
-                    reader: AlertReader | None = None, expire_after: timedelta = EXPIRE_AFTER,
-                    limit: int = 200) -> DeliveryReport:
-    """Send every due notification once; one notifier's failure never stops the others.
-    ``reader`` (the app's, over the mentions) is what a due digest counts."""
+                    expire_after: timedelta = EXPIRE_AFTER, limit: int = 200) -> DeliveryReport:
+    """Send every due notification once; one notifier's failure never stops the others."""
     now = now or datetime.now(timezone.utc)
     report = DeliveryReport()
     try:
         from alerts.digest import enqueue_due
 
-        enqueue_due(db, notifiers, now, reader)
+        enqueue_due(db, notifiers, now)
     except Exception as exc:  # a digest problem must never hold up alerts
         log.exception("could not queue digests: %s", exc)
         report.errors.append(f"digest: {exc}")

@@ -3,14 +3,15 @@
 The public API the rest of sentimon calls:
 
 - ``validate_rule(index, table)`` / ``validate_notifier(name, table)``: config checks;
-- ``check(db, rules, now=...)``: evaluate rules, open/resolve ``alert_events``, queue
+- ``check(db, rules, now=..., reader=...)``: evaluate rules, open/resolve ``alert_events``, queue
   notifications in the ``deliveries`` outbox;
-- ``build_notifiers(config.notifiers)`` + ``deliver_pending(db, notifiers, now=...)``: send
-  what is due, with retries and backoff.
+- ``build_notifiers(config.notifiers)`` + ``deliver_pending(db, notifiers, now=..., reader=...)``:
+  send what is due (and the digests, which ``reader`` counts), with retries and backoff.
 
-Modules: ``rules`` and ``stats`` (pure decisions), ``query`` and ``explain`` (reading the
-store), ``engine`` (lifecycle), ``lifecycle`` (show, ack, resolve, mute: what people decide),
-``backtest`` (replaying history), ``outbox`` and ``digest`` (delivery), ``message`` (the payload
+Modules: ``rules`` and ``stats`` (pure decisions), ``query`` and ``explain`` (what to count
+and show, read through ``reader.AlertReader``, which the app implements over its store: alerts
+hold no SQL on mentions), ``engine`` (lifecycle), ``lifecycle`` (show, ack, resolve, mute:
+what people decide), ``backtest`` (replaying history), ``outbox`` and ``digest`` (delivery), ``message`` (the payload
 every notifier renders), and the notifiers: ``notifiers`` (registry), ``slack``, ``smtp``,
 ``webhook``, ``console``, ``chart``. The notifiers know Slack, SMTP and HTTP and nothing
 about statistics. One flat package, so setup.cfg's explicit package list stays whole.

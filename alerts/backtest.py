@@ -2,9 +2,10 @@
 
 A team tunes sensitivity on its own history before trusting it: which alerts would have
 opened over the last 90 days, when, and on what figures. The replay runs the real engine
-(``engine.check``: open, worse, resolve, cooldown) on the daemon's schedule, but against a
-scratch copy of the store with every notifier removed, so nothing is sent and the real alert
-history is untouched. Each check sees only mentions created before its time; mentions that
+(``engine.check``: open, worse, resolve, cooldown) on the daemon's schedule, with every
+notifier removed and its alert tables in a scratch copy of the store, so nothing is sent and
+the real alert history is untouched; the mentions are counted by the app's reader, as in a
+real check. Each check sees only mentions created before its time; mentions that
 arrived late are counted as if they had been there (the store does not keep arrival order
 per check).
 """
@@ -22,13 +23,14 @@ from typing import Any, Sequence
 from sqlite_utils import Database
 
 from alerts import engine, storage
+from alerts.reader import AlertReader
 from sentimon.times import to_db_time
 
 REPORTED = ("opened", "worse", "resolved")
 
 
 def backtest(db: Database, rules: Sequence[dict[str, Any]], since: datetime, until: datetime,
-             every: timedelta) -> list[dict[str, Any]]:
+             every: timedelta, *, reader: AlertReader) -> list[dict[str, Any]]:
     """The alerts that would have opened (and followed up, resolved) between ``since`` and
     ``until``, checking every ``every``; oldest first."""
     if every <= timedelta(0):
@@ -40,13 +42,13 @@ def backtest(db: Database, rules: Sequence[dict[str, Any]], since: datetime, unt
             db.conn.backup(scratch)
             copy = Database(scratch)
             storage.forget_alerts(copy)
-            return _replay(copy, silent, since, until, every)
+            return _replay(copy, reader, silent, since, until, every)
         finally:
             scratch.close()
 
 
-def _replay(db: Database, rules: list[dict[str, Any]], since: datetime, until: datetime,
-            every: timedelta) -> list[dict[str, Any]]:
+def _replay(db: Database, reader: AlertReader, rules: list[dict[str, Any]], since: datetime,
+            until: datetime, every: timedelta) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     moment = since
     engine_log = logging.getLogger(engine.__name__)
@@ -54,7 +56,7 @@ def _replay(db: Database, rules: list[dict[str, Any]], since: datetime, until: d
     engine_log.setLevel(logging.ERROR)  # "alert opened" lines would read as real alerts
     try:
         while moment <= until:
-            for outcome in engine.check(db, rules, now=moment):
+            for outcome in engine.check(db, rules, now=moment, reader=reader):
                 if outcome.action in REPORTED:
                     found.append(_row(db, outcome, moment))
             moment += every

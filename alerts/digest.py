@@ -16,10 +16,9 @@ from sqlite_utils import Database
 
 from alerts import explain, storage
 from alerts.message import pct
+from alerts.reader import EVERY, AlertReader
 from sentimon.settings import Setting
 from sentimon.times import to_db_time
-
-_IN = "m.created_at >= ? AND m.created_at < ? AND m.sentiment IS NOT NULL"  # classified, in range
 
 DIGEST_SETTINGS = (
     Setting("digest", "str", "", choices=("", "daily", "weekly"),
@@ -39,47 +38,31 @@ def last_period(kind: str, now: datetime) -> tuple[datetime, datetime, str]:
     return start, end, f"{year}-W{week:02d}"
 
 
-def _totals(db: Database, start: datetime, end: datetime) -> tuple[int, int]:
-    row = db.execute("SELECT COUNT(*), COALESCE(SUM(sentiment = 'negative'), 0) FROM mentions m "
-                     f"WHERE {_IN}", [to_db_time(start), to_db_time(end)]).fetchone()
-    return int(row[0]), int(row[1])
+def _totals(reader: AlertReader, start: datetime, end: datetime) -> tuple[int, int]:
+    return reader.scope_counts(EVERY, start, end, per_topic=False).get("", (0, 0))
 
 
-def _topics(db: Database, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
-    # a mention counts as negative by its overall sentiment, as in the totals, so a topic never
-    # shows more negatives than the digest's headline
-    sql = ("SELECT t.topic, COUNT(*), SUM(m.sentiment = 'negative') FROM mention_topics t "
-           f"JOIN mentions m ON m.id = t.mention_id WHERE {_IN} "
-           "GROUP BY t.topic")
-    return {name: (n, k) for name, n, k in db.execute(sql, [to_db_time(start), to_db_time(end)])}
-
-
-def gather(db: Database, kind: str, start: datetime, end: datetime) -> dict[str, Any]:
+def gather(reader: AlertReader, kind: str, start: datetime, end: datetime) -> dict[str, Any]:
     """The digest message, in the payload shape every notifier renders."""
     span = end - start
-    n, k = _totals(db, start, end)
-    prev_n, prev_k = _totals(db, start - span, start)
+    n, k = _totals(reader, start, end)
+    prev_n, prev_k = _totals(reader, start - span, start)
     share = k / n if n else 0.0
     prev_share = prev_k / prev_n if prev_n else 0.0
-    now_topics, before = _topics(db, start, end), _topics(db, start - span, start)
+    now_topics, before = reader.digest_topics(start, end), reader.digest_topics(start - span, start)
     ranked = sorted(now_topics.items(), key=lambda item: (-item[1][1], -item[1][0], item[0]))[:5]
     topic_lines = []
     for name, (tn, tk) in ranked:
         change = tk - before.get(name, (0, 0))[1]
         topic_lines.append(f"{name}: {tn} mentions, {tk} negative ({change:+d} vs the period before)")
-    worst = db.execute_returning_dicts(
-        "SELECT id, source, kind, url, author, title, text, rating, created_at, score_negative FROM mentions m "
-        f"WHERE {_IN} AND sentiment = 'negative' "
-        "ORDER BY score_negative DESC, created_at DESC LIMIT 20", [to_db_time(start), to_db_time(end)])
+    # the digest's examples have never carried the reply link; kept so until decided otherwise
+    worst = [{**row, "reply_url": None} for row in reader.negative_mentions(EVERY, None, start, end, limit=20)]
     step = timedelta(hours=1) if kind == "daily" else timedelta(days=1)
     fmt = "%Y-%m-%dT%H" if kind == "daily" else "%Y-%m-%d"
-    cut = 13 if kind == "daily" else 10
-    counts = {b: (bn, bk) for b, bn, bk in db.execute(
-        f"SELECT substr(created_at, 1, {cut}), COUNT(*), SUM(sentiment = 'negative') FROM mentions m "
-        f"WHERE {_IN} GROUP BY 1", [to_db_time(start), to_db_time(end)])}
+    counts = reader.series_counts(EVERY, None, start, end, by_day=kind != "daily")
     series, moment = [], start
     while moment < end:
-        bn, bk = counts.get(moment.strftime(fmt), (0, 0))
+        bn, bk = counts.get(moment, (0, 0))
         series.append({"hour": moment.strftime(fmt), "n": bn, "negative": bk})
         moment += step
     label = "Daily" if kind == "daily" else "Weekly"
@@ -99,8 +82,10 @@ def gather(db: Database, kind: str, start: datetime, end: datetime) -> dict[str,
     }
 
 
-def enqueue_due(db: Database, notifiers: Mapping[str, Any], now: datetime) -> int:
-    """Queue the last complete period's digest for every notifier that wants one."""
+def enqueue_due(db: Database, notifiers: Mapping[str, Any], now: datetime,
+                reader: AlertReader | None) -> int:
+    """Queue the last complete period's digest for every notifier that wants one; ``db``
+    holds the outbox, ``reader`` counts the mentions (without one, a digest due is an error)."""
     queued = 0
     for name, notifier in notifiers.items():
         kind = (getattr(notifier, "options", None) or {}).get("digest")
@@ -110,7 +95,9 @@ def enqueue_due(db: Database, notifiers: Mapping[str, Any], now: datetime) -> in
         key = f"digest:{name}:{label}"
         if storage.delivery_exists(db, key):
             continue
-        payload = gather(db, kind, start, end)
+        if reader is None:
+            raise ValueError(f"notifier {name!r} wants a {kind} digest but no mention reader was given")
+        payload = gather(reader, kind, start, end)
         with db.atomic():
             queued += storage.enqueue(db, event_id=None, notifier=name, kind="digest", payload=payload,
                                       now=now, key=key)

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from alerts import lifecycle, message, query, sequential, storage
 from alerts.explain import explain, numbers
+from alerts.reader import AlertReader
 from alerts.rules import Counts, Decision, evaluate, family, resolved, with_family_reasons
 from sentimon.errors import StorageError
 from sentimon.times import from_db_time, to_db_time
@@ -48,28 +49,32 @@ class Outcome:
 
 
 def check(db: Database, rules: Sequence[dict[str, Any]], now: datetime | None = None, *,
-          dry_run: bool = False) -> list[Outcome]:
-    """Evaluate every enabled rule at ``now``; with ``dry_run`` nothing is written."""
+          reader: AlertReader, dry_run: bool = False) -> list[Outcome]:
+    """Evaluate every enabled rule at ``now``; with ``dry_run`` nothing is written.
+
+    ``db`` holds the alert tables (``alerts.storage``); the mentions are counted by ``reader``,
+    which the app supplies (the store's SQL stays the store's)."""
     now = now or datetime.now(timezone.utc)
     outcomes: list[Outcome] = []
     for rule in rules:
         if not rule.get("enabled", True):
             continue
         try:
-            outcomes.extend(_check_rule(db, rule, now, dry_run))
+            outcomes.extend(_check_rule(db, reader, rule, now, dry_run))
         except sqlite3.Error as exc:
             raise StorageError(f"alert rule {rule['name']!r}: database error: {exc}") from exc
     return outcomes
 
 
-def _check_rule(db: Database, rule: dict[str, Any], now: datetime, dry_run: bool) -> list[Outcome]:
-    scopes = query.scopes(db, rule, now)
+def _check_rule(db: Database, reader: AlertReader, rule: dict[str, Any], now: datetime,
+                dry_run: bool) -> list[Outcome]:
+    scopes = query.scopes(reader, rule, now)
     decisions = [evaluate(rule, s.window, s.baseline) for s in scopes]
     fires = family(rule, decisions) if rule.get("per_topic") else [d.fire for d in decisions]
     if rule.get("per_topic"):
         decisions = with_family_reasons(rule, decisions)
     open_events = {row["scope"]: row for row in storage.open_events(db, rule["name"])}
-    stretches = _stretches(db, rule, now, scopes, decisions, fires, set(open_events))
+    stretches = _stretches(reader, rule, now, scopes, decisions, fires, set(open_events))
     outcomes = []
     for scope, decision, fire, stretch in zip(scopes, decisions, fires, stretches):
         event = open_events.pop(scope.name, None)
@@ -82,9 +87,9 @@ def _check_rule(db: Database, rule: dict[str, Any], now: datetime, dry_run: bool
         elif stretch is not None:
             decision = replace(decision, reasons=decision.reasons + stretch.decision.reasons[:1])
         if event is not None:
-            outcomes.append(_update(db, checked, scope, decision, fire, event, now, dry_run))
+            outcomes.append(_update(db, reader, checked, scope, decision, fire, event, now, dry_run))
         elif fire:
-            outcomes.append(_open(db, checked, scope, decision, now, dry_run))
+            outcomes.append(_open(db, reader, checked, scope, decision, now, dry_run))
         else:
             action = "quiet" if decision.state == "tested" else decision.state
             outcomes.append(_outcome(rule, scope.name, action, decision))
@@ -94,7 +99,7 @@ def _check_rule(db: Database, rule: dict[str, Any], now: datetime, dry_run: bool
     return outcomes
 
 
-def _stretches(db: Database, rule: dict[str, Any], now: datetime, scopes: Sequence[query.Scope],
+def _stretches(reader: AlertReader, rule: dict[str, Any], now: datetime, scopes: Sequence[query.Scope],
                decisions: Sequence[Decision], fires: Sequence[bool],
                open_scopes: set[str]) -> list[sequential.Stretch | None]:
     """The sustained test of each scope, from the stored mentions of its newest windows (no
@@ -107,7 +112,7 @@ def _stretches(db: Database, rule: dict[str, Any], now: datetime, scopes: Sequen
     for back in range(1, depth):
         if not alive:
             break
-        found = {s.name: s for s in query.scopes(db, rule, now - back * rule["window"])}
+        found = {s.name: s for s in query.scopes(reader, rule, now - back * rule["window"])}
         for name in list(alive):
             s = found.get(name)
             past = (sequential.Past(s.window, evaluate(rule, s.window, s.baseline)) if s is not None
@@ -129,15 +134,15 @@ def _in_cooldown(db: Database, rule: dict[str, Any], scope: str, now: datetime) 
     return resolved_at is not None and resolved_at + rule["cooldown"] > now
 
 
-def _open(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Decision, now: datetime,
-          dry_run: bool) -> Outcome:
+def _open(db: Database, reader: AlertReader, rule: dict[str, Any], scope: query.Scope, decision: Decision,
+          now: datetime, dry_run: bool) -> Outcome:
     if _in_cooldown(db, rule, scope.name, now):
         return _outcome(rule, scope.name, "cooldown", decision)
     if lifecycle.muted(db, rule["name"], scope.name, now):
         return _outcome(rule, scope.name, "muted", decision)
     if dry_run:
         return _outcome(rule, scope.name, "opened", decision)
-    details = explain(db, rule, scope, decision, now)
+    details = explain(reader, rule, scope, decision, now)
     details["notified"] = {"excess": decision.excess, "at": to_db_time(now), "count": 1,
                            "negative": scope.window.k}
     stamp = to_db_time(now)
@@ -157,8 +162,8 @@ def _open(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Deci
     return _outcome(rule, scope.name, "opened", decision, event["id"])
 
 
-def _update(db: Database, rule: dict[str, Any], scope: query.Scope, decision: Decision, fire: bool,
-            event: dict[str, Any], now: datetime, dry_run: bool) -> Outcome:
+def _update(db: Database, reader: AlertReader, rule: dict[str, Any], scope: query.Scope, decision: Decision,
+            fire: bool, event: dict[str, Any], now: datetime, dry_run: bool) -> Outcome:
     if not fire and resolved(rule, decision):
         return _resolve(db, rule, scope.name, decision, event, now, dry_run)
     details = json.loads(event["details"] or "{}")
@@ -173,7 +178,7 @@ def _update(db: Database, rule: dict[str, Any], scope: query.Scope, decision: De
     with db.atomic():
         if worse:
             shown = frozenset(int(e["id"]) for e in details.get("examples", []) if e.get("id") is not None)
-            fresh = explain(db, rule, scope, decision, now, seen=shown)
+            fresh = explain(reader, rule, scope, decision, now, seen=shown)
             count = notified["count"] + 1
             fresh["notified"] = {"excess": decision.excess, "at": to_db_time(now), "count": count,
                                  "negative": scope.window.k}

@@ -13,10 +13,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlite_utils import Database
-
 from alerts import query, stats
 from alerts.query import Scope
+from alerts.reader import AlertReader, MentionFilter
 from alerts.rules import Decision
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
@@ -219,34 +218,35 @@ def _span(seconds: float) -> str:
     return format_duration(timedelta(seconds=seconds))
 
 
-def explain(db: Database, rule: dict[str, Any], scope: Scope, decision: Decision,
+def explain(reader: AlertReader, rule: dict[str, Any], scope: Scope, decision: Decision,
             now: datetime, seen: frozenset[int] = frozenset()) -> dict[str, Any]:
     """Everything an alert carries, as one JSON-ready dict (stored in ``alert_events.details``).
 
     ``seen``: mentions already shown by earlier notices of the alert; a follow-up shows the
     most negative of the others first, so it brings news rather than the same five posts."""
+    where, topic = MentionFilter.of(rule), scope.topic
     w_start, w_end = query.window_range(rule, now)
     b_ranges = query.baseline_ranges(rule, now)
-    w_total, w_topics = query.topic_negatives(db, rule, scope.topic, w_start, w_end)
+    w_total, w_topics = reader.topic_negatives(where, topic, w_start, w_end)
     b_total, b_topics = 0, Counter[str]()
     for start, end in b_ranges:
-        total, found = query.topic_negatives(db, rule, scope.topic, start, end)
+        total, found = reader.topic_negatives(where, topic, start, end)
         b_total += total
         b_topics.update(found)
-    worst = list(query.negative_mentions(db, rule, scope.topic, w_start, w_end, limit=2000))
+    worst = reader.negative_mentions(where, topic, w_start, w_end, limit=2000)
     window_texts = [f"{r.get('title') or ''} {r.get('text') or ''}" for r in worst]
     baseline_texts: list[str] = []
     for start, end in b_ranges:
-        baseline_texts += query.recent_texts(db, rule, scope.topic, start, end, negative_only=True, limit=5000)
+        baseline_texts += reader.recent_texts(where, topic, start, end, negative_only=True, limit=5000)
     if len(baseline_texts) < 20:
         for start, end in b_ranges:
-            baseline_texts += query.recent_texts(db, rule, scope.topic, start, end, negative_only=False, limit=5000)
+            baseline_texts += reader.recent_texts(where, topic, start, end, negative_only=False, limit=5000)
     return {
         "rule": rule["name"], "scope": scope.name, "topic": scope.topic,
         "numbers": numbers(rule, scope, decision),
         "drivers": drivers(w_total, w_topics, b_total, dict(b_topics)),
         "phrases": unusual_phrases(window_texts, baseline_texts, brand=rule.get("brand_terms", ())),
         "examples": examples([r for r in worst if r["id"] not in seen] + [r for r in worst if r["id"] in seen]),
-        "series": query.series(db, rule, scope.topic, now),
+        "series": query.series(reader, rule, scope.topic, now),
         "reasons": list(decision.reasons),
     }

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 from sqlite_utils import Database
 
 from alerts import storage
+from alerts.reader import AlertReader
 from alerts.storage import enqueue  # noqa: F401 - the outbox's own entry point, kept importable here
 from sentimon.errors import NotifyError, StorageError
 from sentimon.logs import redactor
@@ -92,14 +93,16 @@ class _Pass:
 
 
 def deliver_pending(db: Database, notifiers: Mapping[str, Any], now: datetime | None = None, *,
-                    expire_after: timedelta = EXPIRE_AFTER, limit: int = 200) -> DeliveryReport:
-    """Send every due notification once; one notifier's failure never stops the others."""
+                    reader: AlertReader | None = None, expire_after: timedelta = EXPIRE_AFTER,
+                    limit: int = 200) -> DeliveryReport:
+    """Send every due notification once; one notifier's failure never stops the others.
+    ``reader`` (the app's, over the mentions) is what a due digest counts."""
     now = now or datetime.now(timezone.utc)
     report = DeliveryReport()
     try:
         from alerts.digest import enqueue_due
 
-        enqueue_due(db, notifiers, now)
+        enqueue_due(db, notifiers, now, reader)
     except Exception as exc:  # a digest problem must never hold up alerts
         log.exception("could not queue digests: %s", exc)
         report.errors.append(f"digest: {exc}")

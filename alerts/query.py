@@ -1,20 +1,18 @@
-"""Reading a rule's window and baseline out of the store, as the ``Counts`` rules test.
+"""A rule's window and baseline, as the ``Counts`` rules test, from the app's ``AlertReader``.
 
-All SQL of the alerts package that touches mentions lives here, parameterized; the rest of
-the package sees counts and plain dicts. Times are the store's sortable UTC text, so every
-range is an index range on ``created_at``.
+What is counted is decided here (the window, the baseline's bins, the weeks compared, how much
+of the baseline the store covers); the counting itself is the reader's, the store's SQL
+(``alerts/reader.py`` says why), so this module sees counts and plain values only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
-from sqlite_utils import Database
-
+from alerts.reader import EVERY, AlertReader, MentionFilter
 from alerts.rules import Counts
-from sentimon.times import from_db_time, to_db_time
 
 SAME_HOUR_WEEKS = 4
 
@@ -29,48 +27,6 @@ class Scope:
     baseline: Counts
 
 
-def _filters(rule: dict[str, Any], topic: str | None, per_topic: bool = False) -> tuple[str, list[Any]]:
-    """The rule's filters as SQL over ``mentions m`` (and ``mention_topics t`` for a topic,
-    or for every topic at once when ``per_topic``)."""
-    clauses: list[str] = ["m.sentiment IS NOT NULL"]  # pending (pushed, unclassified): not yet
-    params: list[Any] = []
-    for column, values in (("m.source", rule.get("sources")), ("m.kind", rule.get("kinds"))):
-        if values:
-            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-    if rule.get("brand", "") != "*":  # our own brand ('') unless the rule names another
-        clauses.append("m.brand = ?")
-        params.append(rule.get("brand", ""))
-    if rule.get("min_rating"):
-        clauses.append("m.rating >= ?")
-        params.append(rule["min_rating"])
-    if rule.get("max_rating"):
-        clauses.append("m.rating <= ?")
-        params.append(rule["max_rating"])
-    if topic is not None:
-        clauses.append("t.topic = ?")
-        params.append(topic)
-    elif per_topic and rule.get("topics"):
-        clauses.append(f"t.topic IN ({', '.join('?' for _ in rule['topics'])})")
-        params.extend(rule["topics"])
-    elif rule.get("topics"):
-        clauses.append(
-            "EXISTS (SELECT 1 FROM mention_topics t2 WHERE t2.mention_id = m.id AND t2.topic IN "
-            f"({', '.join('?' for _ in rule['topics'])}))"
-        )
-        params.extend(rule["topics"])
-    return "".join(f" AND {c}" for c in clauses), params
-
-
-def _source(per_topic: bool) -> tuple[str, str, str]:
-    """FROM clause, negative test and group key: per topic, the aspect's own sentiment counts
-    ("late parcel, lovely shoes" is a delivery complaint even in a positive review)."""
-    if per_topic:
-        return ("mentions m JOIN mention_topics t ON t.mention_id = m.id",
-                "t.sentiment = 'negative'", "t.topic")
-    return "mentions m", "m.sentiment = 'negative'", "''"
-
-
 def _ranges(rule: dict[str, Any], now: datetime) -> tuple[tuple[datetime, datetime], list[tuple[datetime, datetime]]]:
     """The window and the baseline ranges (one trailing range, or one per past week)."""
     window = rule["window"]
@@ -82,35 +38,26 @@ def _ranges(rule: dict[str, Any], now: datetime) -> tuple[tuple[datetime, dateti
     return current, [(now - window - rule["baseline_period"], now - window)]
 
 
-def scopes(db: Database, rule: dict[str, Any], now: datetime) -> list[Scope]:
+def scopes(reader: AlertReader, rule: dict[str, Any], now: datetime) -> list[Scope]:
     """The window and baseline counts of every scope of ``rule`` at ``now``."""
     per_topic = bool(rule.get("per_topic"))
     (w_start, w_end), past = _ranges(rule, now)
-    table, negative, key = _source(per_topic)
-    where, params = _filters(rule, None, per_topic)
+    where = MentionFilter.of(rule)
+    window = reader.scope_counts(where, w_start, w_end, per_topic=per_topic)
 
-    window: dict[str, tuple[int, int]] = {}
-    sql = (f"SELECT {key}, COUNT(*), COALESCE(SUM({negative}), 0) FROM {table} "
-           f"WHERE m.created_at >= ? AND m.created_at < ?{where} GROUP BY 1")
-    for name, n, k in db.execute(sql, [to_db_time(w_start), to_db_time(w_end), *params]).fetchall():
-        window[name] = (n, k)
-
-    seconds = rule["window"].total_seconds()
     bins: dict[str, dict[int, tuple[int, int]]] = {}
     for index, (start, end) in enumerate(past):
         if len(past) > 1:  # one bin per past week
-            bucket, bucket_params = "?", [index]
+            found = {name: {index: tally} for name, tally in
+                     reader.scope_counts(where, start, end, per_topic=per_topic).items()}
         else:  # window-sized bins counted from the baseline's start
-            bucket = "CAST((strftime('%s', m.created_at) - ?) / ? AS INTEGER)"
-            bucket_params = [int(start.timestamp()), seconds]
-        sql = (f"SELECT {key}, {bucket}, COUNT(*), COALESCE(SUM({negative}), 0) FROM {table} "
-               f"WHERE m.created_at >= ? AND m.created_at < ?{where} GROUP BY 1, 2")
-        args = [*bucket_params, to_db_time(start), to_db_time(end), *params]
-        for name, b, n, k in db.execute(sql, args).fetchall():
-            bins.setdefault(name, {})[int(b) + index * 10_000] = (n, k)
+            found = reader.scope_bins(where, start, end, per_topic=per_topic, width=rule["window"])
+        for name, per_bin in found.items():
+            for b, tally in per_bin.items():
+                bins.setdefault(name, {})[b + index * 10_000] = tally
 
-    windows = _covered_windows(db, rule, now, past)
-    same = same_time_bins(rule, now, db) if len(past) == 1 else None
+    windows = _covered_windows(reader, where, rule, past)
+    same = same_time_bins(rule, now, reader) if len(past) == 1 else None
     result = []
     names = sorted(window) if per_topic else [""]
     for name in names:
@@ -131,7 +78,7 @@ def scopes(db: Database, rule: dict[str, Any], now: datetime) -> list[Scope]:
     return result
 
 
-def same_time_bins(rule: dict[str, Any], now: datetime, db: Database | None = None) -> list[int]:
+def same_time_bins(rule: dict[str, Any], now: datetime, reader: AlertReader | None = None) -> list[int]:
     """Indexes of the trailing-baseline bins that sit at the window's time of day (whole
     days before it), when the window divides a day; only bins the store covers count."""
     window = int(rule["window"].total_seconds())
@@ -140,25 +87,23 @@ def same_time_bins(rule: dict[str, Any], now: datetime, db: Database | None = No
         return []
     baseline = int(period.total_seconds())
     picked = [b for b in range(baseline // window) if (baseline - b * window) % 86400 == 0]
-    if db is not None and picked:
-        row = db.execute("SELECT MIN(created_at) FROM mentions WHERE sentiment IS NOT NULL").fetchone()
-        if row and row[0]:
+    if reader is not None and picked:
+        first = reader.first_created(EVERY)
+        if first is not None:
             start = now - rule["window"] - period
-            oldest = (from_db_time(row[0]) - start).total_seconds()
+            oldest = (first - start).total_seconds()
             picked = [b for b in picked if (b + 1) * window > oldest]
     return picked
 
 
-def _covered_windows(db: Database, rule: dict[str, Any], now: datetime,
+def _covered_windows(reader: AlertReader, where: MentionFilter, rule: dict[str, Any],
                      past: list[tuple[datetime, datetime]]) -> float:
     """How many windows of baseline the store actually covers. A store that began two days
     ago has two days of baseline, not seven (rates would be understated); under half the
     baseline covered means still warming up, reported as 0."""
-    where, params = _filters(rule, None)
-    row = db.execute(f"SELECT MIN(m.created_at) FROM mentions m WHERE 1 = 1{where}", params).fetchone()
-    if not row or row[0] is None:
+    oldest = reader.first_created(where)
+    if oldest is None:
         return 0.0
-    oldest = from_db_time(row[0])
     window = rule["window"].total_seconds()
     total = sum((end - start).total_seconds() for start, end in past)
     covered = sum(max(0.0, (end - max(start, oldest)).total_seconds()) for start, end in past)
@@ -167,58 +112,17 @@ def _covered_windows(db: Database, rule: dict[str, Any], now: datetime,
     return covered / window
 
 
-def series(db: Database, rule: dict[str, Any], topic: str | None, now: datetime,
+def series(reader: AlertReader, rule: dict[str, Any], topic: str | None, now: datetime,
            hours: int = 48) -> list[dict[str, Any]]:
     """Hourly mentions and negatives over the last ``hours``, every hour present (for charts)."""
-    table, negative, _ = _source(topic is not None)
-    where, params = _filters(rule, topic)
     start = (now - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    sql = (f"SELECT substr(m.created_at, 1, 13), COUNT(*), COALESCE(SUM({negative}), 0) FROM {table} "
-           f"WHERE m.created_at >= ? AND m.created_at < ?{where} GROUP BY 1")
-    found = {h: (n, k) for h, n, k in db.execute(sql, [to_db_time(start), to_db_time(now), *params])}
+    found = reader.series_counts(MentionFilter.of(rule), topic, start, now)
     points = []
     for i in range(hours):
-        hour = (start + timedelta(hours=i)).strftime("%Y-%m-%dT%H")
-        n, k = found.get(hour, (0, 0))
-        points.append({"hour": hour + ":00Z", "n": n, "negative": k})
+        moment = start + timedelta(hours=i)
+        n, k = found.get(moment, (0, 0))
+        points.append({"hour": moment.strftime("%Y-%m-%dT%H") + ":00Z", "n": n, "negative": k})
     return points
-
-
-def topic_negatives(db: Database, rule: dict[str, Any], topic: str | None, start: datetime,
-                    end: datetime) -> tuple[int, dict[str, int]]:
-    """Mentions in range, and per topic how many of the negative ones speak of it."""
-    table, negative, _ = _source(topic is not None)
-    where, params = _filters(rule, topic)
-    rng = [to_db_time(start), to_db_time(end)]
-    total = db.execute(f"SELECT COUNT(*) FROM {table} WHERE m.created_at >= ? AND m.created_at < ?{where}",
-                       [*rng, *params]).fetchone()[0]
-    sql = (f"SELECT d.topic, COUNT(*) FROM {table} JOIN mention_topics d ON d.mention_id = m.id "
-           f"WHERE m.created_at >= ? AND m.created_at < ?{where} AND {negative} "
-           "AND d.sentiment = 'negative' GROUP BY d.topic")
-    return total, {name: count for name, count in db.execute(sql, [*rng, *params])}
-
-
-def negative_mentions(db: Database, rule: dict[str, Any], topic: str | None, start: datetime,
-                      end: datetime, limit: int) -> Iterator[dict[str, Any]]:
-    """Negative mentions in range, most negative first (examples, phrase counts)."""
-    table, negative, _ = _source(topic is not None)
-    where, params = _filters(rule, topic)
-    sql = (f"SELECT m.id, m.source, m.kind, m.url, m.author, m.title, m.text, m.rating, m.created_at, "
-           "m.score_negative, CASE WHEN json_valid(m.extra) THEN json_extract(m.extra, '$.reply_url') END "
-           f"AS reply_url FROM {table} WHERE m.created_at >= ? AND m.created_at < ?{where} "
-           f"AND {negative} ORDER BY m.score_negative DESC, m.created_at DESC LIMIT ?")
-    yield from db.execute_returning_dicts(sql, [to_db_time(start), to_db_time(end), *params, limit])
-
-
-def recent_texts(db: Database, rule: dict[str, Any], topic: str | None, start: datetime,
-                 end: datetime, *, negative_only: bool, limit: int) -> list[str]:
-    """Texts in range, newest first, for the phrase comparison's baseline side."""
-    table, negative, _ = _source(topic is not None)
-    where, params = _filters(rule, topic)
-    extra = f" AND {negative}" if negative_only else ""
-    sql = (f"SELECT COALESCE(m.title, '') || ' ' || m.text FROM {table} WHERE m.created_at >= ? "
-           f"AND m.created_at < ?{where}{extra} ORDER BY m.created_at DESC LIMIT ?")
-    return [row[0] for row in db.execute(sql, [to_db_time(start), to_db_time(end), *params, limit])]
 
 
 def window_range(rule: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:

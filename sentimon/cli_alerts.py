@@ -41,16 +41,17 @@ def check(app, dry_run: bool, fmt: str) -> None:
 
     config = app.config
     now = datetime.now(timezone.utc)
-    db = app.sqlite_store("sentimon alerts check").db
-    outcomes = lib.check(db, config.alerts, now=now, dry_run=dry_run)
+    store = app.sqlite_store("sentimon alerts check")
+    db = store.db
+    outcomes = lib.check(db, config.alerts, now=now, reader=store, dry_run=dry_run)
     report = None
     if not dry_run and config.notifiers:
         notifiers = lib.build_notifiers(config.notifiers)
         if fmt == "json":  # console notifiers print; keep stdout parseable for pipes
             with contextlib.redirect_stdout(sys.stderr):
-                report = lib.deliver_pending(db, notifiers, now=now)
+                report = lib.deliver_pending(db, notifiers, now=now, reader=store)
         else:
-            report = lib.deliver_pending(db, notifiers, now=now)
+            report = lib.deliver_pending(db, notifiers, now=now, reader=store)
     rows = [o.as_dict() for o in outcomes]
     if fmt == "json":
         click.echo(json.dumps({"dry_run": dry_run, "outcomes": rows,
@@ -207,7 +208,8 @@ def backtest(app, rule_name: str | None, since, every: str | None, fmt: str) -> 
         step = parse_duration(every) if every else config.daemon.check_every
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--every") from None
-    rows = replay(app.sqlite_store("sentimon alerts backtest").db, rules, since, datetime.now(timezone.utc), step)
+    store = app.sqlite_store("sentimon alerts backtest")
+    rows = replay(store.db, rules, since, datetime.now(timezone.utc), step, reader=store)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return

@@ -135,7 +135,7 @@ class Daemon:
         try:
             store = self.app.store()
             store.check_file()  # alerts write through store.db: never into a deleted file
-            alerts.check(store.db, config.alerts, now=datetime.now(timezone.utc))
+            alerts.check(store.db, config.alerts, now=datetime.now(timezone.utc), reader=store)
         except SentimonError as exc:
             log.error("alert check failed: %s", exc)
 
@@ -149,7 +149,7 @@ class Daemon:
             notifiers = alerts.build_notifiers(config.notifiers)
             store = self.app.store()
             store.check_file()
-            alerts.deliver_pending(store.db, notifiers, now=datetime.now(timezone.utc))
+            alerts.deliver_pending(store.db, notifiers, now=datetime.now(timezone.utc), reader=store)
         except SentimonError as exc:
             log.error("alert delivery failed: %s", exc)
 

@@ -29,17 +29,17 @@ def deliveries(store):
 
 def test_quiet_stream_raises_nothing(store):
     seed_quiet(store)
-    [outcome] = alerts.check(store.db, [rule()], now=NOW)
+    [outcome] = alerts.check(store.db, [rule()], now=NOW, reader=store)
     assert outcome.action in ("quiet", "too_few") and deliveries(store) == []
 
 
 def test_spike_opens_one_alert_and_checking_again_sends_nothing_new(store):
     seed_quiet(store)
     seed_spike(store)
-    [first] = alerts.check(store.db, [rule()], now=NOW)
+    [first] = alerts.check(store.db, [rule()], now=NOW, reader=store)
     assert first.action == "opened" and first.event_id
     for minutes in (0, 5, 10, 60):
-        [again] = alerts.check(store.db, [rule()], now=NOW + timedelta(minutes=minutes))
+        [again] = alerts.check(store.db, [rule()], now=NOW + timedelta(minutes=minutes), reader=store)
         assert again.action == "open" and again.event_id == first.event_id
     assert deliveries(store) == [{"key": f"{first.event_id}:chat:opened", "kind": "opened", "status": "pending"}]
     details = json.loads(store.db.execute("SELECT details FROM alert_events").fetchone()[0])
@@ -56,7 +56,7 @@ def test_spike_opens_one_alert_and_checking_again_sends_nothing_new(store):
 def test_dry_run_writes_nothing(store):
     seed_quiet(store)
     seed_spike(store)
-    [outcome] = alerts.check(store.db, [rule()], now=NOW, dry_run=True)
+    [outcome] = alerts.check(store.db, [rule()], now=NOW, dry_run=True, reader=store)
     assert outcome.action == "opened" and outcome.event_id is None
     assert store.db.execute("SELECT COUNT(*) FROM alert_events").fetchone()[0] == 0
 
@@ -65,13 +65,14 @@ def test_alert_resolves_then_cooldown_then_fires_again(store):
     seed_quiet(store, days=20)
     seed_spike(store)
     r = rule(notify_resolved=True, cooldown="4h")
-    assert alerts.check(store.db, [r], now=NOW)[0].action == "opened"
+    assert alerts.check(store.db, [r], now=NOW, reader=store)[0].action == "opened"
     later = NOW + timedelta(hours=13)  # the spike has left the 12h window
-    assert alerts.check(store.db, [r], now=later)[0].action == "resolved"
+    assert alerts.check(store.db, [r], now=later, reader=store)[0].action == "resolved"
     assert [d["kind"] for d in deliveries(store)] == ["opened", "resolved"]
     seed_spike(store, now=later + timedelta(hours=2), prefix="t")
-    assert alerts.check(store.db, [r], now=later + timedelta(hours=2))[0].action == "cooldown"
-    assert alerts.check(store.db, [r], now=later + timedelta(hours=4, minutes=30))[0].action == "opened"
+    assert alerts.check(store.db, [r], now=later + timedelta(hours=2), reader=store)[0].action == "cooldown"
+    assert alerts.check(store.db, [r], now=later + timedelta(hours=4, minutes=30),
+                        reader=store)[0].action == "opened"
     assert store.db.execute("SELECT COUNT(*) FROM alert_events").fetchone()[0] == 2
 
 
@@ -79,25 +80,26 @@ def test_re_notifies_only_when_clearly_worse(store):
     seed_quiet(store, per_day=40)
     seed_spike(store, n=30, negative=20, hours=3)
     r = rule(min_negative=5)
-    assert alerts.check(store.db, [r], now=NOW)[0].action == "opened"
+    assert alerts.check(store.db, [r], now=NOW, reader=store)[0].action == "opened"
     seed_spike(store, now=NOW + timedelta(minutes=20), n=4, negative=3, hours=0.2, prefix="u")
-    assert alerts.check(store.db, [r], now=NOW + timedelta(minutes=20))[0].action == "open"
+    assert alerts.check(store.db, [r], now=NOW + timedelta(minutes=20), reader=store)[0].action == "open"
     seed_spike(store, now=NOW + timedelta(minutes=40), n=60, negative=58, hours=0.3, prefix="v")
-    assert alerts.check(store.db, [r], now=NOW + timedelta(minutes=40))[0].action == "worse"
-    assert alerts.check(store.db, [r], now=NOW + timedelta(minutes=60))[0].action == "open"
+    assert alerts.check(store.db, [r], now=NOW + timedelta(minutes=40), reader=store)[0].action == "worse"
+    assert alerts.check(store.db, [r], now=NOW + timedelta(minutes=60), reader=store)[0].action == "open"
     assert [d["kind"] for d in deliveries(store)] == ["opened", "worse"]
 
 
 def test_warm_up_waits_for_enough_baseline(store):
     seed_quiet(store, days=1.5, start_hours=12)
     seed_spike(store)
-    assert alerts.check(store.db, [rule()], now=NOW)[0].action == "warming_up"
+    assert alerts.check(store.db, [rule()], now=NOW, reader=store)[0].action == "warming_up"
 
 
 def test_per_topic_fires_only_for_the_topic_that_spiked(store):
     seed_quiet(store, per_day=60)
     seed_spike(store, n=40, negative=30)
-    outcomes = {o.scope: o.action for o in alerts.check(store.db, [rule(per_topic=True)], now=NOW)}
+    outcomes = {o.scope: o.action for o in alerts.check(store.db, [rule(per_topic=True)], now=NOW,
+                                                        reader=store)}
     assert outcomes.pop("topic=delivery") == "opened"
     assert set(outcomes.values()) <= {"quiet", "too_few"}
 
@@ -105,19 +107,20 @@ def test_per_topic_fires_only_for_the_topic_that_spiked(store):
 def test_per_topic_on_quiet_data_with_many_topics_is_quiet(store):
     for seed in range(3):
         seed_quiet(store, per_day=60, seed=seed, source=f"s{seed}")
-    outcomes = alerts.check(store.db, [rule(per_topic=True, sensitivity="high")], now=NOW)
+    outcomes = alerts.check(store.db, [rule(per_topic=True, sensitivity="high")], now=NOW, reader=store)
     assert len(outcomes) == 4 and all(o.action != "opened" for o in outcomes)
 
 
 def test_filters_narrow_what_is_tested(store):
     seed_quiet(store)
     seed_spike(store)
-    assert alerts.check(store.db, [rule(sources=["reviews"])], now=NOW)[0].action != "opened"
-    assert alerts.check(store.db, [rule(kinds=["post", "review"])], now=NOW)[0].action == "opened"
+    assert alerts.check(store.db, [rule(sources=["reviews"])], now=NOW, reader=store)[0].action != "opened"
+    assert alerts.check(store.db, [rule(kinds=["post", "review"])], now=NOW,
+                        reader=store)[0].action == "opened"
 
 
 def test_disabled_rules_are_skipped(store):
-    assert alerts.check(store.db, [rule(enabled=False)], now=NOW) == []
+    assert alerts.check(store.db, [rule(enabled=False)], now=NOW, reader=store) == []
 
 
 def test_only_one_open_event_per_rule_and_scope(store):
@@ -241,16 +244,17 @@ def test_benchmark_runs_in_quick_mode(capsys):
 def test_count_metrics_and_the_seasonal_baseline(store, metric, baseline):
     seed_quiet(store, days=35, per_day=72)
     r = rule(metric=metric, baseline=baseline, window="6h", min_mentions=0)
-    assert alerts.check(store.db, [r], now=NOW)[0].action in ("quiet", "too_few")
+    assert alerts.check(store.db, [r], now=NOW, reader=store)[0].action in ("quiet", "too_few")
     seed_spike(store, n=90, negative=80, hours=5)
-    [outcome] = alerts.check(store.db, [r], now=NOW)
+    [outcome] = alerts.check(store.db, [r], now=NOW, reader=store)
     assert outcome.action == "opened" and outcome.observed > 3 * outcome.expected
 
 
 def test_rating_filter(store):
     seed_quiet(store)
     seed_spike(store)  # the spike is unrated social posts
-    assert alerts.check(store.db, [rule(max_rating=2, min_mentions=5)], now=NOW)[0].action != "opened"
+    assert alerts.check(store.db, [rule(max_rating=2, min_mentions=5)], now=NOW,
+                        reader=store)[0].action != "opened"
 
 
 def test_resolved_notice_is_short_and_renders_everywhere(store):
@@ -261,8 +265,8 @@ def test_resolved_notice_is_short_and_renders_everywhere(store):
     seed_quiet(store, days=20)
     seed_spike(store)
     r = rule(notify_resolved=True)
-    alerts.check(store.db, [r], now=NOW)
-    alerts.check(store.db, [r], now=NOW + timedelta(hours=13))
+    alerts.check(store.db, [r], now=NOW, reader=store)
+    alerts.check(store.db, [r], now=NOW + timedelta(hours=13), reader=store)
     payload = json.loads(store.db.execute("SELECT payload FROM deliveries WHERE kind = 'resolved'").fetchone()[0])
     assert payload["title"].startswith("Resolved: negative spike") and payload["examples"] == []
     assert "back to" in payload["summary"][0]
@@ -297,4 +301,5 @@ def test_a_daily_grumpy_hour_is_expected_not_alerted(store):
             verdicts.append(verdict("negative" if i % 10 == 0 else "positive", "quality"))
     store.save_batch("s", mentions, verdicts)
     r = rule(window="1h", min_negative=3)
-    assert alerts.check(store.db, [r], now=NOW.replace(hour=20), dry_run=True)[0].action == "quiet"
+    assert alerts.check(store.db, [r], now=NOW.replace(hour=20), dry_run=True,
+                        reader=store)[0].action == "quiet"

@@ -32,22 +32,31 @@ def test_periods_are_complete_utc_days_and_iso_weeks():
 def test_daily_digest_is_sent_once_per_day(store, capsys):
     options = alerts.validate_notifier("ops", {"type": "console", "digest": "daily"})
     notifiers = alerts.build_notifiers({"ops": options})
-    assert alerts.deliver_pending(store.db, notifiers, now=NOW).sent == 1
-    assert alerts.deliver_pending(store.db, notifiers, now=NOW + timedelta(hours=3)).sent == 0
+    assert alerts.deliver_pending(store.db, notifiers, now=NOW, reader=store).sent == 1
+    assert alerts.deliver_pending(store.db, notifiers, now=NOW + timedelta(hours=3), reader=store).sent == 0
     out = capsys.readouterr().out
     assert "Daily digest 2026-11-30" in out and "Top topics" in out and "Notable mentions" in out
-    assert alerts.deliver_pending(store.db, notifiers, now=NOW + timedelta(days=1)).sent == 1
+    assert alerts.deliver_pending(store.db, notifiers, now=NOW + timedelta(days=1), reader=store).sent == 1
+
+
+def test_a_due_digest_without_a_mention_reader_is_reported_not_dropped(store):
+    """The digest counts mentions through the app's reader; a caller that passes none gets the
+    digest named in the report's errors (and queued later, once a reader comes), not silence."""
+    notifiers = alerts.build_notifiers({"ops": alerts.validate_notifier("ops", {"type": "console", "digest": "daily"})})
+    report = alerts.deliver_pending(store.db, notifiers, now=NOW)
+    assert report.sent == 0 and any("digest" in e and "reader" in e for e in report.errors)
+    assert alerts.deliver_pending(store.db, notifiers, now=NOW, reader=store).sent == 1
 
 
 def test_no_digest_unless_asked(store):
     notifiers = alerts.build_notifiers({"ops": alerts.validate_notifier("ops", {"type": "console"})})
-    assert alerts.deliver_pending(store.db, notifiers, now=NOW).sent == 0
+    assert alerts.deliver_pending(store.db, notifiers, now=NOW, reader=store).sent == 0
 
 
 def test_digest_content_and_rendering(store):
     seed_spike(store, now=NOW - timedelta(hours=13))  # negative wave on 2026-11-30
     start, end, _ = last_period("daily", NOW)
-    payload = gather(store.db, "daily", start, end)
+    payload = gather(store, "daily", start, end)
     assert payload["numbers"]["mentions"] > 0 and len(payload["series"]) == 24
     assert payload["sections"][0]["lines"][0].startswith("delivery")
     assert 1 <= len(payload["examples"]) <= 3

@@ -43,10 +43,10 @@ def test_show_ack_and_resolve_through_the_cli(sentimon):
 
 
 def test_an_acknowledged_alert_sends_no_follow_up(store):
-    [first] = alerts.check(store.db, [rule(min_negative=5)], now=NOW)
+    [first] = alerts.check(store.db, [rule(min_negative=5)], now=NOW, reader=store)
     lifecycle.ack(store.db, first.event_id, NOW, "Dana")
     seed_spike(store, now=NOW + timedelta(minutes=40), n=60, negative=58, hours=0.3, prefix="v")
-    [later] = alerts.check(store.db, [rule(min_negative=5)], now=NOW + timedelta(minutes=40))
+    [later] = alerts.check(store.db, [rule(min_negative=5)], now=NOW + timedelta(minutes=40), reader=store)
     assert later.action == "open"
     kinds = [r[0] for r in store.db.execute("SELECT kind FROM deliveries")]
     assert kinds == ["opened"]
@@ -66,17 +66,18 @@ def test_a_mute_is_recorded_listed_honoured_and_expires(sentimon):
 def test_a_mute_expires_and_covers_only_its_topic(store):
     lifecycle.mute(store.db, "negative spike", timedelta(hours=4), NOW, topic="delivery")
     per_topic = rule(per_topic=True)
-    actions = {o.scope: o.action for o in alerts.check(store.db, [per_topic], now=NOW, dry_run=True)}
+    actions = {o.scope: o.action for o in alerts.check(store.db, [per_topic], now=NOW, dry_run=True,
+                                                       reader=store)}
     assert actions["topic=delivery"] == "muted"
     lifecycle.mute(store.db, "negative spike", timedelta(hours=4), NOW)
-    assert alerts.check(store.db, [rule(min_negative=5)], now=NOW)[0].action == "muted"
+    assert alerts.check(store.db, [rule(min_negative=5)], now=NOW, reader=store)[0].action == "muted"
     later = NOW + timedelta(hours=4, minutes=1)
     seed_spike(store, now=later, n=30, negative=20, hours=3, prefix="w")
-    assert alerts.check(store.db, [rule(min_negative=5)], now=later)[0].action == "opened"
+    assert alerts.check(store.db, [rule(min_negative=5)], now=later, reader=store)[0].action == "opened"
 
 
 def test_slack_message_says_how_to_ack(store):
-    [first] = alerts.check(store.db, [rule(min_negative=5)], now=NOW)
+    [first] = alerts.check(store.db, [rule(min_negative=5)], now=NOW, reader=store)
     with Recorder() as server:
         chat = checked_notifiers(chat={"type": "slack", "webhook_url": server.url})
         assert alerts.deliver_pending(store.db, chat, now=NOW).sent == 1
@@ -86,10 +87,10 @@ def test_slack_message_says_how_to_ack(store):
 def test_a_growing_wave_is_followed_even_as_its_share_dips(store):
     # opened on 20 of 30; then 220 more mentions, 135 negative: the share falls from 67% to
     # 62%, the number of negatives grows sevenfold
-    [first] = alerts.check(store.db, [rule(min_negative=5)], now=NOW)
+    [first] = alerts.check(store.db, [rule(min_negative=5)], now=NOW, reader=store)
     later = NOW + timedelta(minutes=40)
     seed_spike(store, now=later, n=220, negative=135, hours=0.5, prefix="v")
-    [follow] = alerts.check(store.db, [rule(min_negative=5)], now=later)
+    [follow] = alerts.check(store.db, [rule(min_negative=5)], now=later, reader=store)
     assert follow.action == "worse" and follow.observed < 20 / 30
     opened, worse = [json.loads(r[0]) for r in store.db.execute("SELECT payload FROM deliveries ORDER BY id")]
     assert worse["kind"] == "worse" and worse["title"].startswith("Worse: ")
@@ -100,10 +101,11 @@ def test_a_growing_wave_is_followed_even_as_its_share_dips(store):
 
 
 def test_alerts_list_shows_current_figures(store):
-    alerts.check(store.db, [rule(min_negative=5, worse_factor=100)], now=NOW)
+    alerts.check(store.db, [rule(min_negative=5, worse_factor=100)], now=NOW, reader=store)
     later = NOW + timedelta(minutes=40)
     seed_spike(store, now=later, n=40, negative=30, hours=0.5, prefix="v")
-    assert alerts.check(store.db, [rule(min_negative=5, worse_factor=100)], now=later)[0].action == "open"
+    assert alerts.check(store.db, [rule(min_negative=5, worse_factor=100)], now=later,
+                        reader=store)[0].action == "open"
     [event] = alerts.events(store.db)
     shown = lifecycle.show(store.db, event["id"])["details"]
     assert shown["numbers"]["negative"] >= shown["first"]["negative"] + 30

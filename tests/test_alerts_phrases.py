@@ -45,7 +45,7 @@ def test_phrases_leave_out_the_brand_and_keep_the_complaint_whole(tmp_path, writ
     store = Store(tmp_path / "phrases.db")
     seed_quiet(store)
     seed_brand_spike(store)
-    [outcome] = alerts.check(store.db, config.alerts, now=NOW)
+    [outcome] = alerts.check(store.db, config.alerts, now=NOW, reader=store)
     details = json.loads(store.db.execute("SELECT details FROM alert_events").fetchone()[0])
     store.close()
     phrases = [p["phrase"] for p in details["phrases"]]

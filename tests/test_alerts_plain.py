@@ -27,7 +27,7 @@ def store(tmp_path):
 def test_title_and_body_lead_with_the_same_plain_figure(store):
     seed_quiet(store)
     seed_spike(store)
-    [outcome] = alerts.check(store.db, [rule()], now=NOW)
+    [outcome] = alerts.check(store.db, [rule()], now=NOW, reader=store)
     payload = json.loads(store.db.execute("SELECT payload FROM deliveries").fetchone()[0])
     headline = re.search(r"(\d+) of (\d+) mentions in the last 12 hours were negative \((\d+)%\); "
                          r"usually about (\d+)%\.", payload["title"])
@@ -41,7 +41,7 @@ def test_title_and_body_lead_with_the_same_plain_figure(store):
 def test_digest_is_labelled_a_digest_with_its_negatives_counted(store, capsys):
     seed_quiet(store, per_day=40)
     start, end, _ = last_period("daily", NOW)
-    payload = gather(store.db, "daily", start, end)
+    payload = gather(store, "daily", start, end)
     text = render(payload)
     assert "DIGEST Daily digest" in text and "ALERT" not in text
     assert f"{payload['numbers']['negative']} negative" in payload["title"]

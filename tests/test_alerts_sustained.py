@@ -57,11 +57,11 @@ def sustained_store(store: Store) -> None:
 
 def test_a_sustained_shift_the_one_window_test_misses_opens_an_alert(store):
     sustained_store(store)
-    [today] = alerts.check(store.db, [rule(window="2h", sustained=0)], now=NOW, dry_run=True)
+    [today] = alerts.check(store.db, [rule(window="2h", sustained=0)], now=NOW, dry_run=True, reader=store)
     assert today.action == "quiet"
-    [early] = alerts.check(store.db, [rule(window="2h")], now=NOW - 4 * WINDOW, dry_run=True)
+    [early] = alerts.check(store.db, [rule(window="2h")], now=NOW - 4 * WINDOW, dry_run=True, reader=store)
     assert early.action == "quiet"  # two windows are not enough evidence yet
-    [outcome] = alerts.check(store.db, [rule(window="2h")], now=NOW)
+    [outcome] = alerts.check(store.db, [rule(window="2h")], now=NOW, reader=store)
     assert outcome.action == "opened"
     details = json.loads(store.db.execute("SELECT details FROM alert_events").fetchone()[0])
     n = details["numbers"]
@@ -75,14 +75,15 @@ def test_a_sustained_shift_the_one_window_test_misses_opens_an_alert(store):
 
 def test_it_keeps_no_state_a_restarted_check_sees_the_same_alert(store):
     sustained_store(store)
-    [first] = alerts.check(store.db, [rule(window="2h")], now=NOW)
-    [again] = alerts.check(store.db, [rule(window="2h")], now=NOW + timedelta(minutes=5))
+    [first] = alerts.check(store.db, [rule(window="2h")], now=NOW, reader=store)
+    [again] = alerts.check(store.db, [rule(window="2h")], now=NOW + timedelta(minutes=5), reader=store)
     assert first.action == "opened" and again.action == "open" and again.event_id == first.event_id
 
 
 def test_backtest_replays_the_sustained_alert(store):
     sustained_store(store)
-    rows = backtest(store.db, [rule(window="2h")], NOW - timedelta(hours=12), NOW, timedelta(hours=1))
+    rows = backtest(store.db, [rule(window="2h")], NOW - timedelta(hours=12), NOW, timedelta(hours=1),
+                    reader=store)
     opened = [r for r in rows if r["action"] == "opened"]
     assert len(opened) == 1 and opened[0]["mentions"] >= 60
     assert store.db.execute("SELECT COUNT(*) FROM alert_events").fetchone()[0] == 0
@@ -105,7 +106,8 @@ def test_a_quiet_seasonal_stream_raises_nothing(store):
     store.save_batch("reviews", mentions, verdicts)
     for window in ("2h", "4h"):
         r = rule(window=window, notify=[])
-        outcomes = [alerts.check(store.db, [r], now=NOW - timedelta(hours=2 * i), dry_run=True)[0]
+        outcomes = [alerts.check(store.db, [r], now=NOW - timedelta(hours=2 * i), dry_run=True,
+                                 reader=store)[0]
                     for i in range(84)]
         assert [o for o in outcomes if o.action == "opened"] == []
         # not vacuous: runs of windows above usual were found and tested
@@ -154,12 +156,12 @@ def test_false_alerts_stay_rare_on_simulated_quiet_streams():
 
 def test_an_open_sustained_alert_holds_while_the_run_lasts_then_resolves(store):
     sustained_store(store)
-    [opened] = alerts.check(store.db, [rule(window="2h")], now=NOW)
+    [opened] = alerts.check(store.db, [rule(window="2h")], now=NOW, reader=store)
     # an hour on, the newest window holds only 10 mentions (too few for the one-window test),
     # but the run of windows above usual goes on: the alert stays open
-    [later] = alerts.check(store.db, [rule(window="2h")], now=NOW + timedelta(hours=1))
+    [later] = alerts.check(store.db, [rule(window="2h")], now=NOW + timedelta(hours=1), reader=store)
     assert opened.action == "opened" and later.action == "open"
-    [gone] = alerts.check(store.db, [rule(window="2h")], now=NOW + timedelta(hours=12))
+    [gone] = alerts.check(store.db, [rule(window="2h")], now=NOW + timedelta(hours=12), reader=store)
     assert gone.action == "resolved" and gone.event_id == opened.event_id
 
 

@@ -42,7 +42,8 @@ def mailer(port: int, **extra):
 
 
 def test_alert_email_has_plain_html_and_inline_chart(smtp, store):
-    alerts.check(store.db, [rule(name="negative spike\r\nBcc: evil@attacker.example", notify=["mail"])], now=NOW)
+    alerts.check(store.db, [rule(name="negative spike\r\nBcc: evil@attacker.example", notify=["mail"])], now=NOW,
+                 reader=store)
     report = alerts.deliver_pending(store.db, mailer(smtp.port), now=NOW)
     assert report.sent == 1, report.errors
     [(envelope, raw)] = smtp.messages
@@ -77,7 +78,7 @@ def test_alert_email_has_plain_html_and_inline_chart(smtp, store):
 
 
 def test_login_when_configured(smtp, store):
-    alerts.check(store.db, [rule(notify=["mail"])], now=NOW)
+    alerts.check(store.db, [rule(notify=["mail"])], now=NOW, reader=store)
     report = alerts.deliver_pending(store.db, mailer(smtp.port, username="cx", password="hunter2-secret"), now=NOW)
     assert report.sent == 1 and smtp.logins == [(b"cx", b"hunter2-secret")]
 
@@ -96,7 +97,7 @@ def test_wrong_password_is_permanent(smtp, monkeypatch):
 
 
 def test_server_down_is_retried(store):
-    alerts.check(store.db, [rule(notify=["mail"])], now=NOW)
+    alerts.check(store.db, [rule(notify=["mail"])], now=NOW, reader=store)
     report = alerts.deliver_pending(store.db, mailer(free_port()), now=NOW)
     assert report.retrying == 1 and report.sent == 0
 
@@ -128,7 +129,7 @@ def test_a_temporary_smtp_refusal_is_retried_a_final_one_is_not(store, code, out
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        alerts.check(store.db, [rule(notify=["mail"])], now=NOW)
+        alerts.check(store.db, [rule(notify=["mail"])], now=NOW, reader=store)
         notifiers = mailer(controller.port)
         first = alerts.deliver_pending(store.db, notifiers, now=NOW)
         later = alerts.deliver_pending(store.db, notifiers, now=NOW + timedelta(minutes=1))

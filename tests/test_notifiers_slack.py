@@ -41,7 +41,7 @@ def all_mrkdwn(body: dict) -> list[str]:
 
 
 def test_alert_arrives_as_block_kit_with_escaped_mention_text(store):
-    alerts.check(store.db, [rule()], now=NOW)
+    alerts.check(store.db, [rule()], now=NOW, reader=store)
     with Recorder() as server:
         report = alerts.deliver_pending(store.db, slack(server.url), now=NOW)
     assert report.sent == 1 and len(server.requests) == 1
@@ -80,7 +80,7 @@ def test_fit_never_splits_an_entity():
 
 
 def test_429_retry_after_is_honoured_without_sleeping(store):
-    alerts.check(store.db, [rule()], now=NOW)
+    alerts.check(store.db, [rule()], now=NOW, reader=store)
     def script(i: int) -> tuple[int, dict[str, str], str]:
         return (429, {"Retry-After": "120"}, "rate_limited") if i == 0 else (200, {}, "ok")
 
@@ -96,13 +96,13 @@ def test_429_retry_after_is_honoured_without_sleeping(store):
 
 
 def test_an_outage_loses_nothing_and_sends_once(store):
-    alerts.check(store.db, [rule()], now=NOW)
+    alerts.check(store.db, [rule()], now=NOW, reader=store)
     with Recorder(lambda i: (500, {}, "oops") if i < 5 else (200, {}, "ok")) as server:
         notifiers = slack(server.url)
         clock = NOW
         for _ in range(12):
             alerts.deliver_pending(store.db, notifiers, now=clock)
-            alerts.check(store.db, [rule()], now=clock)  # checks keep running: no second alert
+            alerts.check(store.db, [rule()], now=clock, reader=store)  # checks keep running: no second alert
             clock += timedelta(minutes=30)
     assert len(server.requests) == 6 and statuses(store) == ["sent"]
     row = store.db.execute("SELECT attempts, last_error FROM deliveries").fetchone()
@@ -110,7 +110,7 @@ def test_an_outage_loses_nothing_and_sends_once(store):
 
 
 def test_a_restart_resumes_pending_deliveries(tmp_path, store):
-    alerts.check(store.db, [rule()], now=NOW)
+    alerts.check(store.db, [rule()], now=NOW, reader=store)
     path = store.path
     store.close()
     reopened = Store(path)
@@ -122,7 +122,7 @@ def test_a_restart_resumes_pending_deliveries(tmp_path, store):
 def test_gives_up_when_expired_or_permanently_refused(store):
     from alerts.outbox import EXPIRE_AFTER, MAX_RETRY
 
-    alerts.check(store.db, [rule()], now=NOW)
+    alerts.check(store.db, [rule()], now=NOW, reader=store)
     passes = 0
     with Recorder(lambda i: (503, {}, "down")) as server:
         notifiers = slack(server.url)
@@ -140,14 +140,15 @@ def test_gives_up_when_expired_or_permanently_refused(store):
 def test_one_bad_message_does_not_hold_back_the_others(store):
     """Two rows failing in one pass mean Slack is down; one row failing while the next one
     goes through is that message's problem: the others are sent on time."""
-    alerts.check(store.db, [rule(name="poison")], now=NOW)
+    alerts.check(store.db, [rule(name="poison")], now=NOW, reader=store)
     with Recorder() as server:
         server.script = lambda i: (500, {}, "bad") if b"poison" in server.requests[i]["body"] else (200, {}, "ok")
         notifiers = slack(server.url)
         for minute in range(60):
             clock = NOW + timedelta(minutes=minute)
             if minute in (8, 23, 43):  # passes where the failing row is due too, and tried first
-                alerts.check(store.db, [rule(name="poison"), rule(name=f"fine {minute}")], now=clock)
+                alerts.check(store.db, [rule(name="poison"), rule(name=f"fine {minute}")], now=clock,
+                             reader=store)
             alerts.deliver_pending(store.db, notifiers, now=clock)
     rows = list(store.db.query("SELECT status, attempts, sent_at, created_at FROM deliveries ORDER BY id"))
     assert [r["status"] for r in rows] == ["pending", "sent", "sent", "sent"]
@@ -156,14 +157,14 @@ def test_one_bad_message_does_not_hold_back_the_others(store):
 
 
 def test_a_revoked_webhook_is_not_retried(store):
-    alerts.check(store.db, [rule()], now=NOW)
+    alerts.check(store.db, [rule()], now=NOW, reader=store)
     with Recorder(lambda i: (404, {}, "no_service")) as server:
         report = alerts.deliver_pending(store.db, slack(server.url), now=NOW)
     assert report.expired == 1 and statuses(store) == ["expired"] and len(server.requests) == 1
 
 
 def test_one_failing_notifier_does_not_stop_the_others(store):
-    alerts.check(store.db, [rule(notify=["broken", "crashing", "chat"])], now=NOW)
+    alerts.check(store.db, [rule(notify=["broken", "crashing", "chat"])], now=NOW, reader=store)
 
     class Crashing:
         def send(self, payload, *, key=""):

@@ -29,7 +29,7 @@ def hook(url: str, secret: str = SECRET):
 
 
 def test_posts_signed_json_the_receiver_can_verify(store):
-    alerts.check(store.db, [rule(notify=["bridge"])], now=NOW)
+    alerts.check(store.db, [rule(notify=["bridge"])], now=NOW, reader=store)
     with Recorder() as server:
         assert alerts.deliver_pending(store.db, hook(server.url), now=NOW).sent == 1
     [request] = server.requests
@@ -45,7 +45,7 @@ def test_posts_signed_json_the_receiver_can_verify(store):
 
 
 def test_unsigned_when_no_secret(store):
-    alerts.check(store.db, [rule(notify=["bridge"])], now=NOW)
+    alerts.check(store.db, [rule(notify=["bridge"])], now=NOW, reader=store)
     with Recorder() as server:
         alerts.deliver_pending(store.db, hook(server.url, secret=""), now=NOW)
     assert SIGNATURE_HEADER not in server.requests[0]["headers"]

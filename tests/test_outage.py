@@ -144,7 +144,7 @@ def test_an_hour_long_slack_and_smtp_outage(store, caplog):
             if step % round(CHECK_EVERY / DELIVER_EVERY) == 0:  # the daemon's alert check
                 if minutes < BACK_AT and minutes % NEW_RULE_EVERY == 0:
                     rules.append(rule(name=f"outage spike {len(rules) + 1}", notify=["chat", "mail"]))
-                alerts.check(store.db, rules, now=now)
+                alerts.check(store.db, rules, now=now, reader=store)
             # the daemon builds its notifiers for every delivery pass
             notifiers = {name: Spy(n, tries[name], clock) for name, n in alerts.build_notifiers(config).items()}
             report = alerts.deliver_pending(store.db, notifiers, now=now)
@@ -235,7 +235,7 @@ def test_a_notifier_that_crashes_on_every_try_logs_one_traceback(store, caplog):
             self.sent.append(key)
 
     caplog.set_level(logging.DEBUG, logger="alerts")
-    alerts.check(store.db, [rule(notify=["buggy"])], now=NOW)
+    alerts.check(store.db, [rule(notify=["buggy"])], now=NOW, reader=store)
     buggy = Buggy()
     notifiers = {"buggy": buggy}
     for step in range(int(timedelta(minutes=70) / DELIVER_EVERY)):

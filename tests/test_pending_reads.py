@@ -11,6 +11,7 @@ import pytest
 
 from alerts import digest
 from alerts import query as alert_query
+from alerts.reader import MentionFilter
 from sentimon import mention_sql, mention_windows, rollup
 from sentimon.export import export_rows
 from sentimon.mention import Classification, Mention, TopicScore
@@ -78,19 +79,19 @@ def test_exports_and_metrics_leave_pending_mentions_out(store):
 
 def test_alert_rules_count_only_classified_mentions(store):
     rule = {"window": timedelta(hours=1), "baseline_period": timedelta(days=3)}
-    [scope] = alert_query.scopes(store.db, rule, NOW)
+    [scope] = alert_query.scopes(store, rule, NOW)
     assert (scope.window.n, scope.window.k) == (1, 1) and scope.baseline.n == 1
-    assert sum(point["n"] for point in alert_query.series(store.db, rule, None, NOW, hours=2)) == 1
-    total, _ = alert_query.topic_negatives(store.db, rule, None, NOW - timedelta(hours=1), NOW)
+    assert sum(point["n"] for point in alert_query.series(store, rule, None, NOW, hours=2)) == 1
+    total, _ = store.topic_negatives(MentionFilter.of(rule), None, NOW - timedelta(hours=1), NOW)
     assert total == 1
-    texts = alert_query.recent_texts(store.db, rule, None, NOW - timedelta(hours=1), NOW,
-                                     negative_only=False, limit=10)
+    texts = store.recent_texts(MentionFilter.of(rule), None, NOW - timedelta(hours=1), NOW,
+                               negative_only=False, limit=10)
     assert texts == [" new-done: parcel late"]
 
 
 def test_the_digest_counts_only_classified_mentions(store):
     start = DAY_AGO.replace(hour=0)
-    message = digest.gather(store.db, "daily", start, start + timedelta(days=1))
+    message = digest.gather(store, "daily", start, start + timedelta(days=1))
     assert message["numbers"]["mentions"] == 1 and message["numbers"]["negative"] == 1
     assert sum(point["n"] for point in message["series"]) == 1
 

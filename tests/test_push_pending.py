@@ -165,12 +165,12 @@ def test_alert_rules_ignore_pending_rows(start, blocking):
     assert push(url, items).status_code == 202
     rule = {"window": timedelta(hours=1), "baseline_period": timedelta(days=1)}
     store = app.store()
-    [scope] = alert_query.scopes(store.db, rule, now + timedelta(seconds=1))
+    [scope] = alert_query.scopes(store, rule, now + timedelta(seconds=1))
     assert (scope.window.n, scope.window.k) == (0, 0)  # five negatives on the way, none counted
-    assert alert_query.series(store.db, rule, None, now + timedelta(seconds=1))[-1]["n"] == 0
+    assert alert_query.series(store, rule, None, now + timedelta(seconds=1))[-1]["n"] == 0
     model.release.set()
     settle(start)
-    [scope] = alert_query.scopes(store.db, rule, now + timedelta(seconds=1))
+    [scope] = alert_query.scopes(store, rule, now + timedelta(seconds=1))
     assert (scope.window.n, scope.window.k) == (5, 5)
 
 

@@ -165,9 +165,9 @@ def test_alert_rules_watch_our_brand_unless_told(tmp_path):
             "WHERE source IN ('social', 'rival-quiet')"
         )
         store.db.conn.commit()
-        [ours] = alerts.check(store.db, [rule()], now=NOW, dry_run=True)
-        [theirs] = alerts.check(store.db, [rule(brand="Rival", name="rival")], now=NOW)
-        [every] = alerts.check(store.db, [rule(brand="*", name="all")], now=NOW, dry_run=True)
+        [ours] = alerts.check(store.db, [rule()], now=NOW, dry_run=True, reader=store)
+        [theirs] = alerts.check(store.db, [rule(brand="Rival", name="rival")], now=NOW, reader=store)
+        [every] = alerts.check(store.db, [rule(brand="*", name="all")], now=NOW, dry_run=True, reader=store)
         details = json.loads(store.db.execute("SELECT details FROM alert_events").fetchone()[0])
     finally:
         store.close()

@@ -7,7 +7,8 @@ or double one. Every query here is parameterized; user input never becomes SQL t
 One module per job, so each stays small and a second store (``sentimon.pgstore``) can be
 read against it part by part: ``core`` opens the file and guards every transaction,
 ``query`` holds the filters (``MentionQuery``), ``writes`` and ``reads`` the SQL on
-mentions and their topics, ``runs`` the run record and the cursors. ``Store`` is all of
+mentions and their topics, ``runs`` the run record and the cursors, ``alert_reads`` the
+alert engine's counts (``alerts.reader.AlertReader``). ``Store`` is all of
 them on one connection; callers import everything from ``sentimon.store``, as before.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3  # noqa: F401 - tests patch sentimon.store.sqlite3.connect, as when this was one file
 
+from sentimon.store.alert_reads import AlertReads
 from sentimon.store.core import BUSY_TIMEOUT_MS, inserted_id, storage_problem
 from sentimon.store.query import MentionQuery, fts_phrase
 from sentimon.store.reads import MentionReads
@@ -29,5 +31,5 @@ __all__ = [
 ]
 
 
-class Store(MentionWrites, MentionReads, RunsAndCursors):
+class Store(MentionWrites, MentionReads, RunsAndCursors, AlertReads):
     """A connection to one sentimon database; one per thread (sqlite3 connections are not shared)."""

@@ -90,6 +90,12 @@ class App:
             return self._postgresql()
         return self._open_sqlite()
 
+    def release_store(self, store: MentionStore) -> None:
+        """Give back a store from ``open_store``: a SQLite connection is closed; the shared
+        PostgreSQL pool stays open for the rest of the process (App.close closes it)."""
+        if store is not self._pg:
+            store.close()
+
     def sqlite_store(self, command: str, *, new: bool = False) -> Store:
         """The SQLite store, for ``command``s that still use its ``db`` handle (``new``: a
         connection of its own, which the caller closes). On PostgreSQL they stop here with

@@ -219,12 +219,12 @@ def export(app, since, until, fmt: str, out: str) -> None:
         if out == "-":
             raise click.UsageError("--format parquet writes a binary file: give --out FILE.parquet")
         private_file(out)
-        count = write_parquet(app.sqlite_store("sentimon export"), Path(out), since=since, until=until, own_brand=brand)
+        count = write_parquet(app.store(), Path(out), since=since, until=until, own_brand=brand)
     else:
         if out != "-":
             private_file(out)
         with click.open_file(out, "w", encoding="utf-8") as handle:
-            count = write_export(app.sqlite_store("sentimon export"), handle, fmt, since=since, until=until, own_brand=brand)
+            count = write_export(app.store(), handle, fmt, since=since, until=until, own_brand=brand)
     click.echo(f"exported {count} mentions", err=True)
 
 

@@ -38,7 +38,7 @@ def label(app, mention_id: int, sentiment, topics, removed, note, author, fmt: s
         sentiment=sentiment, set_topics=[parse_topic(t) for t in topics], remove_topics=removed,
         note=note, known_topics=[t.name for t in app.config.topics],
     )
-    entry = apply_correction(app.sqlite_store("sentimon label"), mention_id, correction, author=author or _author())
+    entry = apply_correction(app.store(), mention_id, correction, author=author or _author())
     if fmt == "json":
         click.echo(json.dumps(entry, indent=2))
         return

@@ -7,6 +7,11 @@ who, when, and the values it replaced: the model's own output is the first entry
 JSONL rows ``sentimon model train`` reads, so a team's vocabulary becomes the model's, and
 ``anchor_texts`` gives the mentions nobody corrected, on which the retrained model is held to
 its old answers so that learning the corrections does not unlearn the rest.
+
+Both stores apply a correction through their ``apply_correction`` method, which runs
+``record`` (this module's statements, in the portable subset) in one transaction: the read of
+what the mention said, the log entry and the change, so two people correcting one mention, or
+a person and the pending classifier, cannot log a ``before`` that was already overwritten.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from sentimon import mention_sql
 from sentimon.errors import SentimonError
 from sentimon.mention import SENTIMENTS
-from sentimon.store import Store, inserted_id, to_db_time
+from sentimon.times import to_db_time
+
+if TYPE_CHECKING:  # the stores call record(); they are imported here for types only
+    from sentimon.mention_store import MentionStore
+    from sentimon.store import Store
 
 HUMAN_SCORE = 1.0  # a person's topic label is certain
 
@@ -65,32 +74,43 @@ def _topics(store: Store, mention_id: int) -> list[dict[str, Any]]:
 
 
 def apply_correction(
-    store: Store, mention_id: int, correction: Correction, *, author: str, now: datetime | None = None
+    store: MentionStore, mention_id: int, correction: Correction, *, author: str,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Apply ``correction`` to mention ``mention_id`` in one transaction; return the log entry."""
     correction.check()
-    row = mention_sql.mention_sentiment(store.db, mention_id)
-    if row is None:
+    when = to_db_time(now or datetime.now(timezone.utc))
+    entry = store.apply_correction(mention_id, correction, author=author, when=when)
+    if entry is None:
         raise CorrectionError(f"no mention with id {mention_id} (see `sentimon mentions`)")
+    return entry
+
+
+def record(db: mention_sql.SqlHandle, mention_id: int, correction: Correction, *, author: str,
+           when: str) -> dict[str, Any] | None:
+    """Read the mention, log the correction with what it replaces, and apply it; the log entry,
+    or None when there is no such mention. The caller holds the transaction (a store's
+    ``apply_correction``)."""
+    row = mention_sql.mention_sentiment(db, mention_id)
+    if row is None:
+        return None
     before_sentiment = row[0]
-    before = _topics(store, mention_id)
+    before = mention_sql.topics_of(db, mention_id)
     sentiment = correction.sentiment or before_sentiment
-    topics = {t["name"]: {"name": t["name"], "score": t["score"], "sentiment": t["sentiment"]} for t in before}
+    topics = {t["name"]: dict(t) for t in before}
     for name in correction.remove_topics:
         topics.pop(name, None)
     for name, topic_sentiment in correction.set_topics:
         topics[name] = {"name": name, "score": HUMAN_SCORE, "sentiment": topic_sentiment or sentiment}
-    when = to_db_time(now or datetime.now(timezone.utc))
-    with store.db.atomic():
-        cursor = store.db.execute(
-            "INSERT INTO corrections (mention_id, author, created_at, sentiment, topics, "
-            "before_sentiment, before_topics, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [mention_id, author, when, correction.sentiment, json.dumps(list(topics.values())),
-             before_sentiment, json.dumps(before), correction.note],
-        )
-        mention_sql.set_human_sentiment(store.db, mention_id, sentiment, author, when)
-        mention_sql.replace_topics(store.db, mention_id, topics.values())
-    return {"id": inserted_id(cursor), "mention_id": mention_id, "author": author, "created_at": when,
+    [(entry_id,)] = db.execute(
+        "INSERT INTO corrections (mention_id, author, created_at, sentiment, topics, "
+        "before_sentiment, before_topics, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [mention_id, author, when, correction.sentiment, json.dumps(list(topics.values())),
+         before_sentiment, json.dumps(before), correction.note],
+    ).fetchall()
+    mention_sql.set_human_sentiment(db, mention_id, sentiment, author, when)
+    mention_sql.replace_topics(db, mention_id, topics.values())
+    return {"id": int(entry_id), "mention_id": mention_id, "author": author, "created_at": when,
             "sentiment": sentiment, "topics": list(topics.values()),
             "before": {"sentiment": before_sentiment, "topics": before}}
 

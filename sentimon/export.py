@@ -11,11 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Sequence
 
-from sentimon import mention_sql
 from sentimon.brands import OURS
 from sentimon.errors import SentimonError
 from sentimon.output import spreadsheet_safe
-from sentimon.store import Store, to_db_time
+from sentimon.mention_store import MentionStore
+from sentimon.times import to_db_time
 
 COLUMNS = [
     "id", "source", "external_id", "kind", "url", "author", "title", "text", "rating", "lang",
@@ -25,7 +25,7 @@ COLUMNS = [
 _CHUNK = 1000
 
 
-def export_rows(store: Store, since: datetime | None = None, until: datetime | None = None, *,
+def export_rows(store: MentionStore, since: datetime | None = None, until: datetime | None = None, *,
                 own_brand: str = OURS) -> Iterator[dict[str, Any]]:
     """Mentions in id order with a ``topics`` list, fetched by keyset pages of _CHUNK rows;
     our own brand's mentions carry ``own_brand`` as their brand."""
@@ -33,7 +33,7 @@ def export_rows(store: Store, since: datetime | None = None, until: datetime | N
     start = to_db_time(since) if since else None
     end = to_db_time(until) if until else None
     while True:
-        rows = mention_sql.mentions_page(store.db, COLUMNS[:-1], last_id, start, end, _CHUNK)
+        rows = store.mentions_page(COLUMNS[:-1], last_id, start, end, _CHUNK)
         if not rows:
             return
         topics = store.topics_for([r["id"] for r in rows])
@@ -44,7 +44,7 @@ def export_rows(store: Store, since: datetime | None = None, until: datetime | N
         last_id = rows[-1]["id"]
 
 
-def write_export(store: Store, out: IO[str], fmt: str, *, since: datetime | None = None,
+def write_export(store: MentionStore, out: IO[str], fmt: str, *, since: datetime | None = None,
                  until: datetime | None = None, own_brand: str = OURS) -> int:
     rows = export_rows(store, since, until, own_brand=own_brand)
     if fmt == "csv":
@@ -80,7 +80,7 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequence[st
     return count
 
 
-def write_parquet(store: Store, path: Path, *, since: datetime | None = None, until: datetime | None = None,
+def write_parquet(store: MentionStore, path: Path, *, since: datetime | None = None, until: datetime | None = None,
                   own_brand: str = OURS) -> int:
     """The same rows as a Parquet file, written one row group per chunk (bounded memory).
     Topics become a list of {name, score, sentiment} structs."""

@@ -10,14 +10,18 @@ AttributeError halfway through (docs/postgresql.md lists them).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
 
 from sentimon.mention import Classification, Mention
 from sentimon.store import MentionQuery, SaveResult
 
+if TYPE_CHECKING:
+    from sentimon.corrections import Correction
+
 
 class MentionStore(Protocol):
-    """The pipeline's writes, the query commands' reads, the daemon's upkeep."""
+    """The pipeline's writes, the query commands' reads, the daemon's upkeep, the push
+    endpoint's pending queue, people's corrections and the export's pages."""
 
     @property
     def schema_version(self) -> int: ...
@@ -67,3 +71,21 @@ class MentionStore(Protocol):
     def last_runs(self) -> list[dict[str, Any]]: ...
 
     def counts(self) -> dict[str, int]: ...
+
+    # --- pushed mentions, stored pending and classified afterwards (sentimon.pending) -------
+
+    def save_pending(self, batches: Mapping[str, Sequence[Mention]]) -> tuple[int, dict[tuple[str, str], int]]: ...
+
+    def pending_mentions(self, limit: int, after_id: int = 0) -> list[dict[str, Any]]: ...
+
+    def pending_count(self) -> int: ...
+
+    def set_classifications(self, rows: Sequence[tuple[int, Classification]]) -> int: ...
+
+    # --- people's corrections (sentimon.corrections) and the export (sentimon.export) -------
+
+    def apply_correction(self, mention_id: int, correction: Correction, *, author: str,
+                         when: str) -> dict[str, Any] | None: ...
+
+    def mentions_page(self, columns: Sequence[str], after_id: int, since: str | None,
+                      until: str | None, limit: int) -> list[dict[str, Any]]: ...

@@ -2,11 +2,12 @@
 
 The model needs ~1 s per 32 mentions on two cores, so a 1,000-mention push classified inside
 the request took half a minute, longer than a helpdesk webhook waits. The push endpoint now
-stores a valid batch with sentiment NULL (``Store.save_batch(..., None)``) and wakes a
-``PendingWorker``; the worker classifies in batches of 32 through the same classifier and
-rating rule as every other mention (``pipeline.classify_all``) and writes each batch in one
-short transaction. A crash between the two loses nothing: the rows are in the database, and a
-worker's first sweep at start classifies them.
+stores a valid batch with sentiment NULL (``save_pending``) and wakes a ``PendingWorker``; the
+worker classifies in batches of 32 through the same classifier and rating rule as every other
+mention (``pipeline.classify_all``) and writes each batch in one short transaction
+(``set_classifications``). Both are store methods, so it runs on SQLite and PostgreSQL alike.
+A crash between the two loses nothing: the rows are in the database, and a worker's first
+sweep at start classifies them.
 
 Pending means ``sentiment IS NULL``; every count (stats, report, alert rules, digest, metrics,
 export) leaves such rows out until they are classified, and ``sentimon mentions --pending``
@@ -25,11 +26,10 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sentimon import mention_sql
 from sentimon.errors import SentimonError
 from sentimon.mention import Classification, Mention
+from sentimon.mention_store import MentionStore
 from sentimon.pipeline import Classifier, classify_all
-from sentimon.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ RETRY_AFTER = 30.0   # after a failure (model not loadable, database unwritable)
 
 
 def classify_pending(
-    store: Store, get_classifier: Callable[[], Classifier], *, batch: int = BATCH,
+    store: MentionStore, get_classifier: Callable[[], Classifier], *, batch: int = BATCH,
     stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
     unreadable: dict[int, str] | None = None,
 ) -> int:
@@ -50,7 +50,7 @@ def classify_pending(
     unreadable = {} if unreadable is None else unreadable
     done, after = 0, 0
     while stop is None or not stop.is_set():
-        rows = mention_sql.pending_mentions(store.db, batch, after)
+        rows = store.pending_mentions(batch, after)
         if not rows:
             break
         after = rows[-1]["id"]
@@ -58,14 +58,7 @@ def classify_pending(
         if not rows:
             continue
         results = _classify_isolating(get_classifier(), rows, unreadable)
-        written = 0
-        doing = f"could not store the classification of {len(results)} pushed mentions"
-        with store.writing(doing) as db:
-            for row, cls in results:
-                written += mention_sql.set_classification(
-                    db, row["id"], cls.sentiment, cls.scores, cls.model, cls.lang,
-                    [(t.name, t.score, t.sentiment) for t in cls.topics],
-                )
+        written = store.set_classifications([(row["id"], cls) for row, cls in results])
         done += written
         if progress is not None:
             progress(written)
@@ -120,8 +113,9 @@ def _as_mention(row: dict[str, Any]) -> Mention:
 
 class PendingWorker:
     """One background thread that classifies pending mentions when woken (after each push),
-    at start (what a crash left), and every ``SWEEP_EVERY`` seconds. Its own store connection:
-    the push endpoint's writes never wait for the model, only for one batch's short write."""
+    at start (what a crash left), and every ``SWEEP_EVERY`` seconds. Its own store connection
+    (on PostgreSQL, the process's pool): the push endpoint's writes never wait for the model,
+    only for one batch's short write."""
 
     def __init__(self, app: Any, *, batch: int = BATCH, sweep_every: float = SWEEP_EVERY,
                  retry_after: float = RETRY_AFTER) -> None:
@@ -166,7 +160,7 @@ class PendingWorker:
             self._thread = None
 
     def _run(self) -> None:
-        store: Store | None = None
+        store: MentionStore | None = None
         try:
             while not self._stop.is_set():
                 with self._changed:
@@ -177,7 +171,7 @@ class PendingWorker:
                 if self._stop.is_set():
                     break
                 try:
-                    store = store or self.app.sqlite_store("the pending classifier", new=True)
+                    store = store or self.app.open_store()
                     done = classify_pending(store, self.app.classifier, batch=self.batch,
                                             stop=self._stop, progress=self._count,
                                             unreadable=self.unreadable)
@@ -194,4 +188,4 @@ class PendingWorker:
                     self._changed.notify_all()
         finally:
             if store is not None:
-                store.close()
+                self.app.release_store(store)

@@ -19,12 +19,11 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from sentimon import mention_sql
 from sentimon.mention import Mention
 from sentimon.pipeline import Classifier, classify_all, new_mentions
 
 if TYPE_CHECKING:
-    from sentimon.store import Store
+    from sentimon.mention_store import MentionStore
 
 CHUNK = 32  # mentions per model pass and per write: the bundled encoder's batch; ~1 s on 2 cores
 
@@ -54,7 +53,7 @@ class Turns:
 
 
 def store_pending(
-    mentions: Sequence[Mention], *, store: Callable[[], Store], lock: threading.Lock,
+    mentions: Sequence[Mention], *, store: Callable[[], MentionStore], lock: threading.Lock,
 ) -> tuple[int, list[int]]:
     """Store the new ones among ``mentions`` pending, all in one transaction; return how many
     were new and, per item in order, the id of its stored mention (an item whose id was
@@ -63,19 +62,15 @@ def store_pending(
     by_source: dict[str, list[Mention]] = {}
     for mention in mentions:
         by_source.setdefault(mention.source, []).append(mention)
-    new, ids = 0, {}
-    with lock, store().writing(f"could not store {len(mentions)} pushed mentions") as db:
-        for source, group in by_source.items():
-            new += store().save_batch(source, group, None, advance_cursor=False).new
-            found = mention_sql.stored_ids(db, source, [m.external_id for m in group])
-            ids.update({(source, key): value for key, value in found.items()})
+    with lock:
+        new, ids = store().save_pending(by_source)
     return new, [ids[m.source, m.external_id] for m in mentions]
 
 
 def store_pushed(
     mentions: Sequence[Mention],
     *,
-    store: Callable[[], Store],
+    store: Callable[[], MentionStore],
     lock: threading.Lock,
     get_classifier: Callable[[], Classifier],
     turns: Turns,

@@ -98,10 +98,30 @@ def test_fetch_stores_in_postgresql_and_mentions_lists_them(pg_project, tmp_path
     assert "shop: fetched 3, new 0" in invoke(pg_project, "fetch").output  # read again, stored once
 
 
+def test_label_and_export_work_on_postgresql(pg_project, tmp_path, pg_url):
+    """A person's correction is logged and listed, and the export holds it, on PostgreSQL."""
+    assert run_process(pg_project, "fetch", env_url=with_password(pg_url)).returncode == 0
+    listed = json.loads(invoke(pg_project, "mentions", "--format", "json").output)
+    r3 = next(m["id"] for m in listed if m["external_id"] == "r3")
+    labelled = invoke(pg_project, "label", str(r3), "--sentiment", "negative", "--topic", "quality",
+                      "--by", "ana")
+    assert labelled.exit_code == 0, labelled.output
+    negative = json.loads(invoke(pg_project, "mentions", "--sentiment", "negative", "--format", "json").output)
+    assert sorted(m["external_id"] for m in negative) == ["r1", "r3"]
+    missing = invoke(pg_project, "label", "999999", "--sentiment", "negative")
+    assert missing.exit_code != 0 and "no mention with id 999999" in missing.output
+    out = tmp_path / "all.jsonl"
+    exported = invoke(pg_project, "export", "--format", "jsonl", "--out", str(out))
+    assert exported.exit_code == 0, exported.output
+    rows = {row["external_id"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert sorted(rows) == ["r1", "r2", "r3"]
+    assert (rows["r3"]["sentiment"], rows["r3"]["corrected_by"]) == ("negative", "ana")
+    assert [t["name"] for t in rows["r3"]["topics"]] == ["quality"]
+    assert PASSWORD not in labelled.output + exported.output
+
+
 @pytest.mark.parametrize("args, command", [
-    (["export"], "sentimon export"),
     (["report", "--out", "r.html"], "sentimon report"),
-    (["label", "1", "--sentiment", "negative"], "sentimon label"),
     (["alerts", "list"], "sentimon alerts list"),
     (["alerts", "check"], "sentimon alerts check"),
     (["datasette"], "sentimon datasette"),
@@ -213,8 +233,8 @@ def test_the_app_shares_one_pool_and_closes_it(pg_project, tmp_path):
     for thread in threads:
         thread.join()
     assert isinstance(seen[0], PgStore) and all(s is seen[0] for s in seen) and app.open_store() is seen[0]
-    with pytest.raises(StorageError, match="sentimon export is not available on PostgreSQL yet"):
-        app.sqlite_store("sentimon export")
+    with pytest.raises(StorageError, match="sentimon report is not available on PostgreSQL yet"):
+        app.sqlite_store("sentimon report")
     app.close()
     assert seen[0]._pool.closed
     assert not (tmp_path / "sentimon.db").exists()

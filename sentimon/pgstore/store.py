@@ -20,22 +20,24 @@ import logging
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention
 from sentimon.pgstore import migrate, reads
+from sentimon.pgstore.shared_sql import SharedStatements
+from sentimon.pgstore.urls import redacted, scrubbed
 from sentimon.store import FINISHED_RUNS_SQL, PENDING, SENTIMENT_ORDER, MentionQuery, SaveResult
 from sentimon.times import to_db_time
 
 log = logging.getLogger(__name__)
 
 _DEADLOCK_RETRIES = 3  # a batch is all-or-nothing, so repeating one after a deadlock is safe
+T = TypeVar("T")
 
 # Ids are drawn in batch order (as SQLite's are, so ties in created_at list alike), then the
 # rows are inserted in external-id order: concurrent batches lock their keys in one order.
@@ -103,30 +105,7 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.execute("SET plan_cache_mode = force_custom_plan")
 
 
-def redacted(url: str) -> str:
-    """The server and database of ``url`` without user or password: safe for errors and logs."""
-    try:
-        info = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "postgresql (unreadable URL)"
-    return f"postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
-
-
-def scrubbed(exc: Exception, url: str) -> str:
-    """The first line of a psycopg error without ``url`` or its password, which a parse error
-    may quote."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    try:
-        info = conninfo_to_dict(url)
-    except psycopg.Error:
-        info = {}
-    for secret in sorted({url, str(info.get("password") or "")}, key=len, reverse=True):
-        if len(secret) >= 3:
-            text = text.replace(secret, "***")
-    return text
-
-
-class PgStore:
+class PgStore(SharedStatements):
     """A pool of connections to one PostgreSQL database, shared by every thread."""
 
     def __init__(self, url: str, *, max_connections: int = 10, migrate_schema: bool = True,
@@ -218,40 +197,71 @@ class PgStore:
         if len(mentions) != len(classifications):
             raise ValueError("one classification per mention is required")
         now_text = to_db_time(now or datetime.now(timezone.utc))
+
+        def write(conn: psycopg.Connection) -> SaveResult:
+            result = self._write(conn, source, mentions, classifications, now_text)
+            if advance_cursor:
+                conn.execute(
+                    "INSERT INTO cursors (source, cursor, updated_at) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, "
+                    "updated_at = excluded.updated_at",
+                    [source, cursor, now_text],
+                )
+            return result
+
+        return self._retrying(f"could not store {len(mentions)} mentions", write)
+
+    def save_pending(self, batches: Mapping[str, Sequence[Mention]]) -> tuple[int, dict[tuple[str, str], int]]:
+        """Store the new ones among each source's mentions pending, all in one transaction;
+        return how many were new and ``(source, external_id) -> id`` for every mention given
+        (dedup as always). No cursor moves. Sources go in name order, as ids do within one,
+        so concurrent pushes lock in one order."""
+        now_text = to_db_time(datetime.now(timezone.utc))
+
+        def write(conn: psycopg.Connection) -> tuple[int, dict[tuple[str, str], int]]:
+            new, ids = 0, {}
+            found: dict[str, int]
+            for source in sorted(batches):
+                group = batches[source]
+                new += self._write(conn, source, group, [PENDING] * len(group), now_text).new
+                keys = {m.external_id: _clean(m.external_id) or "" for m in group}
+                found = dict(conn.execute(
+                    "SELECT external_id, id FROM mentions WHERE source = %s AND external_id = ANY(%s)",
+                    [source, list(set(keys.values()))],
+                ).fetchall())
+                ids.update({(source, key): int(found[clean]) for key, clean in keys.items()})
+            return new, ids
+
+        total = sum(len(group) for group in batches.values())
+        return self._retrying(f"could not store {total} pushed mentions", write)
+
+    def _retrying(self, doing: str, write: Callable[[psycopg.Connection], T]) -> T:
+        """``write`` in one transaction, run again after a deadlock (at most 3 times; none
+        happened in the tests): the transaction is all-or-nothing, so repeating it is safe."""
+        for attempt in range(1, _DEADLOCK_RETRIES):
+            try:
+                with self._guard(doing) as conn, conn.transaction():
+                    return write(conn)
+            except StorageError as exc:
+                if not isinstance(exc.__cause__, psycopg.errors.DeadlockDetected):
+                    raise
+                log.warning("%s: %s: deadlock; retrying (%d)", self.where, doing, attempt)
+        with self._guard(doing) as conn, conn.transaction():
+            return write(conn)
+
+    def _write(
+        self, conn: psycopg.Connection, source: str, mentions: Sequence[Mention],
+        classifications: Sequence[Classification], now_text: str,
+    ) -> SaveResult:
+        """Insert the batch's first occurrence of each id, then the new ones' topics; the new
+        ones' ids in batch order."""
         first: dict[str, int] = {}  # cleaned external id -> its first mention in the batch
         for index, mention in enumerate(mentions):
             first.setdefault(_clean(mention.external_id) or "", index)
-        order = list(first.items())
-        for attempt in range(1, _DEADLOCK_RETRIES + 1):
-            try:
-                with self._guard(f"could not store {len(mentions)} mentions") as conn:
-                    with conn.transaction():
-                        stored = self._write(conn, source, order, mentions, classifications, now_text)
-                        if advance_cursor:
-                            conn.execute(
-                                "INSERT INTO cursors (source, cursor, updated_at) VALUES (%s, %s, %s) "
-                                "ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, "
-                                "updated_at = excluded.updated_at",
-                                [source, cursor, now_text],
-                            )
-                break
-            except StorageError as exc:
-                if not isinstance(exc.__cause__, psycopg.errors.DeadlockDetected) or attempt == _DEADLOCK_RETRIES:
-                    raise
-                log.warning("%s: batch of %s hit a deadlock; retrying (%d)", self.where, source, attempt)
-        ids = [row_id for _, row_id in sorted((first[key], row_id) for key, row_id in stored.items())]
-        return SaveResult(new=len(ids), duplicates=len(mentions) - len(ids), ids=ids)
-
-    def _write(
-        self, conn: psycopg.Connection, source: str, order: list[tuple[str, int]],
-        mentions: Sequence[Mention], classifications: Sequence[Classification], now_text: str,
-    ) -> dict[str, int]:
-        """Insert the batch's first occurrence of each id, then the new ones' topics; returns
-        external id -> row id of those stored now."""
-        if not order:
-            return {}
+        if not first:
+            return SaveResult()
         columns: list[list[Any]] = [[] for _ in range(16)]
-        for key, index in order:
+        for key, index in first.items():
             m, cls = mentions[index], classifications[index]
             row = (
                 key, m.kind, _clean(m.url), _clean(m.author), _clean(m.title), _clean(m.text),
@@ -264,7 +274,7 @@ class PgStore:
                 column.append(value)
         stored: dict[str, int] = dict(conn.execute(_INSERT_MENTIONS, [source, now_text, *columns]).fetchall())
         topics: dict[tuple[int, str], tuple[float, str]] = {}
-        for key, index in order:
+        for key, index in first.items():
             if key in stored:
                 for topic in classifications[index].topics:  # a repeated name: the last wins
                     topics[(stored[key], _clean(topic.name) or "")] = (float(topic.score), topic.sentiment)
@@ -274,7 +284,8 @@ class PgStore:
                 [k[0] for k in keys], [k[1] for k in keys],
                 [topics[k][0] for k in keys], [topics[k][1] for k in keys],
             ])
-        return stored
+        ids = [row_id for _, row_id in sorted((first[key], row_id) for key, row_id in stored.items())]
+        return SaveResult(new=len(ids), duplicates=len(mentions) - len(ids), ids=ids)
 
     def get_cursor(self, source: str) -> str | None:
         with self._guard("could not read the cursor") as conn:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
 
-from sentimon import rollup
+from sentimon import mention_sql, rollup
 from sentimon.stats_rows import plan_counts, stats_rows
 from sentimon.store.core import ID_CHUNK, StoreCore
 from sentimon.store.query import MentionQuery, shape_mention_rows
@@ -103,6 +103,23 @@ class MentionReads(StoreCore):
                 if len(names) < limit:
                     names.append(topic)
         return found
+
+    def pending_mentions(self, limit: int, after_id: int = 0) -> list[dict[str, Any]]:
+        """Up to ``limit`` pending mentions (``id, title, text, rating, lang``) with id above
+        ``after_id``, oldest first: the background classifier's next batch."""
+        with self._guard("could not read pending mentions"):
+            return mention_sql.pending_mentions(self.db, limit, after_id)
+
+    def pending_count(self) -> int:
+        """Mentions stored but not classified yet."""
+        with self._guard("query failed"):
+            return mention_sql.pending_count(self.db)
+
+    def mentions_page(self, columns: Sequence[str], after_id: int, since: str | None,
+                      until: str | None, limit: int) -> list[dict[str, Any]]:
+        """An export's keyset page: ``mention_sql.mentions_page`` (pending mentions left out)."""
+        with self._guard("export query failed"):
+            return mention_sql.mentions_page(self.db, columns, after_id, since, until, limit)
 
     def iter_mentions(self, where_sql: str = "", params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Stream rows for exports and reports without loading the table."""

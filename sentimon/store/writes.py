@@ -12,11 +12,15 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from sentimon import corrections, mention_sql
 from sentimon.mention import Classification, Mention
 from sentimon.store.core import ID_CHUNK, StoreCore, storage_problem
 from sentimon.times import to_db_time
+
+if TYPE_CHECKING:
+    from sentimon.corrections import Correction
 
 # What a pending mention is stored with: no sentiment, no scores (NULLs), no topics.
 PENDING = Classification(sentiment="", scores={})
@@ -115,6 +119,34 @@ class MentionWrites(StoreCore):
             ],
         )
         return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    def save_pending(self, batches: Mapping[str, Sequence[Mention]]) -> tuple[int, dict[tuple[str, str], int]]:
+        """Store the new ones among each source's mentions pending (``sentimon.pending``), all
+        in one transaction; return how many were new and ``(source, external_id) -> id`` for
+        every mention given (one stored before, by this push or an earlier one, gives that
+        mention's id: dedup as always). No cursor moves."""
+        new, ids = 0, {}
+        total = sum(len(group) for group in batches.values())
+        with self.writing(f"could not store {total} pushed mentions") as db:
+            for source, group in batches.items():
+                new += self.save_batch(source, group, None, advance_cursor=False).new
+                found = mention_sql.stored_ids(db, source, [m.external_id for m in group])
+                ids.update({(source, key): value for key, value in found.items()})
+        return new, ids
+
+    def set_classifications(self, rows: Sequence[tuple[int, Classification]]) -> int:
+        """Classify pending mentions, in one transaction; how many were still pending. A
+        person's sentiment on a pending mention wins: the model's is not written over it, and
+        topics a person set stay (``mention_sql.set_classification``)."""
+        with self.writing(f"could not store the classification of {len(rows)} pushed mentions") as db:
+            return mention_sql.set_classifications(db, rows)
+
+    def apply_correction(self, mention_id: int, correction: Correction, *, author: str,
+                         when: str) -> dict[str, Any] | None:
+        """Read, log and apply a person's correction in one transaction (``corrections.record``);
+        the log entry, or None when there is no such mention."""
+        with self.writing(f"could not record the correction of mention {mention_id}") as db:
+            return corrections.record(db, mention_id, correction, author=author, when=when)
 
     def delete_older_than(self, cutoff: datetime, *, batch: int = 2000) -> int:
         """Retention: delete mentions created before ``cutoff`` in small transactions, so the

@@ -3,15 +3,19 @@
 Why Procrastinate: a team that outgrows one machine runs workers on several, and they must
 agree on who runs what without a broker of their own. Procrastinate keeps its queue in the same
 PostgreSQL: a job is stored in the transaction that defers it, a ``lock`` lets one job per
-connector run at a time on any machine, a ``queueing_lock`` keeps at most one waiting, and
-heartbeats show which worker died. Every worker runs the same code; none is special:
+connector, or per rate-limited credential that connectors share, run at a time on any machine,
+a ``queueing_lock`` keeps at most one waiting per connector, and heartbeats show which worker
+died. Failure counts and Retry-After waits are rows, not memory (``sentimon.worker_limits``
+says why). Every worker runs the same code; none is special:
 
 - ``sentimon.schedule`` is a periodic task (each minute, deferred once across all workers) that
   marks the runs of dead workers failed and defers a ``sentimon.fetch`` for every connector
-  whose ``every`` has passed since its last run started.
+  whose ``every`` has passed since its last run started and that no backoff holds.
 - ``sentimon.fetch`` runs one connector through ``pipeline.run_connector`` (fetch, classify,
   store batch by batch with its cursor). It checks again that the connector is due, so two
-  deferrals that met within one period run it once.
+  deferrals that met within one period run it once, and that nothing holds it: a Retry-After
+  another connector on its credential received while it waited is honoured. It then records
+  the outcome in ``worker_backoff``.
 
 A killed worker's run is marked failed, not retried: retrying it would collide with the next
 run's ``queueing_lock`` (issue 18 measured 78 such errors and sources stuck for 240 s), and the
@@ -35,6 +39,7 @@ from sentimon.pgstore.migrate import LOCK_KEY
 from sentimon.pgstore.store import redacted
 from sentimon.pipeline import run_connector
 from sentimon.times import from_db_time
+from sentimon.worker_limits import Limits, connector_key
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,13 @@ def due_connectors(app: Any, now: datetime) -> list[Any]:
                  or from_db_time(started[entry.name]) + entry.every <= now + timedelta(seconds=1))]
 
 
+def runnable(app: Any, limits: Limits, now: datetime) -> list[Any]:
+    """The due connectors that neither a backoff nor their credential's Retry-After holds."""
+    due = due_connectors(app, now)
+    waiting = limits.waiting() if due else {}
+    return [entry for entry in due if limits.holds(entry, waiting) is None]
+
+
 def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_AFTER) -> JobApp:
     """A Procrastinate app on the store's database with sentimon's two tasks bound to ``app``
     (the sentimon App: its config, its PgStore and its classifier). ``tick`` is the schedule's
@@ -58,12 +70,19 @@ def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_A
     url = app.config.storage.url
     jobs_app = JobApp(connector=PsycopgConnector(conninfo=url, min_size=1, max_size=4))
 
+    limits = Limits(url)
+
     @jobs_app.task(name="sentimon.fetch", queue=FETCH_QUEUE)
     def fetch(name: str) -> str:
-        entry = next((e for e in due_connectors(app, datetime.now(timezone.utc)) if e.name == name), None)
+        entry = next((e for e in runnable(app, limits, datetime.now(timezone.utc)) if e.name == name), None)
         if entry is None:
-            return "not due"  # another deferral ran it this period, or it was disabled
+            return "not due"  # ran this period, disabled, or waiting (a backoff, a Retry-After)
         result = run_connector(app.store(), app.classifier, entry)
+        until = limits.record(entry, result.ok, result.error, result.retry_after)
+        if until is not None:
+            why = "the source asked to wait" if result.retry_after else "failed again"
+            log.warning("%s: %s; next try at %s (every worker waits: the time is in the "
+                        "database)", name, why, until.isoformat(timespec="seconds"))
         return "ok" if result.ok else f"error: {result.error}"
 
     @jobs_app.periodic(cron=tick)
@@ -71,10 +90,11 @@ def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_A
     async def schedule(timestamp: int) -> None:
         await fail_stalled(jobs_app, stalled_after)
         now = datetime.now(timezone.utc)
-        for entry in await asyncio.to_thread(due_connectors, app, now):
-            lock = f"connector:{entry.name}"
+        for entry in await asyncio.to_thread(runnable, app, limits, now):
+            lock = await asyncio.to_thread(limits.lock, entry)
             try:
-                await fetch.configure(lock=lock, queueing_lock=lock).defer_async(name=entry.name)
+                await fetch.configure(lock=lock, queueing_lock=connector_key(entry.name)).defer_async(
+                    name=entry.name)
             except exceptions.AlreadyEnqueued:
                 pass  # one run already waits for this connector
 

@@ -1,6 +1,7 @@
 """``python tests/stub_worker.py CONFIG [DELAY]``: a real `sentimon worker` process with the
 keyword classifier (each batch of the model waits DELAY seconds, so a test can kill a worker
-mid-run), the schedule ticking every second and a dead worker noticed after 2 s."""
+mid-run), the test-only ``clocked`` connector type (workers_support.ClockedConnector), the
+schedule ticking every second and a dead worker noticed after 2 s."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from stubs import KeywordClassifier  # noqa: E402
+
+from connectors.base import BUILTIN  # noqa: E402
 
 from sentimon.app import App  # noqa: E402
 from sentimon.config import load_config  # noqa: E402
@@ -31,6 +34,7 @@ class Slow(KeywordClassifier):
 if __name__ == "__main__":
     config = Path(sys.argv[1])
     delay = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    BUILTIN["clocked"] = "workers_support:ClockedConnector"  # a test-only connector type
     setup_logging()
     app = App(config, load_config(config))
     app._classifier = Slow(delay)

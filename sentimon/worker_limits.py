@@ -12,7 +12,7 @@ another's from being queued.
 A connector's credential is its first secret setting that is set (``Setting.secret``: reddit's
 ``client_id``, elsewhere the one token or key). Its value decides, not the variable's name: two
 variables holding one key are one credential. The lock holds an HMAC of the value under a
-random per-install salt (migration 0005), never the value: the job table, logs and ``doctor``
+random per-install salt (migration 0005), never the value: the job table and the logs
 show ``credential:<16 hex>``, which no one can test a guessed key against without the salt.
 
 **Backoff.** The daemon keeps its failure counts in memory (one process). Workers cannot: the

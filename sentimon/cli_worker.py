@@ -12,8 +12,10 @@ def worker(app, name: str | None) -> None:
     """Run the connectors as jobs shared by every worker on the same PostgreSQL ([storage] url).
 
     Start one on each machine: each connector runs on one worker at a time, on its `every`
-    (at most once a minute); a worker that dies mid-run is noticed within a minute and the
-    next run goes on from the stored cursor. Ctrl-C or SIGTERM ends the job in hand, then
+    (at most once a minute), and connectors sharing a secret (one Reddit app, one API key)
+    one at a time between them; a failing source backs off and a Retry-After is honoured by
+    every worker. A worker that dies mid-run is noticed within a minute and the next run goes
+    on from the stored cursor. Ctrl-C or SIGTERM ends the job in hand, then
     stops. Alert checks and deliveries still run in `sentimon run` on SQLite only.
     """
     try:

@@ -3,51 +3,42 @@
 A team tunes sensitivity on its own history before trusting it: which alerts would have
 opened over the last 90 days, when, and on what figures. The replay runs the real engine
 (``engine.check``: open, worse, resolve, cooldown) on the daemon's schedule, with every
-notifier removed and its alert tables in a scratch copy of the store, so nothing is sent and
-the real alert history is untouched; the mentions are counted by the app's reader, as in a
-real check. Each check sees only mentions created before its time; mentions that
-arrived late are counted as if they had been there (the store does not keep arrival order
-per check).
+notifier removed and its alert tables in scratch ones the caller supplies (empty tables in a
+temporary database, whichever store holds the mentions), so nothing is sent and the real
+alert history is untouched; the mentions are counted by the app's reader, as in a real check.
+Each check sees only mentions created before its time; mentions that arrived late are
+counted as if they had been there (the store does not keep arrival order per check).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import tempfile
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Sequence
-
-from sqlite_utils import Database
 
 from alerts import engine, storage
 from alerts.reader import AlertReader
+from alerts.storage import SqlHandle
 from sentimon.times import to_db_time
 
 REPORTED = ("opened", "worse", "resolved")
 
 
-def backtest(db: Database, rules: Sequence[dict[str, Any]], since: datetime, until: datetime,
+def backtest(scratch: SqlHandle, rules: Sequence[dict[str, Any]], since: datetime, until: datetime,
              every: timedelta, *, reader: AlertReader) -> list[dict[str, Any]]:
     """The alerts that would have opened (and followed up, resolved) between ``since`` and
-    ``until``, checking every ``every``; oldest first."""
+    ``until``, checking every ``every``; oldest first. ``scratch`` holds the alert tables the
+    replay writes: they must be empty, so a store's own history is never written over."""
     if every <= timedelta(0):
         raise ValueError("the check interval must be positive")
+    if storage.history(scratch, None, 1):
+        raise ValueError("a backtest replays into empty scratch alert tables, not the store's own")
     silent = [{**rule, "notify": []} for rule in rules]
-    with tempfile.TemporaryDirectory(prefix="sentimon-backtest-") as folder:
-        scratch = sqlite3.connect(Path(folder) / "replay.db")
-        try:
-            db.conn.backup(scratch)
-            copy = Database(scratch)
-            storage.forget_alerts(copy)
-            return _replay(copy, reader, silent, since, until, every)
-        finally:
-            scratch.close()
+    return _replay(scratch, reader, silent, since, until, every)
 
 
-def _replay(db: Database, reader: AlertReader, rules: list[dict[str, Any]], since: datetime,
+def _replay(db: SqlHandle, reader: AlertReader, rules: list[dict[str, Any]], since: datetime,
             until: datetime, every: timedelta) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     moment = since
@@ -65,7 +56,7 @@ def _replay(db: Database, reader: AlertReader, rules: list[dict[str, Any]], sinc
     return found
 
 
-def _row(db: Database, outcome: engine.Outcome, moment: datetime) -> dict[str, Any]:
+def _row(db: SqlHandle, outcome: engine.Outcome, moment: datetime) -> dict[str, Any]:
     event = storage.get_event(db, outcome.event_id) if outcome.event_id else None
     numbers = json.loads(event["details"] or "{}").get("numbers", {}) if event else {}
     return {"at": to_db_time(moment), "rule": outcome.rule, "scope": outcome.scope,

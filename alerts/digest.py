@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from sqlite_utils import Database
 
 from alerts import explain, storage
 from alerts.message import pct
 from alerts.reader import EVERY, AlertReader
+from alerts.storage import SqlHandle
 from sentimon.settings import Setting
 from sentimon.times import to_db_time
 
@@ -82,7 +82,7 @@ def gather(reader: AlertReader, kind: str, start: datetime, end: datetime) -> di
     }
 
 
-def enqueue_due(db: Database, notifiers: Mapping[str, Any], now: datetime,
+def enqueue_due(db: SqlHandle, notifiers: Mapping[str, Any], now: datetime,
                 reader: AlertReader | None) -> int:
     """Queue the last complete period's digest for every notifier that wants one; ``db``
     holds the outbox, ``reader`` counts the mentions (without one, a digest due is an error)."""

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlite_utils import Database
 
 from alerts import lifecycle, message, query, sequential, storage
 from alerts.explain import explain, numbers
 from alerts.reader import AlertReader
 from alerts.rules import Counts, Decision, evaluate, family, resolved, with_family_reasons
+from alerts.storage import SqlHandle
 from sentimon.errors import StorageError
 from sentimon.times import from_db_time, to_db_time
 
@@ -48,7 +47,7 @@ class Outcome:
         return asdict(self)
 
 
-def check(db: Database, rules: Sequence[dict[str, Any]], now: datetime | None = None, *,
+def check(db: SqlHandle, rules: Sequence[dict[str, Any]], now: datetime | None = None, *,
           reader: AlertReader, dry_run: bool = False) -> list[Outcome]:
     """Evaluate every enabled rule at ``now``; with ``dry_run`` nothing is written.
 
@@ -61,12 +60,12 @@ def check(db: Database, rules: Sequence[dict[str, Any]], now: datetime | None = 
             continue
         try:
             outcomes.extend(_check_rule(db, reader, rule, now, dry_run))
-        except sqlite3.Error as exc:
+        except db.conn.Error as exc:
             raise StorageError(f"alert rule {rule['name']!r}: database error: {exc}") from exc
     return outcomes
 
 
-def _check_rule(db: Database, reader: AlertReader, rule: dict[str, Any], now: datetime,
+def _check_rule(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], now: datetime,
                 dry_run: bool) -> list[Outcome]:
     scopes = query.scopes(reader, rule, now)
     decisions = [evaluate(rule, s.window, s.baseline) for s in scopes]
@@ -129,12 +128,12 @@ def _outcome(rule: dict[str, Any], scope: str, action: str, d: Decision, event_i
                    float(f"{d.p_value:.3g}"), event_id, d.reasons)
 
 
-def _in_cooldown(db: Database, rule: dict[str, Any], scope: str, now: datetime) -> bool:
+def _in_cooldown(db: SqlHandle, rule: dict[str, Any], scope: str, now: datetime) -> bool:
     resolved_at = storage.last_resolved(db, rule["name"], scope)
     return resolved_at is not None and resolved_at + rule["cooldown"] > now
 
 
-def _open(db: Database, reader: AlertReader, rule: dict[str, Any], scope: query.Scope, decision: Decision,
+def _open(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], scope: query.Scope, decision: Decision,
           now: datetime, dry_run: bool) -> Outcome:
     if _in_cooldown(db, rule, scope.name, now):
         return _outcome(rule, scope.name, "cooldown", decision)
@@ -156,13 +155,13 @@ def _open(db: Database, reader: AlertReader, rule: dict[str, Any], scope: query.
             payload = message.build("opened", event, details)
             for name in rule.get("notify", []):
                 storage.enqueue(db, event_id=event["id"], notifier=name, kind="opened", payload=payload, now=now)
-    except sqlite3.IntegrityError:
+    except db.conn.IntegrityError:
         return _outcome(rule, scope.name, "open", decision)  # a concurrent check opened it first
     log.warning("alert opened: %s", payload["title"])
     return _outcome(rule, scope.name, "opened", decision, event["id"])
 
 
-def _update(db: Database, reader: AlertReader, rule: dict[str, Any], scope: query.Scope, decision: Decision,
+def _update(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], scope: query.Scope, decision: Decision,
             fire: bool, event: dict[str, Any], now: datetime, dry_run: bool) -> Outcome:
     if not fire and resolved(rule, decision):
         return _resolve(db, rule, scope.name, decision, event, now, dry_run)
@@ -207,7 +206,7 @@ def _grown(rule: dict[str, Any], scope: query.Scope, decision: Decision, notifie
     return rule["metric"] != "volume" and before > 0 and scope.window.k >= factor * before
 
 
-def _resolve(db: Database, rule: dict[str, Any], scope: str, decision: Decision, event: dict[str, Any],
+def _resolve(db: SqlHandle, rule: dict[str, Any], scope: str, decision: Decision, event: dict[str, Any],
              now: datetime, dry_run: bool) -> Outcome:
     if dry_run:
         return _outcome(rule, scope, "resolved", decision, event["id"])
@@ -225,7 +224,7 @@ def _resolve(db: Database, rule: dict[str, Any], scope: str, decision: Decision,
     return _outcome(rule, scope, "resolved", decision, event["id"])
 
 
-def events(db: Database, since: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def events(db: SqlHandle, since: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Alert history for ``sentimon alerts list``: newest first, with a one-line title."""
     rows = storage.history(db, since, limit)
     for row in rows:

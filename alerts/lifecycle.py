@@ -12,9 +12,9 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
 
 from alerts import message, storage
+from alerts.storage import SqlHandle
 from sentimon.errors import SentimonError
 
 
@@ -24,7 +24,7 @@ class UnknownAlert(SentimonError):
     exit_code = 2
 
 
-def show(db: Database, event_id: int) -> dict[str, Any]:
+def show(db: SqlHandle, event_id: int) -> dict[str, Any]:
     """The event with its full explanation (numbers, drivers, phrases, examples) and, under
     ``message``, the notification as it would be sent now (plain words first)."""
     event = _event(db, event_id)
@@ -35,7 +35,7 @@ def show(db: Database, event_id: int) -> dict[str, Any]:
     return event
 
 
-def ack(db: Database, event_id: int, now: datetime, by: str | None = None) -> dict[str, Any]:
+def ack(db: SqlHandle, event_id: int, now: datetime, by: str | None = None) -> dict[str, Any]:
     """Record that someone is on it: no more ``worse`` follow-ups for this event."""
     event = _event(db, event_id)
     if event["status"] != "open":
@@ -44,7 +44,7 @@ def ack(db: Database, event_id: int, now: datetime, by: str | None = None) -> di
     return _event(db, event_id)
 
 
-def resolve(db: Database, event_id: int, now: datetime) -> dict[str, Any]:
+def resolve(db: SqlHandle, event_id: int, now: datetime) -> dict[str, Any]:
     """Close an open alert by hand; the rule's cooldown starts now, as after a clear-up."""
     event = _event(db, event_id)
     if event["status"] != "open":
@@ -53,7 +53,7 @@ def resolve(db: Database, event_id: int, now: datetime) -> dict[str, Any]:
     return _event(db, event_id)
 
 
-def mute(db: Database, rule: str, duration: timedelta, now: datetime, *, topic: str = "",
+def mute(db: SqlHandle, rule: str, duration: timedelta, now: datetime, *, topic: str = "",
          by: str | None = None, known_rules: tuple[str, ...] = ()) -> dict[str, Any]:
     """Silence ``rule`` (or one ``topic`` of a per-topic rule) for ``duration``: nothing new
     opens meanwhile; open alerts keep their course."""
@@ -65,18 +65,18 @@ def mute(db: Database, rule: str, duration: timedelta, now: datetime, *, topic: 
     return next(m for m in storage.active_mutes(db, now, rule) if m["id"] == mute_id)
 
 
-def muted(db: Database, rule: str, scope: str, now: datetime) -> bool:
+def muted(db: SqlHandle, rule: str, scope: str, now: datetime) -> bool:
     """Whether a mute covers this rule and scope (``topic=NAME`` for a per-topic scope)."""
     topic = scope.removeprefix("topic=") if scope.startswith("topic=") else ""
     return any(m["topic"] in ("", topic) for m in storage.active_mutes(db, now, rule))
 
 
-def mutes(db: Database, now: datetime) -> list[dict[str, Any]]:
+def mutes(db: SqlHandle, now: datetime) -> list[dict[str, Any]]:
     """The mutes still in force, soonest to expire first."""
     return storage.active_mutes(db, now)
 
 
-def _event(db: Database, event_id: int) -> dict[str, Any]:
+def _event(db: SqlHandle, event_id: int) -> dict[str, Any]:
     event = storage.get_event(db, event_id)
     if event is None:
         raise UnknownAlert(f"no alert #{event_id} (see `sentimon alerts list`)")

@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from sqlite_utils import Database
 
 from alerts import storage
 from alerts.reader import AlertReader
 from alerts.storage import enqueue  # noqa: F401 - the outbox's own entry point, kept importable here
+from alerts.storage import SqlHandle
 from sentimon.errors import NotifyError, StorageError
 from sentimon.logs import redactor
 from sentimon.times import from_db_time, to_db_time
@@ -75,10 +74,16 @@ _outages: dict[tuple[str, str], _Outage] = {}
 _outages_lock = threading.Lock()
 
 
-def _db_key(db: Database) -> str:
+def _db_key(db: SqlHandle) -> str:
+    """Which database ``db`` is, the same for every handle on it: a handle that names itself
+    (PostgreSQL's ``key``: a new handle each pass, one per pooled connection), else SQLite's
+    file."""
+    named = getattr(db, "key", None)
+    if named:
+        return str(named)
     try:
         return str(db.execute("PRAGMA database_list").fetchone()[2] or id(db))
-    except (sqlite3.Error, TypeError, IndexError):
+    except (db.conn.Error, TypeError, IndexError):
         return str(id(db))
 
 
@@ -92,7 +97,7 @@ class _Pass:
     down_until: dict[str, datetime] = field(default_factory=dict)
 
 
-def deliver_pending(db: Database, notifiers: Mapping[str, Any], now: datetime | None = None, *,
+def deliver_pending(db: SqlHandle, notifiers: Mapping[str, Any], now: datetime | None = None, *,
                     reader: AlertReader | None = None, expire_after: timedelta = EXPIRE_AFTER,
                     limit: int = 200) -> DeliveryReport:
     """Send every due notification once; one notifier's failure never stops the others.
@@ -108,7 +113,7 @@ def deliver_pending(db: Database, notifiers: Mapping[str, Any], now: datetime | 
         report.errors.append(f"digest: {exc}")
     try:
         rows = storage.due(db, now, limit)
-    except sqlite3.Error as exc:
+    except db.conn.Error as exc:
         raise StorageError(f"cannot read the delivery outbox: {exc}") from exc
     state = _Pass(_db_key(db))
     for row in rows:
@@ -119,7 +124,7 @@ def deliver_pending(db: Database, notifiers: Mapping[str, Any], now: datetime | 
     return report
 
 
-def _defer(db: Database, row: dict[str, Any], until: datetime, report: DeliveryReport) -> None:
+def _defer(db: SqlHandle, row: dict[str, Any], until: datetime, report: DeliveryReport) -> None:
     """Not tried: its notifier just failed twice. It waits for the notifier's next retry;
     ``attempts`` is unchanged (it was not attempted), and a row another process claimed
     meanwhile is left alone (its ``next_attempt_at`` moved)."""
@@ -130,7 +135,7 @@ def _defer(db: Database, row: dict[str, Any], until: datetime, report: DeliveryR
         report.deferred += 1
 
 
-def _deliver_one(db: Database, row: dict[str, Any], notifiers: Mapping[str, Any], now: datetime,
+def _deliver_one(db: SqlHandle, row: dict[str, Any], notifiers: Mapping[str, Any], now: datetime,
                  expire_after: timedelta, report: DeliveryReport, state: _Pass | None = None) -> None:
     state = state or _Pass(_db_key(db))
     with db.atomic():
@@ -159,7 +164,7 @@ def _deliver_one(db: Database, row: dict[str, Any], notifiers: Mapping[str, Any]
     log.info("sent %s via %s", row["key"], row["notifier"])
 
 
-def _failed(db: Database, row: dict[str, Any], attempts: int, error: str, retry_after: float | None,
+def _failed(db: SqlHandle, row: dict[str, Any], attempts: int, error: str, retry_after: float | None,
             permanent: bool, now: datetime, expire_after: timedelta, report: DeliveryReport,
             state: _Pass, crashed: Exception | None = None) -> None:
     error = redactor.redact(error)  # an HTTP error can quote a webhook URL, whose path is its secret
@@ -205,17 +210,17 @@ def _failed(db: Database, row: dict[str, Any], attempts: int, error: str, retry_
         log.warning("%s", message)
 
 
-def _streak(db: Database, notifier: str, row_id: int) -> int:
+def _streak(db: SqlHandle, notifier: str, row_id: int) -> int:
     """The most tries any other still-pending row of ``notifier`` has failed: how long it has
     been failing, so a new alert does not restart the backoff at 30 seconds."""
     return storage.failed_attempts(db, notifier, row_id)
 
 
-def _next_retry(db: Database, notifier: str, row_id: int, now: datetime) -> datetime | None:
+def _next_retry(db: SqlHandle, notifier: str, row_id: int, now: datetime) -> datetime | None:
     return storage.next_retry(db, notifier, row_id, now)
 
 
-def _count_pending(db: Database, notifier: str) -> int:
+def _count_pending(db: SqlHandle, notifier: str) -> int:
     return storage.pending_count(db, notifier)
 
 

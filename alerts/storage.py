@@ -21,7 +21,13 @@ from sentimon.times import from_db_time, to_db_time
 
 
 class SqlHandle(Protocol):
-    """The part of sqlite-utils' ``Database`` this module calls (PgStore's handle has it too)."""
+    """The part of sqlite-utils' ``Database`` this module calls (PgStore's handle has it too).
+
+    ``conn`` is the DB-API connection underneath (sqlite3's or psycopg's): both name their
+    errors on it (``conn.Error``, ``conn.IntegrityError``), so the engine and the outbox catch
+    the driver's errors without knowing which driver it is."""
+
+    conn: Any
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> Any: ...
 
@@ -155,7 +161,8 @@ def last_resolved(db: SqlHandle, rule: str, scope: str) -> datetime | None:
 
 def open_event(db: SqlHandle, *, rule: str, scope: str, now: datetime, metric: str, observed: float,
                baseline: float, p_value: float, details: dict[str, Any]) -> int:
-    """Insert an open event; sqlite3.IntegrityError when (rule, scope) is already open."""
+    """Insert an open event; the driver's IntegrityError (``db.conn.IntegrityError``) when
+    (rule, scope) is already open."""
     stamp = to_db_time(now)
     return _insert_returning_id(
         db, "INSERT INTO alert_events (rule, scope, status, opened_at, updated_at, metric, observed, "

@@ -41,17 +41,16 @@ def check(app, dry_run: bool, fmt: str) -> None:
 
     config = app.config
     now = datetime.now(timezone.utc)
-    store = app.sqlite_store("sentimon alerts check")
-    db = store.db
-    outcomes = lib.check(db, config.alerts, now=now, reader=store, dry_run=dry_run)
+    store = app.store()
+    reader = store.alert_reader()
     report = None
-    if not dry_run and config.notifiers:
-        notifiers = lib.build_notifiers(config.notifiers)
-        if fmt == "json":  # console notifiers print; keep stdout parseable for pipes
-            with contextlib.redirect_stdout(sys.stderr):
-                report = lib.deliver_pending(db, notifiers, now=now, reader=store)
-        else:
-            report = lib.deliver_pending(db, notifiers, now=now, reader=store)
+    with store.alert_tables() as db:
+        outcomes = lib.check(db, config.alerts, now=now, reader=reader, dry_run=dry_run)
+        if not dry_run and config.notifiers:
+            notifiers = lib.build_notifiers(config.notifiers)
+            # console notifiers print; with json, keep stdout parseable for pipes
+            with contextlib.redirect_stdout(sys.stderr) if fmt == "json" else contextlib.nullcontext():
+                report = lib.deliver_pending(db, notifiers, now=now, reader=reader)
     rows = [o.as_dict() for o in outcomes]
     if fmt == "json":
         click.echo(json.dumps({"dry_run": dry_run, "outcomes": rows,
@@ -80,7 +79,8 @@ def list_(app, since, limit: int, fmt: str) -> None:
     """Alert history, newest first: status, times, and deliveries sent per event."""
     import alerts as lib
 
-    rows = lib.events(app.sqlite_store("sentimon alerts list").db, since=since, limit=limit)
+    with app.store().alert_tables() as db:
+        rows = lib.events(db, since=since, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -121,7 +121,8 @@ def show(app, event_id: int, fmt: str) -> None:
     from alerts.console import render
     from alerts.lifecycle import show as show_event
 
-    event = show_event(app.sqlite_store("sentimon alerts show").db, event_id)
+    with app.store().alert_tables() as db:
+        event = show_event(db, event_id)
     if fmt == "json":
         click.echo(json.dumps(event, indent=2, default=str))
         return
@@ -140,7 +141,8 @@ def ack(app, event_id: int, by: str | None) -> None:
     """Acknowledge an open alert: no more follow-ups; it still resolves by itself."""
     from alerts.lifecycle import ack as ack_event
 
-    ack_event(app.sqlite_store("sentimon alerts ack").db, event_id, datetime.now(timezone.utc), by)
+    with app.store().alert_tables() as db:
+        ack_event(db, event_id, datetime.now(timezone.utc), by)
     click.echo(f"alert #{event_id} acknowledged" + (f" by {by}" if by else ""))
 
 
@@ -151,7 +153,8 @@ def resolve(app, event_id: int) -> None:
     """Resolve an open alert by hand; the rule's cooldown starts now."""
     from alerts.lifecycle import resolve as resolve_event
 
-    resolve_event(app.sqlite_store("sentimon alerts resolve").db, event_id, datetime.now(timezone.utc))
+    with app.store().alert_tables() as db:
+        resolve_event(db, event_id, datetime.now(timezone.utc))
     click.echo(f"alert #{event_id} resolved")
 
 
@@ -169,16 +172,17 @@ def mute(app, rule: str | None, topic: str, for_: str, by: str | None, list_only
     from sentimon.durations import parse_duration
 
     now = datetime.now(timezone.utc)
-    db = app.sqlite_store("sentimon alerts mute").db
     if list_only or rule is None:
-        emit(mutes(db, now), "table", _MUTE_COLUMNS)
+        with app.store().alert_tables() as db:
+            emit(mutes(db, now), "table", _MUTE_COLUMNS)
         return
     try:
         duration = parse_duration(for_)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--for") from None
     known = tuple(r["name"] for r in app.config.alerts)
-    row = add_mute(db, rule, duration, now, topic=topic, by=by, known_rules=known)
+    with app.store().alert_tables() as db:
+        row = add_mute(db, rule, duration, now, topic=topic, by=by, known_rules=known)
     click.echo(f"{rule}{f' [{topic}]' if topic else ''} muted until {row['until']}")
 
 
@@ -197,6 +201,7 @@ def backtest(app, rule_name: str | None, since, every: str | None, fmt: str) -> 
     """
     from alerts.backtest import backtest as replay
     from sentimon.durations import parse_duration
+    from sentimon.store import scratch_alert_tables
     from sentimon.errors import ConfigError
 
     config = app.config
@@ -208,8 +213,8 @@ def backtest(app, rule_name: str | None, since, every: str | None, fmt: str) -> 
         step = parse_duration(every) if every else config.daemon.check_every
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--every") from None
-    store = app.sqlite_store("sentimon alerts backtest")
-    rows = replay(store.db, rules, since, datetime.now(timezone.utc), step, reader=store)
+    with scratch_alert_tables() as scratch:
+        rows = replay(scratch, rules, since, datetime.now(timezone.utc), step, reader=app.store().alert_reader())
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from sentimon.alert_jobs import check_alerts, deliver_alerts
 from sentimon.errors import SentimonError
 from sentimon.pipeline import RunResult, due_connectors, run_connector, run_connectors
 
@@ -127,31 +128,10 @@ class Daemon:
             log.warning("%s: %s; next try at %s", name, why, next_time.isoformat(timespec="seconds"))
 
     def check_alerts_job(self) -> None:
-        import alerts
-
-        config = self.app.config
-        if not config.alerts:
-            return
-        try:
-            store = self.app.store()
-            store.check_file()  # alerts write through store.db: never into a deleted file
-            alerts.check(store.db, config.alerts, now=datetime.now(timezone.utc), reader=store)
-        except SentimonError as exc:
-            log.error("alert check failed: %s", exc)
+        check_alerts(self.app)
 
     def deliver_job(self) -> None:
-        import alerts
-
-        config = self.app.config
-        if not config.notifiers:
-            return
-        try:
-            notifiers = alerts.build_notifiers(config.notifiers)
-            store = self.app.store()
-            store.check_file()
-            alerts.deliver_pending(store.db, notifiers, now=datetime.now(timezone.utc), reader=store)
-        except SentimonError as exc:
-            log.error("alert delivery failed: %s", exc)
+        deliver_alerts(self.app)
 
     def maintenance_job(self) -> None:
         """Daily: apply ``retention_days``, then FTS and planner upkeep."""

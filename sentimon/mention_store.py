@@ -10,12 +10,14 @@ AttributeError halfway through (docs/postgresql.md lists them).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Mapping, Protocol, Sequence
 
 from sentimon.mention import Classification, Mention
 from sentimon.store import MentionQuery, SaveResult
 
 if TYPE_CHECKING:
+    from alerts.reader import AlertReader
+    from alerts.storage import SqlHandle
     from sentimon.corrections import Correction
 
 
@@ -89,3 +91,9 @@ class MentionStore(Protocol):
 
     def mentions_page(self, columns: Sequence[str], after_id: int, since: str | None,
                       until: str | None, limit: int) -> list[dict[str, Any]]: ...
+
+    # --- the alerts' tables and their reads of mentions (alerts.storage, alerts.reader) -----
+
+    def alert_tables(self) -> ContextManager[SqlHandle]: ...
+
+    def alert_reader(self) -> AlertReader: ...

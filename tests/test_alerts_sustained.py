@@ -20,7 +20,7 @@ from alerts.backtest import backtest
 from alerts.message import headline
 from sentimon.mention import Mention
 from sentimon.settings import SettingError
-from sentimon.store import Store
+from sentimon.store import scratch_alert_tables, Store
 from test_alerts_support import NOW, QUIET_TEXTS, SPIKE_TEXTS, rule, seed_quiet, verdict
 
 WINDOW = timedelta(hours=2)
@@ -82,11 +82,22 @@ def test_it_keeps_no_state_a_restarted_check_sees_the_same_alert(store):
 
 def test_backtest_replays_the_sustained_alert(store):
     sustained_store(store)
-    rows = backtest(store.db, [rule(window="2h")], NOW - timedelta(hours=12), NOW, timedelta(hours=1),
-                    reader=store)
+    with scratch_alert_tables() as scratch:
+        rows = backtest(scratch, [rule(window="2h")], NOW - timedelta(hours=12), NOW, timedelta(hours=1),
+                        reader=store)
     opened = [r for r in rows if r["action"] == "opened"]
     assert len(opened) == 1 and opened[0]["mentions"] >= 60
     assert store.db.execute("SELECT COUNT(*) FROM alert_events").fetchone()[0] == 0
+
+
+def test_backtest_never_replays_into_a_stores_own_alert_history(store):
+    """It used to be handed the store and empty a copy of it; now the caller hands it scratch
+    tables, so one given the store's own (holding an alert) must refuse, not write over them."""
+    sustained_store(store)
+    [opened] = alerts.check(store.db, [rule(window="2h")], now=NOW, reader=store)
+    with pytest.raises(ValueError, match="empty scratch alert tables"):
+        backtest(store.db, [rule(window="2h")], NOW - timedelta(hours=12), NOW, timedelta(hours=1), reader=store)
+    assert [e["id"] for e in alerts.events(store.db)] == [opened.event_id]
 
 
 def test_a_quiet_seasonal_stream_raises_nothing(store):

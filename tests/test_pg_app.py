@@ -122,8 +122,6 @@ def test_label_and_export_work_on_postgresql(pg_project, tmp_path, pg_url):
 
 @pytest.mark.parametrize("args, command", [
     (["report", "--out", "r.html"], "sentimon report"),
-    (["alerts", "list"], "sentimon alerts list"),
-    (["alerts", "check"], "sentimon alerts check"),
     (["datasette"], "sentimon datasette"),
     (["run", "--once"], "sentimon run"),
     (["serve", "--port", "0"], "sentimon serve"),

@@ -9,10 +9,13 @@ text in both stores, so the ranges and the hour and day prefixes read alike.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+import hashlib
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from psycopg.rows import dict_row
 
+from sentimon.pgstore.qmark import QmarkDatabase
 from sentimon.pgstore.reads import pg
 from sentimon.store.alert_reads import AlertSql, Dialect
 
@@ -44,6 +47,28 @@ class PgAlertReads(AlertSql):
     def _dicts(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         with self.store._guard("alert read") as conn, conn.cursor(row_factory=dict_row) as cur:
             return cur.execute(pg(sql).encode(), list(params)).fetchall()
+
+
+class PgAlertTables:
+    """The part of ``PgStore`` that hands the alerts their tables and their reader."""
+
+    url: str
+
+    def _guard(self, doing: str) -> Any:
+        raise NotImplementedError  # PgStore's: a pooled connection, errors as one line
+
+    @contextmanager
+    def alert_tables(self) -> Iterator[QmarkDatabase]:
+        """A pooled connection shaped for ``alerts.storage``'s portable statements, held for
+        one check or delivery pass. Its ``key`` names the database (a hash of the URL, never
+        the URL, which may hold a password) so the outbox's outage state spans passes."""
+        key = "postgresql:" + hashlib.sha256(self.url.encode()).hexdigest()[:16]
+        with self._guard("alert tables") as conn:
+            yield QmarkDatabase(conn, key=key)
+
+    def alert_reader(self) -> PgAlertReads:
+        """What the alerts count mentions with: this store's pool."""
+        return PgAlertReads(self)  # type: ignore[arg-type]  # only PgStore mixes this in
 
 
 if TYPE_CHECKING:

@@ -20,8 +20,9 @@ class QmarkDatabase:
     """``execute``, ``query``, ``execute_returning_dicts`` and ``atomic`` on one connection in
     autocommit mode: each statement commits alone unless inside ``atomic()``."""
 
-    def __init__(self, conn: psycopg.Connection) -> None:
+    def __init__(self, conn: psycopg.Connection, key: str = "") -> None:
         self.conn = conn
+        self.key = key  # which database, the same for every handle on it (the outbox's outages)
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> psycopg.Cursor[Any]:
         return self.conn.execute(pg(sql).encode(), list(parameters or ()))

@@ -15,6 +15,12 @@ them on one connection; callers import everything from ``sentimon.store``, as be
 from __future__ import annotations
 
 import sqlite3  # noqa: F401 - tests patch sentimon.store.sqlite3.connect, as when this was one file
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlite_utils import Database
 
 from sentimon.store.alert_reads import AlertReads
 from sentimon.store.core import BUSY_TIMEOUT_MS, inserted_id, storage_problem
@@ -27,9 +33,22 @@ from sentimon.times import from_db_time, to_db_time
 __all__ = [
     "BUSY_TIMEOUT_MS", "FINISHED_RUNS_SQL", "LAST_RUNS_SQL", "PENDING", "SENTIMENT_ORDER",
     "MentionQuery", "SaveResult", "Store", "from_db_time", "fts_phrase", "inserted_id",
-    "storage_problem", "to_db_time",
+    "scratch_alert_tables", "storage_problem", "to_db_time",
 ]
 
 
 class Store(MentionWrites, MentionReads, RunsAndCursors, AlertReads):
     """A connection to one sentimon database; one per thread (sqlite3 connections are not shared)."""
+
+
+@contextmanager
+def scratch_alert_tables() -> Iterator[Database]:
+    """Empty alert tables in a temporary SQLite database, deleted afterwards: what a backtest
+    replays into (``alerts.backtest``), whichever store holds the mentions, so the store's
+    own alert history is never written."""
+    with tempfile.TemporaryDirectory(prefix="sentimon-backtest-") as folder:
+        scratch = Store(Path(folder) / "replay.db")
+        try:
+            yield scratch.db
+        finally:
+            scratch.close()

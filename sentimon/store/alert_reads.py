@@ -14,9 +14,12 @@ statements and adds only its dialect and connection. On SQLite, database errors 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+from sqlite_utils import Database
 
 from sentimon.store.core import StoreCore
 from sentimon.times import from_db_time, to_db_time
@@ -179,6 +182,16 @@ class AlertSql:
 
 class AlertReads(StoreCore, AlertSql):
     """``alerts.reader.AlertReader`` on this store's connection (``Store`` is one)."""
+
+    @contextmanager
+    def alert_tables(self) -> Iterator[Database]:
+        """The handle ``alerts`` writes its tables through (``alerts.storage``): this
+        connection, so an alert and the mentions it counts are in one database file."""
+        yield self.db
+
+    def alert_reader(self) -> AlertReads:
+        """What the alerts count mentions with: this store itself."""
+        return self
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         return self.db.execute(sql, params).fetchall()

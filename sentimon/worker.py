@@ -115,7 +115,8 @@ async def fail_stalled(jobs_app: JobApp, stalled_after: float) -> int:
 def queue_health(url: str, stalled_after: float = STALLED_AFTER) -> dict[str, int] | None:
     """For `doctor`: workers alive (a heartbeat within ``stalled_after``), connector runs waiting,
     running and stalled (on a dead worker, until the next schedule marks them failed), and runs
-    failed in the last 24 hours; None before any worker has started (no queue tables yet)."""
+    failed in the last 24 hours, and the connectors and credentials waiting out a backoff or a
+    Retry-After; None before any worker has started (no queue tables yet)."""
     with psycopg.connect(url, autocommit=True) as conn:
         if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() == (None,):
             return None
@@ -133,7 +134,7 @@ def queue_health(url: str, stalled_after: float = STALLED_AFTER) -> dict[str, in
             " WHERE j.queue_name = %(q)s", {"s": stalled_after, "q": FETCH_QUEUE}).fetchone()
     alive, waiting, stalled, doing, failed = (int(v) for v in row) if row else (0, 0, 0, 0, 0)
     return {"workers": alive, "waiting": waiting, "running": doing - stalled, "stalled": stalled,
-            "failed_24h": failed}
+            "failed_24h": failed, "backing_off": len(Limits(url).waiting())}
 
 
 def apply_schema(url: str) -> bool:

@@ -16,6 +16,7 @@ pytest.importorskip("procrastinate")
 from connectors.base import BUILTIN  # noqa: E402
 from sentimon.config import load_config  # noqa: E402
 from sentimon.pgstore import PgStore  # noqa: E402
+from sentimon.worker import queue_health  # noqa: E402
 from sentimon.worker_limits import Limits  # noqa: E402
 
 KEY_A, KEY_B = "alpha-api-key-5f3e9c1d", "bravo-api-key-0a7b2e44"
@@ -119,3 +120,5 @@ def test_a_retry_after_holds_every_connector_on_the_credential_across_restarts(
     assert len(clocked_runs(tmp_path, "r1")) == 1, log
     assert [start_ for start_, _ in clocked_runs(tmp_path, "r2") if start_ > float(recorded)] == [], log
     assert "the source asked to wait" in log and KEY_A not in log
+    health = queue_health(pg_url)  # for `doctor`: r1 and its credential wait
+    assert health is not None and health["backing_off"] == 2

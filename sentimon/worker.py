@@ -39,6 +39,8 @@ from sentimon.pgstore.migrate import LOCK_KEY
 from sentimon.pgstore.store import redacted
 from sentimon.pipeline import run_connector
 from sentimon.times import from_db_time
+from sentimon.worker_alerts import ALERTS_QUEUE
+from sentimon.worker_alerts import register as register_alerts
 from sentimon.worker_limits import Limits, connector_key
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_A
             except exceptions.AlreadyEnqueued:
                 pass  # one run already waits for this connector
 
+    register_alerts(jobs_app, app, tick=tick)
     return jobs_app
 
 
@@ -167,5 +170,5 @@ def run_worker(app: Any, *, name: str | None = None, tick: str = "* * * * *",
     if apply_schema(app.config.storage.url):
         log.info("created the job queue's tables")
     build(app, tick=tick, stalled_after=stalled_after).run_worker(
-        queues=[FETCH_QUEUE, SCHEDULE_QUEUE], name=name, update_heartbeat_interval=heartbeat,
+        queues=[FETCH_QUEUE, SCHEDULE_QUEUE, ALERTS_QUEUE], name=name, update_heartbeat_interval=heartbeat,
         stalled_worker_timeout=stalled_after)

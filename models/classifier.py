@@ -16,7 +16,7 @@ import logging
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from models.topics import (
 )
 from sentimon.errors import ModelError
 from sentimon.mention import SENTIMENTS, Classification, TopicScore
+
+if TYPE_CHECKING:
+    from models import ModelSettings
 
 log = logging.getLogger(__name__)
 
@@ -304,13 +307,13 @@ def _row_strings(texts: list[str], spans: Spans) -> list[str]:
     return [row for text, parts in zip(texts, spans) for row in [text, *(text[a:b] for a, b in parts)]]
 
 
-def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
-    """``load_classifier`` after defaults are filled: pick the bundled model, a trained folder or HF."""
+def build(settings: ModelSettings, topics: list[TopicSpec]) -> Classifier:
+    """``load_classifier`` once the settings are checked: pick the bundled model, a trained folder or HF."""
     from models.encoder import Encoder, set_threads
 
-    set_threads(int(settings.get("threads") or 0))
-    source = str(settings.get("sentiment") or "bundled")
-    user_path = str(settings.get("path") or "")
+    set_threads(settings.threads)
+    source = settings.sentiment or "bundled"
+    user_path = settings.path
     artifact_dir = Path(user_path).expanduser() if user_path else heads.BUNDLED
     if user_path and not artifact_dir.is_dir():
         raise ModelError(
@@ -318,16 +321,16 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
             "`sentimon model train FILE.jsonl --out DIR`, or remove the setting to use the bundled model"
         )
     artifact = heads.load(artifact_dir)
-    backend, why = resolve_backend(str(settings.get("backend") or "auto"), artifact.meta)
+    backend, why = resolve_backend(settings.backend, artifact.meta)
     encoder = Encoder(
         backend=backend,
-        batch_size=int(settings.get("batch_size") or 32),
-        max_length=int(settings.get("max_length") or 256),
+        batch_size=settings.batch_size or 32,
+        max_length=settings.max_length or 256,
         overrides=artifact.encoder or None,
     )
     artifact.encoder = {}  # copied into the encoder's tuned layers: no second fp32 copy (28 MB in v5)
-    threshold = float(settings.get("topic_threshold") or artifact.meta.get("topic_threshold", DEFAULT_THRESHOLD))
-    bonus = float(settings.get("topic_keyword_bonus", -1.0))
+    threshold = float(settings.topic_threshold or artifact.meta.get("topic_threshold", DEFAULT_THRESHOLD))
+    bonus = settings.topic_keyword_bonus
     per_topic = dict(artifact.meta.get("topic_thresholds") or {})
     topics = [t if t.threshold or t.name not in per_topic else replace(t, threshold=float(per_topic[t.name]))
               for t in topics]
@@ -346,7 +349,7 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
         keyword_bonus=bonus if bonus >= 0 else float(artifact.meta.get("topic_keyword_bonus", DEFAULT_KEYWORD_BONUS)),
         token_weight=float(artifact.meta.get("topic_token_weight", 0.0)),
     ) if topics else None
-    languages = settings.get("languages") or artifact.meta.get("languages", ["en"])
+    languages = settings.languages or artifact.meta.get("languages", ["en"])
     if source == "bundled":
         name = f"{artifact.name}/{backend}"
         classifier = Classifier(name, _encoder_scores(encoder, artifact), index, languages,
@@ -356,9 +359,9 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
         return classifier
     from models.hf import HFSentiment
 
-    hf = HFSentiment(source, labels=dict(settings.get("labels") or {}),
-                     batch_size=int(settings.get("batch_size") or 32),
-                     max_length=int(settings.get("max_length") or 256))
+    hf = HFSentiment(source, labels=dict(settings.labels),
+                     batch_size=settings.batch_size or 32,
+                     max_length=settings.max_length or 256)
 
     def score(texts: list[str], spans: Spans, keep_tokens: bool) -> tuple[np.ndarray, np.ndarray | None, Tokens]:
         # Topics still come from the bundled encoder (its token states included); per-topic
@@ -369,6 +372,6 @@ def build(settings: dict[str, Any], topics: list[TopicSpec]) -> Classifier:
         encoded = encoder.encode_spans(texts, spans, keep_tokens)
         return probs, encoded.base, encoded.tokens
 
-    classifier = Classifier(hf.name, score, index, languages=settings.get("languages") or ["en"])
+    classifier = Classifier(hf.name, score, index, languages=settings.languages or ["en"])
     classifier.backend = f"{backend} for topics ({why}); sentiment: {hf.name}"
     return classifier

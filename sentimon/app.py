@@ -141,7 +141,7 @@ class App:
             if self._classifier is None:
                 import models
 
-                log.info("loading model %s", self.config.model.get("sentiment", "bundled"))
+                log.info("loading model %s", self.config.model.sentiment)
                 self._classifier = models.load_classifier(self.config.model, self.config.topics)
             return self._classifier
 

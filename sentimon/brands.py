@@ -10,27 +10,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sentimon.settings import Setting
+from sentimon.settings import Settings, setting, settings_of
 
 OURS = "ours"  # what our own brand is called when [brand] name is not set
 EVERY = "*"  # an alert rule's `brand = "*"`: every brand together
 
-BRAND_SETTINGS = (
-    Setting(
-        "name",
-        "str",
-        "",
+
+@dataclass(frozen=True, kw_only=True)
+class BrandSettings(Settings):
+    """The ``[brand]`` table, typed."""
+
+    name: str = setting(
+        "str", "",
         help='Our brand, as tables show it ("Acme Shoes"); connectors without a `brand` watch it.',
-    ),
-)
+    )
+
+
+BRAND_SETTINGS = settings_of(BrandSettings)
 
 
 def own_name(config: Any) -> str:
-    """Our brand's display name: ``[brand] name``, else "ours"."""
-    brand = getattr(config, "brand", None) or {}
-    return str(brand.get("name") or "").strip() or OURS
+    """Our brand's display name: ``[brand] name``, else "ours" (also without a config)."""
+    brand: BrandSettings = getattr(config, "brand", None) or BrandSettings()
+    return brand.name.strip() or OURS
 
 
 def stored(name: str, config: Any) -> str:

@@ -9,28 +9,34 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sentimon.errors import ModelError, SentimonError
 
+if TYPE_CHECKING:
+    from models import ModelSettings
 
-def _settings(app: Any) -> tuple[dict[str, Any], list[Any]]:
+
+def _settings(app: Any) -> tuple[ModelSettings, list[Any]]:
     """The config's model settings and topics, or the defaults when no config file exists."""
     import models
 
     if app is not None and Path(app.config_path).exists():
-        return dict(app.config.model), list(app.config.topics)
-    return {s.name: s.default for s in models.MODEL_SETTINGS}, list(models.DEFAULT_TOPICS)
+        return app.config.model, list(app.config.topics)
+    return models.ModelSettings(), list(models.DEFAULT_TOPICS)
 
 
 def _load(app: Any, **overrides: Any) -> tuple[Any, list[Any]]:
+    """The configured classifier with the command's options (``--backend``, ``--path``) over
+    its ``[model]`` settings."""
     import models
 
     settings, topics = _settings(app)
-    settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     return models.load_classifier(settings, topics), topics
 
 
@@ -204,11 +210,11 @@ def train(app: Any, files: tuple[Path, ...], from_corrections: bool, task: str, 
                epochs, finetune, from_scratch, from_corrections)
 
 
-def _start_dir(settings: dict[str, Any]) -> Path:
+def _start_dir(settings: ModelSettings) -> Path:
     """The configured model's folder: training starts from it."""
     from models import heads
 
-    return Path(settings["path"]).expanduser() if settings.get("path") else heads.BUNDLED
+    return Path(settings.path).expanduser() if settings.path else heads.BUNDLED
 
 
 def _train(app: Any, files: tuple[Path, ...], task: str, out: Path, holdout: float, seed: int | None,
@@ -235,7 +241,7 @@ def _train(app: Any, files: tuple[Path, ...], task: str, out: Path, holdout: flo
     click.echo(f'wrote {out}; use it with [model] path = "{out}"')
 
 
-def _train_sentiment(app: Any, settings: dict[str, Any], files: tuple[Path, ...], out: Path, holdout: float,
+def _train_sentiment(app: Any, settings: ModelSettings, files: tuple[Path, ...], out: Path, holdout: float,
                      seed: int, epochs: float | None, finetune: bool, from_scratch: bool,
                      from_corrections: bool) -> dict[str, Any]:
     """Adapt the configured model (or, ``from_scratch``, fit a new head over the base encoder)."""
@@ -251,8 +257,8 @@ def _train_sentiment(app: Any, settings: dict[str, Any], files: tuple[Path, ...]
 
         anchors = anchor_texts(app.sqlite_store("sentimon model train --from-corrections"))
     total = sum(len(read_jsonl(f)) for f in files) + len(anchors)
-    set_threads(int(settings.get("threads") or 0))
-    encoder = Encoder(batch_size=int(settings.get("batch_size") or 32), overrides=start.encoder if start else None)
+    set_threads(settings.threads)
+    encoder = Encoder(batch_size=settings.batch_size or 32, overrides=start.encoder if start else None)
     if finetune:
         from models.finetune import train_finetuned
 

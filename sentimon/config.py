@@ -17,11 +17,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable
 
-from sentimon.brands import BRAND_SETTINGS
+from sentimon.brands import BrandSettings
 from sentimon.brands import stored as stored_brand
 from sentimon.brands import terms as brand_terms
 from sentimon.errors import ConfigError
 from sentimon.settings import (
+    S,
     Setting,
     SettingError,
     Settings,
@@ -37,6 +38,7 @@ from sentimon.storage_settings import STORAGE_SETTINGS, StorageSettings, inline_
 if TYPE_CHECKING:
     from alerts.notifier_base import NotifierOptions
     from connectors.base import ConnectorOptions
+    from models import ModelSettings
 
 DEFAULT_PATH = "sentimon.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -71,10 +73,19 @@ SERVER_SETTINGS = (
     Setting("channels", "list[str]", [], help='Channels a pushed item may name (stored as source '
             '"webhook/NAME"); empty allows any name.'),
 )
-DISPLAY_SETTINGS = (
-    Setting("timezone", "timezone", "UTC", help='Zone times are shown and grouped in by the CLI '
-            'and the report, e.g. "Europe/London".'),
-)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisplaySettings(Settings):
+    """The ``[display]`` table: how the CLI and the report show times."""
+
+    timezone: str = setting(
+        "timezone", "UTC",
+        help='Zone times are shown and grouped in by the CLI and the report, e.g. "Europe/London".',
+    )
+
+
+DISPLAY_SETTINGS = settings_of(DisplaySettings)
 _SECTIONS = ("storage", "model", "topics", "connectors", "alerts", "notifiers", "daemon", "server", "display", "brand")
 
 
@@ -98,7 +109,7 @@ class Config:
 
     path: Path
     storage: StorageSettings
-    model: dict[str, Any]
+    model: ModelSettings
     topics: list[Any]
     connectors: list[ConnectorConfig] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
@@ -106,8 +117,8 @@ class Config:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     server: dict[str, Any] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
-    display: dict[str, Any] = field(default_factory=lambda: {"timezone": "UTC"})
-    brand: dict[str, Any] = field(default_factory=lambda: {"name": ""})
+    display: DisplaySettings = field(default_factory=DisplaySettings)
+    brand: BrandSettings = field(default_factory=BrandSettings)
 
     @property
     def db_path(self) -> Path:
@@ -247,12 +258,17 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str], found: list[Setti
     def section(name: str, settings: Any) -> dict[str, Any]:
         return checked(lambda: validate(_table(raw, name), settings, name), fallback={})
 
-    storage = checked(lambda: parse(StorageSettings, _table(raw, "storage"), "storage"), fallback=StorageSettings())
+    def typed(cls: type[S], name: str) -> S:
+        """``[name]`` as a ``cls``; the defaults when it has problems (reported, not raised)."""
+        found = checked(lambda: parse(cls, _table(raw, name), name))
+        return found if found is not None else cls()
+
+    storage = typed(StorageSettings, "storage")
     if not storage.path.is_absolute():
         storage = replace(storage, path=path.parent / storage.path)
     problems.extend([] if found else url_problems(storage))
 
-    model = section("model", models.MODEL_SETTINGS)
+    model = typed(models.ModelSettings, "model")
     topics = checked(_topics, checked(_table, raw, "topics", fallback={}), models, problems, fallback=[])
 
     notifiers = {}
@@ -280,13 +296,13 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str], found: list[Setti
 
     entries = checked(_array_of_tables, raw, "connectors", fallback=[])
     connectors = _connectors(entries, path.parent, problems)
-    daemon = checked(lambda: parse(DaemonSettings, _table(raw, "daemon"), "daemon"), fallback=None)
+    daemon = typed(DaemonSettings, "daemon")
     server = section("server", SERVER_SETTINGS)
-    display = section("display", DISPLAY_SETTINGS)
-    brand = section("brand", BRAND_SETTINGS)
+    display = typed(DisplaySettings, "display")
+    brand = typed(BrandSettings, "brand")
     for rule in rules:  # a rule naming our brand means its stored key, ''
         rule["brand"] = stored_brand(rule.get("brand", ""), SimpleNamespace(brand=brand))
-        rule["brand_terms"] = brand_terms(brand.get("name", ""), connectors, rule["brand"])
+        rule["brand_terms"] = brand_terms(brand.name, connectors, rule["brand"])
     raise_problems(problems)
     return Config(
         path=path,

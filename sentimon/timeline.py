@@ -23,8 +23,8 @@ _COUNTS = ("total", "negative", "neutral", "positive")
 
 def display_zone(config: Any) -> ZoneInfo:
     """The configured display zone (checked when the config loaded); UTC without a config."""
-    display = getattr(config, "display", None) or {}
-    return ZoneInfo(display.get("timezone") or "UTC")
+    display = getattr(config, "display", None)
+    return ZoneInfo(display.timezone if display is not None else "UTC")
 
 
 def local_text(db_time: str | None, zone: ZoneInfo, *, seconds: bool = False) -> str:

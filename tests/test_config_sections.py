@@ -94,3 +94,27 @@ def test_a_partial_model_table_is_checked_and_filled_for_callers_without_a_confi
     assert received[1] == models.ModelSettings() and received[2] is typed
     with pytest.raises(SettingError, match="model.thread"):
         models.load_classifier({"thread": 2}, [])
+
+
+def test_model_command_options_override_the_configured_settings(write_config, monkeypatch, tmp_path):
+    """`model eval --backend --path` replace those two keys of the config's [model] and keep
+    the rest (its threads), handing the loader one ModelSettings."""
+    from click.testing import CliRunner
+
+    from sentimon.cli import cli
+    from sentimon.errors import ModelError
+
+    seen = []
+
+    def capture(settings, topics):
+        seen.append(settings)
+        raise ModelError("stopped after the settings")
+
+    monkeypatch.setattr(models, "load_classifier", capture)
+    path = write_config('[model]\nthreads = 2\nbackend = "fp32"\n')
+    rows = tmp_path / "s.jsonl"
+    rows.write_text('{"text": "fine", "label": "positive"}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "model", "eval", str(rows),
+                                      "--backend", "int8", "--path", "heads"])
+    assert "stopped after the settings" in result.output
+    assert seen == [models.ModelSettings(threads=2, backend="int8", path="heads")]

@@ -47,9 +47,9 @@ def _with_corrections(app: Any, files: tuple[Path, ...], use: bool, workdir: Pat
         from sentimon.corrections import training_rows
 
         path = workdir / "corrections.jsonl"
-        rows = list(training_rows(app.sqlite_store("sentimon model train --from-corrections")))
+        rows = list(training_rows(app.store()))
         if not rows:
-            raise SentimonError(f"{app.config.db_path}: no corrections yet; record some with `sentimon label`")
+            raise SentimonError(f"{app.database}: no corrections yet; record some with `sentimon label`")
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         files = (*files, path)
     if not files:
@@ -255,7 +255,7 @@ def _train_sentiment(app: Any, settings: ModelSettings, files: tuple[Path, ...],
     if from_corrections and start is not None and not finetune:
         from sentimon.corrections import anchor_texts
 
-        anchors = anchor_texts(app.sqlite_store("sentimon model train --from-corrections"))
+        anchors = anchor_texts(app.store())
     total = sum(len(read_jsonl(f)) for f in files) + len(anchors)
     set_threads(settings.threads)
     encoder = Encoder(batch_size=settings.batch_size or 32, overrides=start.encoder if start else None)

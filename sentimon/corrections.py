@@ -69,10 +69,6 @@ def parse_topic(value: str) -> tuple[str, str | None]:
     return name.strip(), (sentiment.strip() or None)
 
 
-def _topics(store: Store, mention_id: int) -> list[dict[str, Any]]:
-    return store.topics_for([mention_id]).get(mention_id, [])
-
-
 def apply_correction(
     store: MentionStore, mention_id: int, correction: Correction, *, author: str,
     now: datetime | None = None,
@@ -129,14 +125,15 @@ def _full_text(title: str | None, text: str) -> str:
     return f"{title.strip()}. {text}" if title and title.strip() and title.strip() not in text else text
 
 
-def training_rows(store: Store) -> Iterator[dict[str, Any]]:
-    """Every corrected mention as a row of both training formats: ``{text, label, aspects}``."""
-    for mention_id, title, text, sentiment in mention_sql.corrected_mentions(store.db):
-        aspects = [{"category": t["name"], "polarity": t["sentiment"]} for t in _topics(store, mention_id)]
-        yield {"text": _full_text(title, text), "label": sentiment, "aspects": aspects}
+def training_rows(store: MentionStore) -> Iterator[dict[str, Any]]:
+    """Every corrected mention as a row of both training formats: ``{text, label, aspects}``.
+    A store method reads them (``mention_sql.corrected_mentions``), so either backend serves."""
+    for row in store.corrected_mentions():
+        aspects = [{"category": t["name"], "polarity": t["sentiment"]} for t in row["topics"]]
+        yield {"text": _full_text(row["title"], row["text"]), "label": row["sentiment"], "aspects": aspects}
 
 
-def anchor_texts(store: Store, limit: int = 1000) -> list[str]:
+def anchor_texts(store: MentionStore, limit: int = 1000) -> list[str]:
     """The ``limit`` most recent mentions nobody corrected: what the model already gets right
     as far as anyone has said, and what retraining must keep answering the same way."""
-    return [_full_text(title, text) for title, text in mention_sql.uncorrected_texts(store.db, limit)]
+    return [_full_text(title, text) for title, text in store.uncorrected_texts(limit)]

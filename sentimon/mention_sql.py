@@ -61,12 +61,15 @@ def topics_of(db: SqlHandle, mention_id: int) -> list[dict[str, Any]]:
     return [{"name": name, "score": round(score, 4), "sentiment": sentiment} for name, score, sentiment in rows]
 
 
-def corrected_mentions(db: SqlHandle) -> list[tuple[int, str | None, str, str]]:
-    """``(id, title, text, sentiment)`` of every human-corrected mention, oldest first; one whose
-    topics a person set while it was pending has no sentiment to train on until classified."""
+def corrected_mentions(db: SqlHandle) -> list[dict[str, Any]]:
+    """Every human-corrected mention as ``{id, title, text, sentiment, topics}`` (topics as
+    ``topics_of``), oldest first; one whose topics a person set while it was pending has no
+    sentiment to train on until classified."""
     sql = ("SELECT id, title, text, sentiment FROM mentions WHERE corrected_at IS NOT NULL "
            "AND sentiment IS NOT NULL ORDER BY id")
-    return [tuple(row) for row in db.execute(sql).fetchall()]  # type: ignore[misc]
+    return [{"id": mention_id, "title": title, "text": text, "sentiment": sentiment,
+             "topics": topics_of(db, mention_id)}
+            for mention_id, title, text, sentiment in db.execute(sql).fetchall()]
 
 
 def uncorrected_texts(db: SqlHandle, limit: int) -> list[tuple[str | None, str]]:

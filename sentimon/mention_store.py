@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 class MentionStore(Protocol):
     """The pipeline's writes, the query commands' reads, the daemon's upkeep, the push
-    endpoint's pending queue, people's corrections and the export's pages."""
+    endpoint's pending queue and metrics, people's corrections, the export's pages and the
+    training's reads."""
 
     @property
     def schema_version(self) -> int: ...
@@ -91,6 +92,18 @@ class MentionStore(Protocol):
 
     def mentions_page(self, columns: Sequence[str], after_id: int, since: str | None,
                       until: str | None, limit: int) -> list[dict[str, Any]]: ...
+
+    # --- what /metrics reads (sentimon.metrics) and training learns from (corrections) -------
+
+    def finished_runs(self) -> list[dict[str, Any]]: ...
+
+    def sentiment_totals(self) -> list[tuple[str, str | None, int]]: ...
+
+    def alert_totals(self) -> tuple[dict[str, int], int, dict[str, int]]: ...
+
+    def corrected_mentions(self) -> list[dict[str, Any]]: ...
+
+    def uncorrected_texts(self, limit: int) -> list[tuple[str | None, str]]: ...
 
     # --- the alerts' tables and their reads of mentions (alerts.storage, alerts.reader) -----
 

@@ -9,15 +9,15 @@ is a few lines of text and ``prometheus_client`` would be one more dependency.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sentimon import mention_sql
-from sentimon.errors import StorageError
-from sentimon.store import Store, from_db_time
+from sentimon.times import from_db_time
+
+if TYPE_CHECKING:
+    from sentimon.mention_store import MentionStore
 
 
 class Counters:
@@ -81,24 +81,18 @@ def _seconds(text: str) -> float:
     return from_db_time(text).timestamp()
 
 
-def render(store: Store, counters: Counters) -> str:
-    """The whole scrape as text; StorageError when the database cannot be read."""
-    try:
-        return _render(store, counters)
-    except sqlite3.DatabaseError as exc:
-        raise StorageError(f"{store.path}: cannot read metrics: {exc}") from exc
-
-
-def _render(store: Store, counters: Counters) -> str:
-    db = store.db
+def render(store: MentionStore, counters: Counters) -> str:
+    """The whole scrape as text; StorageError (the store's one line) when the database cannot
+    be read. Every figure comes from a store method, so SQLite and PostgreSQL serve the same
+    families."""
     out = _Writer()
     out.gauge(
         "sentimon_mentions_stored", "Classified mentions in the database, by source and sentiment.",
         [({"source": source, "sentiment": sentiment}, n)
-         for source, sentiment, n in mention_sql.counts_by_source_sentiment(db)],
+         for source, sentiment, n in store.sentiment_totals()],
     )
     out.gauge("sentimon_mentions_pending", "Pushed mentions stored but not classified yet.",
-              [({}, mention_sql.pending_count(db))])
+              [({}, store.pending_count())])
 
     runs = store.finished_runs()  # the store owns the run record
     out.gauge("sentimon_connector_last_run_success",
@@ -126,15 +120,12 @@ def _render(store: Store, counters: Counters) -> str:
          for r in runs for result in ("error", "ok") if r[f"{result}_runs"]],
     )
 
-    from alerts import storage as alert_tables  # the alert tables' owner
-
-    deliveries = alert_tables.delivery_totals(db)
+    deliveries, failing, events = store.alert_totals()  # alerts.storage's counts, via the store
     out.gauge("sentimon_deliveries", "Notifications in the outbox, by status (expired: gave up).",
               [({"status": s}, deliveries.get(s, 0))
                for s in sorted({"pending", "sent", "expired", *deliveries})])
     out.gauge("sentimon_deliveries_failing", "Pending notifications that failed at least once.",
-              [({}, alert_tables.failing_count(db))])
-    events = alert_tables.event_totals(db)
+              [({}, failing)])
     out.gauge("sentimon_alert_events", "Alert events, by status.",
               [({"status": s}, events.get(s, 0)) for s in sorted({"open", "resolved", *events})])
 

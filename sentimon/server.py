@@ -11,8 +11,10 @@ that saw ``202`` never needs to resend, and one that did not may resend safely (
 It is stored pending and classified after the reply by the server's ``PendingWorker``
 (``sentimon.pending``), so the reply never waits for the model.
 
-Writes go through one Store under a lock: the server starts a thread per request, and a
+Writes go through one store under a lock: the server starts a thread per request, and a
 per-thread store (``App.store()``) would open, and keep, one SQLite connection per request.
+On PostgreSQL (``[storage] url``) that store is the process's pool (``App.open_store``); the
+metrics, too, read through store methods, so the endpoint runs on either backend.
 The model never runs under the lock (nor, by default, in the request at all).
 The token and request bodies are never logged.
 """
@@ -40,7 +42,7 @@ from sentimon.push_ingest import Turns, store_pending, store_pushed
 from sentimon.push_parse import RequestError, parse_body  # noqa: F401  (re-exports)
 
 if TYPE_CHECKING:
-    from sentimon.store import Store
+    from sentimon.mention_store import MentionStore
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,7 @@ class PushServer(ThreadingHTTPServer):
         self.turns = Turns()  # the model, one chunk at a time, in arrival order
         self.classify_in_request = classify_in_request
         self.worker = PendingWorker(app)
-        self._store: Store | None = None
+        self._store: MentionStore | None = None
         self._busy = 0
         self._failing = False
         self._closed = False
@@ -114,7 +116,7 @@ class PushServer(ThreadingHTTPServer):
             reason = exc.strerror or exc
             raise SentimonError(f"push endpoint: cannot listen on {host}:{port}: {reason}") from exc
         try:
-            self._store = app.sqlite_store("sentimon serve", new=True)  # now: a bad database fails at start
+            self._store = app.open_store()  # now: a bad database fails at start
         except SentimonError:
             self.server_close()
             raise
@@ -175,12 +177,12 @@ class PushServer(ThreadingHTTPServer):
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}"
 
-    def store(self) -> Store:
-        """The server's one connection; call with ``store_lock`` held."""
+    def store(self) -> MentionStore:
+        """The server's one connection (on PostgreSQL, the pool); call with ``store_lock`` held."""
         if self._closed:
             raise SentimonError("the push endpoint is shutting down")
         if self._store is None:
-            self._store = self.app.sqlite_store("sentimon serve", new=True)
+            self._store = self.app.open_store()
         return self._store
 
     def health(self) -> bool:
@@ -242,5 +244,5 @@ class PushServer(ThreadingHTTPServer):
         with self.store_lock:
             self._closed = True
             if self._store is not None:
-                self._store.close()
+                self.app.release_store(self._store)  # on PostgreSQL the pool stays the app's
                 self._store = None

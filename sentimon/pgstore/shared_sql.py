@@ -1,7 +1,9 @@
-"""PgStore's pending queue, corrections and export pages: the owners' own statements.
+"""PgStore's pending queue, corrections, export pages, ``/metrics`` and training reads: the
+owners' own statements.
 
-Why no SQL of its own here: ``sentimon.mention_sql`` (pending mentions, export pages) and
-``sentimon.corrections`` (the correction log) write their statements in the portable subset,
+Why no SQL of its own here: ``sentimon.mention_sql`` (pending mentions, export pages, the
+metrics' and training's reads of mentions), ``sentimon.corrections`` (the correction log) and
+``alerts.storage`` (the outbox's totals) write their statements in the portable subset,
 so PostgreSQL runs the very statements SQLite runs, through ``QmarkDatabase``, with the same
 contract (tests/test_store_contract_queue.py). What PostgreSQL adds is concurrency control:
 several ``sentimon serve`` processes and people labelling share one server, so a correction
@@ -74,3 +76,29 @@ class SharedStatements:
         """An export's keyset page: ``mention_sql.mentions_page`` (pending mentions left out)."""
         with self._statements("export query failed") as db:
             return mention_sql.mentions_page(db, columns, after_id, since, until, limit)
+
+    def sentiment_totals(self) -> list[tuple[str, str | None, int]]:
+        """``(source, sentiment, mentions)`` of the classified mentions: ``/metrics``' stored
+        gauge (``mention_sql.counts_by_source_sentiment``)."""
+        with self._statements("cannot read metrics") as db:
+            return mention_sql.counts_by_source_sentiment(db)
+
+    def alert_totals(self) -> tuple[dict[str, int], int, dict[str, int]]:
+        """Deliveries by status, pending deliveries that failed at least once, and alert
+        events by status: ``/metrics``' alert gauges, read by the tables' owner."""
+        from alerts import storage as alert_tables
+
+        with self._statements("cannot read metrics") as db:
+            return (alert_tables.delivery_totals(db), alert_tables.failing_count(db),
+                    alert_tables.event_totals(db))
+
+    def corrected_mentions(self) -> list[dict[str, Any]]:
+        """Every human-corrected mention with a sentiment and its topics, oldest first
+        (``mention_sql.corrected_mentions``), read in one transaction: what training learns from."""
+        with self._statements("could not read the corrections", write=True) as db:
+            return mention_sql.corrected_mentions(db)
+
+    def uncorrected_texts(self, limit: int) -> list[tuple[str | None, str]]:
+        """``(title, text)`` of the ``limit`` newest mentions nobody corrected (training's anchors)."""
+        with self._statements("could not read mentions") as db:
+            return mention_sql.uncorrected_texts(db, limit)

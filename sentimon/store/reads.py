@@ -121,6 +121,32 @@ class MentionReads(StoreCore):
         with self._guard("export query failed"):
             return mention_sql.mentions_page(self.db, columns, after_id, since, until, limit)
 
+    def sentiment_totals(self) -> list[tuple[str, str | None, int]]:
+        """``(source, sentiment, mentions)`` of the classified mentions: ``/metrics``' stored
+        gauge (``mention_sql.counts_by_source_sentiment``)."""
+        with self._guard("cannot read metrics"):
+            return mention_sql.counts_by_source_sentiment(self.db)
+
+    def alert_totals(self) -> tuple[dict[str, int], int, dict[str, int]]:
+        """Deliveries by status, pending deliveries that failed at least once, and alert
+        events by status: ``/metrics``' alert gauges, read by the tables' owner."""
+        from alerts import storage as alert_tables
+
+        with self._guard("cannot read metrics"):
+            return (alert_tables.delivery_totals(self.db), alert_tables.failing_count(self.db),
+                    alert_tables.event_totals(self.db))
+
+    def corrected_mentions(self) -> list[dict[str, Any]]:
+        """Every human-corrected mention with a sentiment, oldest first, as ``{id, title, text,
+        sentiment, topics}`` (topics surest first, then by name): what training learns from."""
+        with self._guard("could not read the corrections"):
+            return mention_sql.corrected_mentions(self.db)
+
+    def uncorrected_texts(self, limit: int) -> list[tuple[str | None, str]]:
+        """``(title, text)`` of the ``limit`` newest mentions nobody corrected (training's anchors)."""
+        with self._guard("could not read mentions"):
+            return mention_sql.uncorrected_texts(self.db, limit)
+
     def iter_mentions(self, where_sql: str = "", params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Stream rows for exports and reports without loading the table."""
         yield from self.db.query(f"SELECT * FROM mentions m {where_sql} ORDER BY m.id", params)

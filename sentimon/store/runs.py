@@ -75,4 +75,5 @@ class RunsAndCursors(StoreCore):
     def finished_runs(self) -> list[dict[str, Any]]:
         """Per source, its last finished run with its last success and its run totals
         (``FINISHED_RUNS_SQL``), by source: what ``/metrics`` reports of each connector."""
-        return list(self.db.query(FINISHED_RUNS_SQL))
+        with self._guard("cannot read metrics"):
+            return list(self.db.query(FINISHED_RUNS_SQL))

@@ -72,3 +72,24 @@ def test_training_reads_the_same_rows_on_both_stores(tmp_path: Path, pg_url: str
     ]  # the pending mention a person gave only a topic has no label to learn yet
     assert on_pg["anchors"] == ["Refund took a month", "Lovely shoes"]  # newest first, a title in the text once
     assert on_pg["newest"] == ["Refund took a month"]
+
+
+def test_the_training_command_reads_postgresql(tmp_path: Path, write_config, pg_url, monkeypatch) -> None:
+    """`model train --from-corrections` on a PostgreSQL config reaches the store (it used to
+    refuse PostgreSQL by name): with no corrections yet it says so, naming the server and
+    never the password, and writes no SQLite file. No model is loaded or trained."""
+    from click.testing import CliRunner
+
+    from sentimon.cli import cli
+
+    password = "Hunter2-not-in-any-output"
+    monkeypatch.setenv("SENTIMON_DATABASE_URL",
+                       pg_url.replace("postgresql://sentimon@", f"postgresql://sentimon:{password}@", 1))
+    config = write_config('[storage]\nurl = "${SENTIMON_DATABASE_URL}"\n')
+    config.chmod(0o600)
+    result = CliRunner().invoke(cli, ["--config", str(config), "model", "train", "--from-corrections",
+                                      "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1, result.output
+    assert "no corrections yet" in result.output and "postgresql://127.0.0.1:" in result.output
+    assert password not in result.output
+    assert not (tmp_path / "sentimon.db").exists()

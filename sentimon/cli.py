@@ -146,19 +146,22 @@ def fetch(app, names: tuple[str, ...], backfill: bool, fmt: str) -> None:
 def run(app, once: bool) -> None:
     """Run the daemon: each connector on its schedule, alert checks and deliveries.
 
-    Stops cleanly on SIGTERM or Ctrl-C after the batch in hand.
+    Stops cleanly on SIGTERM or Ctrl-C after the batch in hand. On PostgreSQL ([storage] url)
+    it is one `sentimon worker` serving every queue; start more with `sentimon worker`.
     """
     from sentimon.daemon import Daemon
 
-    app.require_sqlite(  # its alert checks, outbox and lock file
-        "sentimon run", "start `sentimon worker` for the connectors (alerts do not run there yet)")
-    daemon = Daemon(app)
     if not any(c.enabled for c in app.config.connectors):
         click.echo(f"no connectors configured in {app.config_path}: add a [[connectors]] entry "
                    "(see docs/connectors.md); only alerts and deliveries will run", err=True)
     if once:
-        sys.exit(0 if daemon.run_once() else 1)
-    daemon.serve_forever()
+        sys.exit(0 if Daemon(app).run_once() else 1)
+    if app.config.storage.postgresql:
+        from sentimon.cli_worker import worker
+
+        click.get_current_context().invoke(worker, name="run")
+        return
+    Daemon(app).serve_forever()
 
 
 def _app_or_defaults(ctx: click.Context) -> Any:

@@ -16,7 +16,8 @@ def worker(app, name: str | None) -> None:
     one at a time between them; a failing source backs off and a Retry-After is honoured by
     every worker. A worker that dies mid-run is noticed within a minute and the next run goes
     on from the stored cursor. Ctrl-C or SIGTERM ends the job in hand, then
-    stops. Alert checks and deliveries still run in `sentimon run` on SQLite only.
+    stops. Alert rules are checked and notifications sent here too, by one worker at a time
+    on [daemon] check_every and deliver_every; `sentimon run` on PostgreSQL is one worker.
     """
     try:
         from sentimon.worker import run_worker

@@ -151,8 +151,11 @@ class Daemon:
 
     def run_once(self) -> bool:
         """Every enabled connector once, then alert checks and deliveries (cron, the demo)."""
-        lock = DaemonLock(self.app.config.db_path)
-        lock.acquire()
+        # On PostgreSQL there is no database file to lock: the store's transactions and unique
+        # keys keep a run beside the workers from storing anything twice.
+        lock = None if self.app.config.storage.postgresql else DaemonLock(self.app.config.db_path)
+        if lock is not None:
+            lock.acquire()
         try:
             ok = True
             entries = due_connectors(self.app.config)
@@ -168,7 +171,8 @@ class Daemon:
             self.deliver_job()
             return ok
         finally:
-            lock.release()
+            if lock is not None:
+                lock.release()
 
     def serve_forever(self) -> None:
         from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED

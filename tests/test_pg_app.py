@@ -123,7 +123,6 @@ def test_label_and_export_work_on_postgresql(pg_project, tmp_path, pg_url):
 @pytest.mark.parametrize("args, command", [
     (["report", "--out", "r.html"], "sentimon report"),
     (["datasette"], "sentimon datasette"),
-    (["run", "--once"], "sentimon run"),
 ])
 def test_commands_still_on_sqlite_name_themselves(pg_project, tmp_path, monkeypatch, args, command):
     """Not an AttributeError on `store.db` halfway through: one line, exit 1, no password."""
@@ -133,8 +132,38 @@ def test_commands_still_on_sqlite_name_themselves(pg_project, tmp_path, monkeypa
     assert f"{command} is not available on PostgreSQL yet" in result.output
     assert PASSWORD not in result.output
     assert not (tmp_path / "sentimon.db").exists()
-    if command == "sentimon run":  # what to run there instead
-        assert "start `sentimon worker`" in result.output
+
+
+def test_run_on_postgresql_fetches_once_or_becomes_a_worker(pg_project, tmp_path, pg_url):
+    """`run --once` runs every connector and the alert jobs once; `run` is one worker serving
+    every queue (it used to refuse PostgreSQL and point to `sentimon worker`)."""
+    import os
+    import signal
+
+    once = run_process(pg_project, "run", "--once", env_url=with_password(pg_url))
+    assert once.returncode == 0, once.stderr
+    assert "shop: fetched 3, new 3" in once.stdout
+    assert not (tmp_path / "sentimon.db").exists() and not list(tmp_path.glob("*.lock"))
+    env = {**os.environ, "SENTIMON_DATABASE_URL": with_password(pg_url)}
+    daemon = subprocess.Popen([sys.executable, str(STUB_CLI), "--config", str(pg_project), "-v", "run"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        from polling import wait_until
+
+        import psycopg
+
+        def registered() -> bool:  # the worker's row in Procrastinate's table
+            with psycopg.connect(pg_url) as conn:
+                return conn.execute("SELECT to_regclass('procrastinate_workers') IS NOT NULL AND "
+                                    "EXISTS (SELECT 1 FROM procrastinate_workers)").fetchone()[0]
+
+        wait_until(registered, timeout=60, what="the worker's heartbeat row",
+                   ignoring=(psycopg.errors.UndefinedTable,))
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        output = daemon.communicate(timeout=30)[0]
+    assert daemon.returncode == 0, output
+    assert PASSWORD not in output
 
 
 def test_db_upgrade_applies_once_and_status_tells(pg_project):

@@ -250,7 +250,7 @@ def report(app, since, until, out: Path, fmt: str) -> None:
     if until is not None and since >= until:
         raise click.BadParameter("--since is not before --until", param_hint="'--since' / '--until'")
     brands = {key: shown(key, app.config) for key in sorted(configured(app.config))}  # '' (ours) first
-    data = gather(app.sqlite_store("sentimon report"), since, until=until, zone=display_zone(app.config), brands=brands)
+    data = gather(app.store(), since, until=until, zone=display_zone(app.config), brands=brands)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return

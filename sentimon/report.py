@@ -11,24 +11,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerts import storage as alert_tables
-from sentimon import mention_windows as windows
 from sentimon.report_charts import esc as _esc
 from sentimon.report_charts import topic_chart, volume_chart
-from sentimon.store import MentionQuery, Store, to_db_time
+from sentimon.mention_store import MentionStore
+from sentimon.store import MentionQuery, to_db_time
 from sentimon.timeline import filled, local_text, regroup
 
 TOPIC_LINES = 5  # topics drawn in the trend chart, most negative first
 
 
 def gather(
-    store: Store, since: timedelta | datetime, now: datetime | None = None, *,
+    store: MentionStore, since: timedelta | datetime, now: datetime | None = None, *,
     until: datetime | None = None, zone: ZoneInfo | None = None, brands: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The report's numbers for [since, until or now), compared with the period before.
 
     ``since`` is a start or a length back from the end. Buckets (hours up to two days, else
     days) are in ``zone`` and every empty one is a zero, so the charts keep time. ``brands``
-    (stored key -> name, ours first) adds share of voice when it names more than one."""
+    (stored key -> name, ours first) adds share of voice when it names more than one. Either
+    store answers (its ``window_*`` reads), with the same numbers for the same mentions."""
     now = now or datetime.now(timezone.utc)
     zone = zone or ZoneInfo("UTC")
     end = until or now
@@ -38,28 +39,28 @@ def gather(
     span = [to_db_time(start), to_db_time(end)]
     prev_span = [to_db_time(previous), to_db_time(start)]
     unit = "hour" if length <= timedelta(days=2) else "day"
-    db = store.db
     hours = [
         {"hour": h, "total": t, "negative": n, "neutral": neu, "positive": p}
-        for h, t, n, neu, p in windows.hourly_sentiment(db, span)
+        for h, t, n, neu, p in store.window_hours(span)
     ]
     series = [{**row, "bucket": row[unit]} for row in filled(regroup(hours, unit, zone), unit, zone, start, end)]
-    total, negative = windows.negative_count(db, span)
-    prev_total, prev_negative = windows.negative_count(db, prev_span)
-    before = {row[0]: row[2] for row in windows.topic_sentiment(db, prev_span)}
+    total, negative = store.window_counts(span)
+    prev_total, prev_negative = store.window_counts(prev_span)
+    before = {row[0]: row[2] for row in store.window_topics(prev_span)}
     topics: list[dict[str, Any]] = sorted(
         ({"topic": name, "total": t, "negative": n, "neutral": neu, "positive": p,
           "negative_previous": before.get(name, 0), "change": n - before.get(name, 0)}
-         for name, t, n, neu, p in windows.topic_sentiment(db, span)),
+         for name, t, n, neu, p in store.window_topics(span)),
         key=lambda r: (-r["negative"], -r["total"]),
     )
     sources = [
         {"source": s, "total": t, "negative": n, "negative_share": round(n / t, 4) if t else 0.0}
-        for s, t, n in windows.negative_by(db, "source", span)
+        for s, t, n in store.window_groups("source", span)
     ]
-    alerts = alert_tables.opened_between(db, *span)
+    with store.alert_tables() as db:
+        alerts = alert_tables.opened_between(db, *span)
     # One row per text: a copied complaint (a bot, a resent push) shows once, with its count.
-    worst = windows.most_negative(db, span)
+    worst = store.window_most_negative(span)
     return {
         "generated_at": to_db_time(now), "since": to_db_time(start), "until": to_db_time(end),
         "timezone": zone.key, "unit": unit, "total": total, "negative": negative,
@@ -72,12 +73,12 @@ def gather(
     }
 
 
-def _share_of_voice(store: Store, span: list[str], start: datetime, end: datetime,
+def _share_of_voice(store: MentionStore, span: list[str], start: datetime, end: datetime,
                     brands: dict[str, str]) -> list[dict[str, Any]]:
     """Per brand: mentions, negative share, part of all mentions and the most frequent negative
     topics. Every configured brand has a row (none found is news too), in ``brands``' order,
     then any brand only the history holds (a competitor no longer watched)."""
-    counts = {key: (t, n) for key, t, n in windows.negative_by(store.db, "brand", span)}
+    counts = {key: (t, n) for key, t, n in store.window_groups("brand", span)}
     top = store.top_negative_topics(MentionQuery(since=start, until=end), "brand")
     everyone = sum(t for t, _ in counts.values())
     rows = []
@@ -90,12 +91,12 @@ def _share_of_voice(store: Store, span: list[str], start: datetime, end: datetim
     return rows
 
 
-def _topic_series(store: Store, span: list[str], names: list[str], unit: str, zone: ZoneInfo,
+def _topic_series(store: MentionStore, span: list[str], names: list[str], unit: str, zone: ZoneInfo,
                   start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Per topic, mentions and negative ones per bucket (zeros included), for the trend chart."""
     if not names:
         return []
-    rows = windows.topic_hours(store.db, span, names)
+    rows = store.window_topic_hours(span, names)
     out = []
     for name in names:
         hours = [{"hour": h, "total": n, "negative": neg, "neutral": 0, "positive": 0}

@@ -121,7 +121,6 @@ def test_label_and_export_work_on_postgresql(pg_project, tmp_path, pg_url):
 
 
 @pytest.mark.parametrize("args, command", [
-    (["report", "--out", "r.html"], "sentimon report"),
     (["datasette"], "sentimon datasette"),
 ])
 def test_commands_still_on_sqlite_name_themselves(pg_project, tmp_path, monkeypatch, args, command):

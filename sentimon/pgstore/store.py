@@ -30,6 +30,7 @@ from sentimon.errors import StorageError
 from sentimon.mention import Classification, Mention
 from sentimon.pgstore import migrate, reads
 from sentimon.pgstore.alert_reads import PgAlertTables
+from sentimon.pgstore.report_reads import PgReportReads
 from sentimon.pgstore.shared_sql import SharedStatements
 from sentimon.pgstore.urls import redacted, scrubbed
 from sentimon.store import FINISHED_RUNS_SQL, PENDING, SENTIMENT_ORDER, MentionQuery, SaveResult
@@ -106,7 +107,7 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.execute("SET plan_cache_mode = force_custom_plan")
 
 
-class PgStore(SharedStatements, PgAlertTables):
+class PgStore(SharedStatements, PgAlertTables, PgReportReads):
     """A pool of connections to one PostgreSQL database, shared by every thread."""
 
     def __init__(self, url: str, *, max_connections: int = 10, migrate_schema: bool = True,

@@ -8,8 +8,9 @@ One module per job, so each stays small and a second store (``sentimon.pgstore``
 read against it part by part: ``core`` opens the file and guards every transaction,
 ``query`` holds the filters (``MentionQuery``), ``writes`` and ``reads`` the SQL on
 mentions and their topics, ``runs`` the run record and the cursors, ``alert_reads`` the
-alert engine's counts (``alerts.reader.AlertReader``). ``Store`` is all of
-them on one connection; callers import everything from ``sentimon.store``, as before.
+alert engine's counts (``alerts.reader.AlertReader``), ``report_reads`` the report's.
+``Store`` is all of them on one connection; callers import everything from
+``sentimon.store``, as before.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sentimon.store.alert_reads import AlertReads
 from sentimon.store.core import BUSY_TIMEOUT_MS, inserted_id, storage_problem
 from sentimon.store.query import MentionQuery, fts_phrase
 from sentimon.store.reads import MentionReads
+from sentimon.store.report_reads import ReportReads
 from sentimon.store.runs import FINISHED_RUNS_SQL, LAST_RUNS_SQL, RunsAndCursors
 from sentimon.store.writes import PENDING, SENTIMENT_ORDER, MentionWrites, SaveResult
 from sentimon.times import from_db_time, to_db_time
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 
-class Store(MentionWrites, MentionReads, RunsAndCursors, AlertReads):
+class Store(MentionWrites, MentionReads, RunsAndCursors, AlertReads, ReportReads):
     """A connection to one sentimon database; one per thread (sqlite3 connections are not shared)."""
 
 

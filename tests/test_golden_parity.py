@@ -30,7 +30,7 @@ FEEDS = {
     "shop": [  # ratings, titles, a reply link and a column that goes to `extra`
         ("s1", "Parcel late AGAIN", 1, "2026-11-10T08:15:00Z"),
         ("s2", "Parcel late AGAIN", 1, "2026-11-10T09:40:00Z"),
-        ("s3", "Parcel late AGAIN", 2, "2026-11-11T23:59:59Z"),
+        ("s3", "Parcel late AGAIN", 1, "2026-11-11T23:59:59Z"),
         ("s4", "Love these boots, fair price", 5, "2026-11-12T10:00:00Z"),
         ("s5", "The boots are fine I guess", 3, "2026-11-12T10:00:00Z"),
         ("s6", "Refund never came, the price was a joke", 1, "2026-11-13T00:00:00Z"),
@@ -122,7 +122,7 @@ def _rows(source: str) -> str:
     for n, (key, text, rating, when) in enumerate(FEEDS[source]):
         row: dict[str, object] = {"id": key, "text": text, "created_at": when, "lang": LANGS[n % 3]}
         if rating is not None:
-            row.update(rating=rating, title=f"Review {key}" if n % 2 else None)
+            row.update(rating=rating, title=f"Review {key}" if n % 2 and n > 2 else None)
         if source == "forum":
             row["author"] = ("Ana", "bob", "ANA")[n % 3]
             row["url"] = f"https://forum.example/t/{key}"
@@ -222,6 +222,7 @@ def test_report_json_is_the_same(both, since, until):
         assert [b["brand"] for b in sqlite["brands"]] == ["ours", "Bolt"]
         worst = {m["text"]: m for m in sqlite["most_negative"]}
         assert worst["Parcel late AGAIN"]["repeats"] == 3  # s1-s3; the forum's copy is after the week
+        assert worst["Parcel late AGAIN"]["created_at"] == "2026-11-10T08:15:00Z"  # of equal copies (s1-s3: one score), the first
         assert worst["Refund never came, the price was a joke"]["reply_url"] == "https://shop.example/reply/s6"
 
 

@@ -23,7 +23,6 @@ from sentimon.brands import terms as brand_terms
 from sentimon.errors import ConfigError
 from sentimon.settings import (
     S,
-    Setting,
     SettingError,
     Settings,
     parse,
@@ -33,6 +32,7 @@ from sentimon.settings import (
     settings_of,
     validate,
 )
+from sentimon.server_settings import SERVER_SETTINGS, ServerSettings
 from sentimon.storage_settings import STORAGE_SETTINGS, StorageSettings, inline_url, url_problems
 
 if TYPE_CHECKING:
@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = "sentimon.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-__all__ = ["STORAGE_SETTINGS", "StorageSettings"]  # declared in storage_settings, read from here too
+# Declared in storage_settings and server_settings, read from here too.
+__all__ = ["SERVER_SETTINGS", "STORAGE_SETTINGS", "ServerSettings", "StorageSettings"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,18 +62,7 @@ class DaemonSettings(Settings):
 
 
 DAEMON_SETTINGS = settings_of(DaemonSettings)
-SERVER_SETTINGS = (
-    Setting("enabled", "bool", False, help="Start the push endpoint inside `sentimon run`."),
-    Setting("host", "str", "127.0.0.1", help="Address to bind; keep 127.0.0.1 behind a reverse proxy."),
-    Setting("port", "int", 8765, help="TCP port of POST /v1/mentions."),
-    Setting("token", "str", "", help='Bearer token, from the environment: "${SENTIMON_PUSH_TOKEN}".', secret=True),
-    Setting("source", "str", "webhook", help="Source name stored with pushed mentions."),
-    Setting("max_body_bytes", "int", 5_000_000, help="Largest request body accepted."),
-    Setting("max_batch", "int", 1000, help="Most mentions accepted in one request."),
-    Setting("metrics", "bool", False, help="Also serve Prometheus metrics at GET /metrics."),
-    Setting("channels", "list[str]", [], help='Channels a pushed item may name (stored as source '
-            '"webhook/NAME"); empty allows any name.'),
-)
+
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +105,7 @@ class Config:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     notifiers: dict[str, NotifierOptions] = field(default_factory=dict)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
-    server: dict[str, Any] = field(default_factory=dict)
+    server: ServerSettings = field(default_factory=ServerSettings)
     secrets: set[str] = field(default_factory=set)
     display: DisplaySettings = field(default_factory=DisplaySettings)
     brand: BrandSettings = field(default_factory=BrandSettings)
@@ -255,9 +245,6 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str], found: list[Setti
         if key not in _SECTIONS:
             problems.append(SettingError(key, f"unknown section (known sections: {', '.join(_SECTIONS)})"))
 
-    def section(name: str, settings: Any) -> dict[str, Any]:
-        return checked(lambda: validate(_table(raw, name), settings, name), fallback={})
-
     def typed(cls: type[S], name: str) -> S:
         """``[name]`` as a ``cls``; the defaults when it has problems (reported, not raised)."""
         found = checked(lambda: parse(cls, _table(raw, name), name))
@@ -297,7 +284,7 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str], found: list[Setti
     entries = checked(_array_of_tables, raw, "connectors", fallback=[])
     connectors = _connectors(entries, path.parent, problems)
     daemon = typed(DaemonSettings, "daemon")
-    server = section("server", SERVER_SETTINGS)
+    server = typed(ServerSettings, "server")
     display = typed(DisplaySettings, "display")
     brand = typed(BrandSettings, "brand")
     for rule in rules:  # a rule naming our brand means its stored key, ''

@@ -231,8 +231,7 @@ class Daemon:
     def _start_server(self) -> Any:
         """The push endpoint with its pending-mention worker; with the endpoint off, the worker
         alone, so mentions pushed before it was turned off still get classified."""
-        settings = self.app.config.server
-        if not settings.get("enabled"):
+        if not self.app.config.server.enabled:
             from sentimon.pending import PendingWorker
 
             return _WorkerOnly(PendingWorker(self.app).start())

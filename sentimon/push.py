@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentimon.errors import SentimonError
+
+if TYPE_CHECKING:
+    from sentimon.server_settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +28,9 @@ def start_push_server(app: Any, host: str | None = None, port: int | None = None
     """
     from sentimon.server import MENTIONS_PATH, PushServer
 
-    settings = app.config.server
-    host = settings["host"] if host is None else host
-    port = settings["port"] if port is None else port
+    settings: ServerSettings = app.config.server
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
     server = PushServer(app, host, port, **limits).start()
     log.info("push endpoint listening on %s%s", server.url, MENTIONS_PATH)
     if server.metrics_enabled:

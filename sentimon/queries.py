@@ -29,7 +29,7 @@ def check_query(query: MentionQuery, store: MentionStore, config: Any) -> None:
             f"--since {query.since:%Y-%m-%d %H:%M} is not before --until {query.until:%Y-%m-%d %H:%M} (UTC)",
             param_hint="'--since' / '--until'",
         )
-    configured_sources = {c.name for c in config.connectors} | {config.server.get("source", "webhook")}
+    configured_sources = {c.name for c in config.connectors} | {config.server.source}
     configured_topics = {t.name for t in config.topics}
     _check_known("--source", query.sources, configured_sources, store, "mentions", "source")
     _check_known("--topic", query.topics, configured_topics, store, "mention_topics", "topic")

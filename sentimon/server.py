@@ -43,6 +43,7 @@ from sentimon.push_parse import RequestError, parse_body  # noqa: F401  (re-expo
 
 if TYPE_CHECKING:
     from sentimon.mention_store import MentionStore
+    from sentimon.server_settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ class PushServer(ThreadingHTTPServer):
         answered ``202`` and classified by ``self.worker`` in the background."""
         from sentimon.metrics import Counters
 
-        settings = app.config.server
-        token = settings.get("token") or ""
+        settings: ServerSettings = app.config.server
+        token = settings.token
         if not token:
             raise ConfigError(
                 f"{app.config.path}: server.token is empty; the push endpoint always needs a "
@@ -82,16 +83,16 @@ class PushServer(ThreadingHTTPServer):
                 f"{app.config.path}: server.token is {len(token)} characters; use at least "
                 f"{MIN_TOKEN_CHARS} ({_TOKEN_HINT})"
             )
-        if not settings.get("source"):
+        if not settings.source:
             raise ConfigError(
                 f'{app.config.path}: server.source is empty; expected a name such as "webhook"'
             )
         self.app = app
-        self.source: str = settings["source"]
-        self.max_body: int = settings["max_body_bytes"]
-        self.max_batch: int = settings["max_batch"]
-        self.channels: tuple[str, ...] = tuple(settings.get("channels") or ())
-        self.metrics_enabled: bool = bool(settings.get("metrics"))
+        self.source = settings.source
+        self.max_body = settings.max_body_bytes
+        self.max_batch = settings.max_batch
+        self.channels: tuple[str, ...] = tuple(settings.channels)
+        self.metrics_enabled = settings.metrics
         self.token_digest = token_digest(token)
         self.limiter = RateLimiter(rate, burst)
         self.counters = Counters()

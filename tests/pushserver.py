@@ -17,8 +17,8 @@ from stubs import KeywordClassifier
 
 from sentimon.app import App
 from sentimon.cli_serve import start_push_server
-from sentimon.config import SERVER_SETTINGS, STORAGE_SETTINGS, Config, load_config
-from sentimon.settings import validate
+from sentimon.config import STORAGE_SETTINGS, Config, ServerSettings, load_config
+from sentimon.settings import parse, validate
 
 TOKEN = "test-push-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -51,7 +51,7 @@ def load(path: Path) -> Config:
         storage=storage,
         model={},
         topics=[],
-        server=validate(server, SERVER_SETTINGS, "server"),
+        server=parse(ServerSettings, server, "server"),
         secrets={server.get("token", "")},
     )
 

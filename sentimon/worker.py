@@ -105,14 +105,21 @@ def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_A
 
 
 async def fail_stalled(jobs_app: JobApp, stalled_after: float) -> int:
-    """Mark the fetches of workers that stopped beating failed (see the module's why)."""
-    stalled = list(await jobs_app.job_manager.get_stalled_jobs(
-        queue=FETCH_QUEUE, seconds_since_heartbeat=stalled_after))
-    for job in stalled:
-        log.warning("connector run %s was on a worker that stopped; the next run resumes from "
-                    "its cursor", job.task_kwargs.get("name"))
-        await jobs_app.job_manager.finish_job(job, status=jobs.Status.FAILED, delete_job=False)
-    return len(stalled)
+    """Mark the jobs of workers that stopped beating failed (see the module's why): connector
+    runs, and alert passes, whose ``lock`` would otherwise stay held by the dead worker's job
+    and stop every later alert check and delivery on every worker."""
+    count = 0
+    for queue in (FETCH_QUEUE, ALERTS_QUEUE):
+        for job in await jobs_app.job_manager.get_stalled_jobs(queue=queue, seconds_since_heartbeat=stalled_after):
+            if queue == FETCH_QUEUE:
+                log.warning("connector run %s was on a worker that stopped; the next run resumes "
+                            "from its cursor", job.task_kwargs.get("name"))
+            else:
+                log.warning("an alert pass was on a worker that stopped; the next tick runs it "
+                            "again (a notification it was sending goes again when its claim ends)")
+            await jobs_app.job_manager.finish_job(job, status=jobs.Status.FAILED, delete_job=False)
+            count += 1
+    return count
 
 
 def queue_health(url: str, stalled_after: float = STALLED_AFTER) -> dict[str, int] | None:

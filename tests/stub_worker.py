@@ -39,4 +39,10 @@ if __name__ == "__main__":
     app = App(config, load_config(config))
     app._classifier = Slow(delay)
     tick = os.environ.get("SENTIMON_TEST_TICK", "* * * * * *")
+    if os.environ.get("SENTIMON_TEST_CLAIM_LEASE"):  # a killed sender's rows free up in seconds
+        from datetime import timedelta
+
+        from alerts import outbox
+
+        outbox.CLAIM_LEASE = timedelta(seconds=float(os.environ["SENTIMON_TEST_CLAIM_LEASE"]))
     run_worker(app, name=f"test-{delay}", tick=tick, heartbeat=0.5, stalled_after=2.0)

@@ -8,8 +8,10 @@ check between batches; the scheduler then waits for running jobs and the process
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
+import hashlib
 import logging
 import os
 import signal
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sentimon.alert_jobs import check_alerts, deliver_alerts
+from sentimon.credentials import credential_value
 from sentimon.errors import SentimonError
 from sentimon.pipeline import RunResult, due_connectors, run_connector, run_connectors
 
@@ -102,6 +105,19 @@ class Daemon:
         self.stop = threading.Event()
         self.failures: dict[str, int] = {}
         self.scheduler: Any = None
+        self._credentials: dict[str, threading.Lock] = {}  # sha256 of a credential -> its lock
+        self._credentials_guard = threading.Lock()
+
+    def _credential_lock(self, entry: Any) -> Any:
+        """One lock per rate-limited credential (``sentimon.credentials``): connectors sharing
+        one Reddit app or API key take turns, so together they stay within its limit, as in
+        ``sentimon worker``. Keyed by a hash, so no secret is kept in this map."""
+        value = credential_value(entry)
+        if value is None:
+            return contextlib.nullcontext()
+        key = hashlib.sha256(value.encode()).hexdigest()
+        with self._credentials_guard:
+            return self._credentials.setdefault(key, threading.Lock())
 
     # --- jobs -------------------------------------------------------------------------------
 
@@ -113,7 +129,8 @@ class Daemon:
             log.error("%s: run not started: %s", name, exc)
             result = RunResult(source=name, error=str(exc))
         else:
-            result = run_connector(store, self.app.classifier, entry, stop=self.stop)
+            with self._credential_lock(entry):
+                result = run_connector(store, self.app.classifier, entry, stop=self.stop)
         if result.ok:
             self.failures.pop(name, None)
             return

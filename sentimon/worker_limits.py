@@ -35,6 +35,7 @@ from typing import Any, Iterator
 
 import psycopg
 
+from sentimon.credentials import credential_value
 from sentimon.daemon import MAX_BACKOFF, backoff_delay
 from sentimon.errors import StorageError
 from sentimon.pgstore.store import redacted
@@ -42,16 +43,6 @@ from sentimon.pgstore.store import redacted
 
 def connector_key(name: str) -> str:
     return f"connector:{name}"
-
-
-def credential_value(entry: Any) -> str | None:
-    """The value of ``entry``'s first secret setting that is set, or None (a files connector)."""
-    for declared in entry.cls.settings:
-        if declared.secret:
-            value = entry.options.get(declared.name)
-            if isinstance(value, str) and value:
-                return value
-    return None
 
 
 def credential_key(value: str, salt: str) -> str:

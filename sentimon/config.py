@@ -106,7 +106,7 @@ class Config:
     notifiers: dict[str, NotifierOptions] = field(default_factory=dict)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
-    secrets: set[str] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set, repr=False)  # never printed with the config
     display: DisplaySettings = field(default_factory=DisplaySettings)
     brand: BrandSettings = field(default_factory=BrandSettings)
 

@@ -358,3 +358,22 @@ def test_a_failed_slack_delivery_stores_no_part_of_the_webhook_url(tmp_path):
     (error,) = [row[0] for row in store.db.execute("SELECT last_error FROM deliveries").fetchall()]
     assert error and "T0SECRET" not in error and "xoxSecretWebhookToken42" not in error
     assert all("T0SECRET" not in e for e in report.errors)
+
+
+def test_a_printed_config_shows_no_secret(tmp_path, monkeypatch):
+    """A Config in a log line, a traceback's locals or a debugger printed every expanded secret
+    through its ``secrets`` set (the push token, a Reddit app's id and secret, a Slack URL)."""
+    from sentimon.config import load_config
+
+    values = {"TOK": "tok-" + "s" * 40, "CID": "cid-secret-1", "CSEC": "csec-secret-2",
+              "HOOK": "https://hooks.slack.com/services/T0/B0/secret3secret3"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    path = tmp_path / "sentimon.toml"
+    path.write_text('[server]\ntoken = "${TOK}"\n\n[[connectors]]\nname = "r"\ntype = "reddit"\n'
+                    'client_id = "${CID}"\nclient_secret = "${CSEC}"\nuser_agent = "x by u/y"\n'
+                    'query = "brand"\n\n[notifiers.s]\ntype = "slack"\nwebhook_url = "${HOOK}"\n')
+    config = load_config(path)
+    assert config.secrets >= set(values.values())  # still known, for masking
+    printed = repr(config) + str(config)
+    assert [v for v in values.values() if v in printed] == []

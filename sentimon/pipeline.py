@@ -108,7 +108,7 @@ def ingest(
 
 def store_new(
     store: MentionStore,
-    get_classifier: Callable[[], Classifier],
+    get_classifier: Callable[[], Classifier] | None,
     source: str,
     mentions: Sequence[Mention],
     cursor: str | None = None,
@@ -118,9 +118,12 @@ def store_new(
     """The one way mentions reach the store, fetched (``run_connector``) or pushed (``ingest``):
     drop the known ones, classify the rest, save them and the cursor in one transaction.
     ``get_classifier`` is called only when something is new, so a quiet run never loads the
-    model."""
+    model; None stores them pending (sentiment NULL) for a classify worker (sentimon.worker)."""
     fresh = new_mentions(store, source, mentions)
-    classifications = classify_all(get_classifier(), fresh) if fresh else []
+    if get_classifier is None:
+        classifications: list[Classification] | None = None
+    else:
+        classifications = classify_all(get_classifier(), fresh) if fresh else []
     saved = store.save_batch(source, fresh, classifications, cursor, advance_cursor=advance_cursor)
     return saved.new
 
@@ -155,7 +158,7 @@ def run_connectors(
 
 def run_connector(
     store: MentionStore,
-    get_classifier: Callable[[], Classifier],
+    get_classifier: Callable[[], Classifier] | None,
     connector_config: object,
     *,
     backfill: bool = False,
@@ -167,7 +170,7 @@ def run_connector(
     Failures are caught here, logged as one line and recorded in ``runs``: a broken source
     never takes the caller (the daemon, or ``fetch`` of several connectors) down with it.
     ``get_classifier`` is called only when a batch holds something new, so a run that finds
-    nothing never loads the model.
+    nothing never loads the model; None stores what is new pending (``store_new``).
     """
     name = connector_config.name  # type: ignore[attr-defined]
     result = RunResult(source=name)

@@ -12,10 +12,13 @@ says why). Every worker runs the same code; none is special:
   marks the runs of dead workers failed and defers a ``sentimon.fetch`` for every connector
   whose ``every`` has passed since its last run started and that no backoff holds.
 - ``sentimon.fetch`` runs one connector through ``pipeline.run_connector`` (fetch, classify,
-  store batch by batch with its cursor). It checks again that the connector is due, so two
-  deferrals that met within one period run it once, and that nothing holds it: a Retry-After
-  another connector on its credential received while it waited is honoured. It then records
-  the outcome in ``worker_backoff``.
+  store batch by batch with its cursor; on a worker that does not serve the ``classify``
+  queue, store pending and defer ``sentimon.classify``: ``sentimon.worker_classify``). It
+  checks again that the connector is due, so two deferrals that met within one period run it
+  once, and that nothing holds it: a Retry-After another connector on its credential
+  received while it waited is honoured. It then records the outcome in ``worker_backoff``.
+- ``sentimon.classify`` classifies pending mentions, one job at a time; the schedule also
+  defers it while any are pending (``sentimon.worker_classify`` says why).
 
 A killed worker's run is marked failed, not retried: retrying it would collide with the next
 run's ``queueing_lock`` (issue 18 measured 78 such errors and sources stuck for 240 s), and the
@@ -34,19 +37,22 @@ import psycopg
 from procrastinate import App as JobApp
 from procrastinate import PsycopgConnector, exceptions, jobs
 
-from sentimon.errors import StorageError
+from sentimon.errors import ConfigError, StorageError
 from sentimon.pgstore.migrate import LOCK_KEY
 from sentimon.pgstore.store import redacted
 from sentimon.pipeline import run_connector
 from sentimon.times import from_db_time
 from sentimon.worker_alerts import ALERTS_QUEUE
 from sentimon.worker_alerts import register as register_alerts
+from sentimon.worker_classify import CLASSIFY_QUEUE, request, sweep
+from sentimon.worker_classify import register as register_classify
 from sentimon.worker_limits import Limits, connector_key
 
 log = logging.getLogger(__name__)
 
 FETCH_QUEUE = "fetch"
 SCHEDULE_QUEUE = "schedule"
+QUEUES = (FETCH_QUEUE, CLASSIFY_QUEUE, SCHEDULE_QUEUE, ALERTS_QUEUE)  # a worker's default: all
 STALLED_AFTER = 30.0  # seconds without a worker heartbeat (workers beat every 10 s)
 
 
@@ -65,27 +71,37 @@ def runnable(app: Any, limits: Limits, now: datetime) -> list[Any]:
     return [entry for entry in due if limits.holds(entry, waiting) is None]
 
 
-def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_AFTER) -> JobApp:
-    """A Procrastinate app on the store's database with sentimon's two tasks bound to ``app``
+def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_AFTER,
+          queues: tuple[str, ...] = QUEUES) -> JobApp:
+    """A Procrastinate app on the store's database with sentimon's tasks bound to ``app``
     (the sentimon App: its config, its PgStore and its classifier). ``tick`` is the schedule's
-    cron (a sixth field is seconds: the tests tick every second)."""
+    cron (a sixth field is seconds: the tests tick every second). ``queues`` are those this
+    worker serves: without ``classify``, its fetch jobs never load the model."""
     url = app.config.storage.url
     jobs_app = JobApp(connector=PsycopgConnector(conninfo=url, min_size=1, max_size=4))
 
     limits = Limits(url)
+    classify = register_classify(jobs_app, app)
+    inline = CLASSIFY_QUEUE in queues
 
     @jobs_app.task(name="sentimon.fetch", queue=FETCH_QUEUE)
-    def fetch(name: str) -> str:
+    async def fetch(name: str) -> str:
+        outcome, stored = await asyncio.to_thread(run_fetch, name)
+        if stored and not inline:
+            await request(classify)
+        return outcome
+
+    def run_fetch(name: str) -> tuple[str, int]:
         entry = next((e for e in runnable(app, limits, datetime.now(timezone.utc)) if e.name == name), None)
         if entry is None:
-            return "not due"  # ran this period, disabled, or waiting (a backoff, a Retry-After)
-        result = run_connector(app.store(), app.classifier, entry)
+            return "not due", 0  # ran this period, disabled, or waiting (a backoff, a Retry-After)
+        result = run_connector(app.store(), app.classifier if inline else None, entry)
         until = limits.record(entry, result.ok, result.error, result.retry_after)
         if until is not None:
             why = "the source asked to wait" if result.retry_after else "failed again"
             log.warning("%s: %s; next try at %s (every worker waits: the time is in the "
                         "database)", name, why, until.isoformat(timespec="seconds"))
-        return "ok" if result.ok else f"error: {result.error}"
+        return ("ok" if result.ok else f"error: {result.error}"), result.new
 
     @jobs_app.periodic(cron=tick)
     @jobs_app.task(name="sentimon.schedule", queue=SCHEDULE_QUEUE, queueing_lock="sentimon.schedule")
@@ -99,6 +115,7 @@ def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_A
                     name=entry.name)
             except exceptions.AlreadyEnqueued:
                 pass  # one run already waits for this connector
+        await sweep(classify, app)
 
     register_alerts(jobs_app, app, tick=tick)
     return jobs_app
@@ -109,11 +126,14 @@ async def fail_stalled(jobs_app: JobApp, stalled_after: float) -> int:
     runs, and alert passes, whose ``lock`` would otherwise stay held by the dead worker's job
     and stop every later alert check and delivery on every worker."""
     count = 0
-    for queue in (FETCH_QUEUE, ALERTS_QUEUE):
+    for queue in (FETCH_QUEUE, CLASSIFY_QUEUE, ALERTS_QUEUE):
         for job in await jobs_app.job_manager.get_stalled_jobs(queue=queue, seconds_since_heartbeat=stalled_after):
             if queue == FETCH_QUEUE:
                 log.warning("connector run %s was on a worker that stopped; the next run resumes "
                             "from its cursor", job.task_kwargs.get("name"))
+            elif queue == CLASSIFY_QUEUE:
+                log.warning("a classify job was on a worker that stopped; the batch it held "
+                            "stays pending and the next job classifies it")
             else:
                 log.warning("an alert pass was on a worker that stopped; the next tick runs it "
                             "again (a notification it was sending goes again when its claim ends)")
@@ -168,14 +188,19 @@ def apply_schema(url: str) -> bool:
 
 
 def run_worker(app: Any, *, name: str | None = None, tick: str = "* * * * *",
-               heartbeat: float = 10.0, stalled_after: float = STALLED_AFTER) -> None:
-    """Run jobs until stopped (SIGINT/SIGTERM ends the job in hand first)."""
+               heartbeat: float = 10.0, stalled_after: float = STALLED_AFTER,
+               queues: tuple[str, ...] = QUEUES) -> None:
+    """Run jobs of ``queues`` until stopped (SIGINT/SIGTERM ends the job in hand first)."""
     if not app.config.storage.postgresql:
         raise StorageError("sentimon worker needs PostgreSQL ([storage] url); on SQLite, "
                            "`sentimon run` is the daemon")
+    unknown = sorted(set(queues) - set(QUEUES))
+    if unknown or not queues:
+        raise ConfigError(f"unknown queue {', '.join(unknown) or '(none)'}; the queues are "
+                          f"{', '.join(QUEUES)}")
     app.store()  # sentimon's own migrations first, so a job never meets an old schema
     if apply_schema(app.config.storage.url):
         log.info("created the job queue's tables")
-    build(app, tick=tick, stalled_after=stalled_after).run_worker(
-        queues=[FETCH_QUEUE, SCHEDULE_QUEUE, ALERTS_QUEUE], name=name, update_heartbeat_interval=heartbeat,
+    build(app, tick=tick, stalled_after=stalled_after, queues=queues).run_worker(
+        queues=list(queues), name=name, update_heartbeat_interval=heartbeat,
         stalled_worker_timeout=stalled_after)

@@ -1,0 +1,70 @@
+"""The ``classify`` queue of `sentimon worker` (issue 18): fetching and classifying split, so a
+GPU box (or a second CPU box) runs the model for every fetch box.
+
+Why the split is decided by the queues a worker serves, not by a setting: where the model runs
+is a property of the machine (``sentimon worker --queues classify`` on the GPU box,
+``--queues fetch,schedule,alerts`` on the others), and a setting would have to agree across
+every box's config. A worker that serves ``classify`` classifies what it fetches inline, as
+before (the default serves every queue). A worker that does not never loads the model: its
+fetch jobs store new mentions pending (sentiment NULL) with the cursor in the batch's
+transaction, then defer ``sentimon.classify``.
+
+``sentimon.classify`` classifies pending mentions through ``pending.classify_pending``, the push
+endpoint's path (batches of 32, each written in one transaction, a text the model cannot read
+set aside). One job runs at a time per database (its ``lock``) and at most one waits (its
+``queueing_lock``): deferrals that meet while one waits merge. The schedule also defers it on
+every tick while mentions are pending, so a classify worker killed mid-batch (its job marked
+failed with the fetch runs', ``worker.fail_stalled``) leaves nothing pending for long: the
+batch it was on was not written, and the next job classifies it. ``set_classifications``
+writes a mention only while its sentiment is NULL, so a batch is never counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from procrastinate import App as JobApp
+from procrastinate import exceptions
+from procrastinate.tasks import Task
+
+from sentimon.pending import classify_pending
+
+log = logging.getLogger(__name__)
+
+CLASSIFY_QUEUE = "classify"
+CLASSIFY_LOCK = "sentimon.classify"
+
+
+def register(jobs_app: JobApp, app: Any) -> Task:
+    """Add the ``sentimon.classify`` task to ``jobs_app``, bound to the sentimon ``app``."""
+    unreadable: dict[int, str] = {}  # kept across jobs: such a text is not retried every tick
+
+    def run() -> str:
+        done = classify_pending(app.store(), app.classifier, unreadable=unreadable)
+        if done:
+            log.info("classified %d pending mentions", done)
+        return f"classified {done}"
+
+    @jobs_app.task(name="sentimon.classify", queue=CLASSIFY_QUEUE, lock=CLASSIFY_LOCK,
+                   queueing_lock=CLASSIFY_LOCK)
+    async def classify() -> str:
+        return await asyncio.to_thread(run)
+
+    return classify
+
+
+async def request(task: Task) -> None:
+    """Defer a classify job unless one already waits (it will see these mentions too)."""
+    try:
+        await task.defer_async()
+    except exceptions.AlreadyEnqueued:
+        pass
+
+
+async def sweep(task: Task, app: Any) -> None:
+    """The schedule's tick: defer a classify job while anything is pending (what a killed
+    classify worker, or a fetch box whose deferral was lost, left)."""
+    if await asyncio.to_thread(lambda: app.store().pending_count()):
+        await request(task)

@@ -1,0 +1,88 @@
+"""Fetching and classifying split across `sentimon worker` processes (issue 18): a worker that
+serves only ``fetch`` stores mentions pending without loading the model, one serving only
+``classify`` (the GPU box) classifies them, and SIGKILLing it mid-batch loses nothing and
+classifies nothing twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+from polling import wait_until
+from workers_support import config, rows, start, stop, write_inputs
+
+pytest.importorskip("procrastinate")
+
+FETCH_ONLY = {"SENTIMON_TEST_QUEUES": "fetch,schedule,alerts", "SENTIMON_TEST_NO_MODEL": "1"}
+CLASSIFY_ONLY = {"SENTIMON_TEST_QUEUES": "classify"}
+
+
+def pending(url: str) -> int:
+    return int(rows(url, "SELECT COUNT(*) FROM mentions WHERE sentiment IS NULL")[0][0])
+
+
+def classified(url: str) -> int:
+    return int(rows(url, "SELECT COUNT(*) FROM mentions WHERE sentiment IS NOT NULL")[0][0])
+
+
+def assert_all_classified_once(url: str, total: int) -> None:
+    """Every line stored once and classified, and the roll-ups (kept by triggers on every
+    insert and classification) equal the rows per sentiment: a batch written twice, or a
+    classification lost, would show here."""
+    assert rows(url, "SELECT COUNT(*), COUNT(DISTINCT (source, external_id)) FROM mentions") == [(total, total)]
+    assert pending(url) == 0
+    by_rows = dict(rows(url, "SELECT sentiment, COUNT(*) FROM mentions GROUP BY 1"))
+    by_rollup = dict(rows(url, "SELECT sentiment, SUM(n) FROM daily_sentiment WHERE n <> 0 GROUP BY 1"))
+    assert by_rollup == by_rows, (by_rollup, by_rows)
+    assert by_rows["negative"] == total // 3  # one line in three is "parcel late again"
+
+
+def test_a_fetch_only_worker_never_loads_the_model(tmp_path: Path, pg_url: str) -> None:
+    total = sum(write_inputs(tmp_path / "in" / s, s, files=2, lines=150) for s in ("a", "b"))
+    path = config(tmp_path, ["a", "b"])
+    fetcher = start(path, pg_url, env=FETCH_ONLY)
+    try:
+        wait_until(lambda: rows(pg_url, "SELECT COUNT(*) FROM mentions") == [(total,)], timeout=60,
+                   what="every line stored pending", ignoring=(psycopg.errors.UndefinedTable,))
+        assert pending(pg_url) == total  # nobody serves classify yet: all wait, none lost
+        assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = "
+                            "'sentimon.classify' AND status = 'todo'") == [(1,)]  # merged
+        classifier = start(path, pg_url, env=CLASSIFY_ONLY)
+        wait_until(lambda: pending(pg_url) == 0, timeout=60, what="every mention classified")
+    finally:
+        log = stop(fetcher, *([classifier] if "classifier" in locals() else []))
+    assert "must not load the model" not in log, log
+    assert rows(pg_url, "SELECT COUNT(*) FROM runs WHERE error IS NOT NULL") == [(0,)], log
+    assert_all_classified_once(pg_url, total)
+
+
+def test_a_classify_worker_killed_mid_batch_loses_nothing(tmp_path: Path, pg_url: str) -> None:
+    """The classify worker takes 0.3 s a batch of 32; it is SIGKILLed with batches done and
+    pending left, its job stays 'doing' holding the classify lock until the fetch box's
+    schedule marks it failed (no heartbeat for 2 s); the restarted worker classifies the rest."""
+    total = sum(write_inputs(tmp_path / "in" / s, s, files=2, lines=300) for s in ("a", "b"))
+    path = config(tmp_path, ["a", "b"])
+    fetcher = start(path, pg_url, env=FETCH_ONLY)
+    classifier = start(path, pg_url, delay=0.3, env=CLASSIFY_ONLY)
+    try:
+        wait_until(lambda: classified(pg_url) >= 96, timeout=60, what="three batches classified",
+                   ignoring=(psycopg.errors.UndefinedTable,))
+        assert pending(pg_url) > 0
+        assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = "
+                            "'sentimon.classify' AND status = 'doing'") == [(1,)]
+        classifier.kill()  # SIGKILL mid-batch: its job stays 'doing', holding the lock
+        classifier.wait(10)
+        killed_at = classified(pg_url)
+        classifier = start(path, pg_url, delay=0.3, env=CLASSIFY_ONLY)
+        wait_until(lambda: rows(pg_url, "SELECT COUNT(*) FROM mentions") == [(total,)] and pending(pg_url) == 0,
+                   timeout=60, what="every mention stored and classified after the kill")
+    finally:
+        log = stop(fetcher, classifier)
+    assert killed_at < total
+    assert_all_classified_once(pg_url, total)
+    assert "a classify job was on a worker that stopped" in log, log
+    assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = 'sentimon.classify' "
+                        "AND status = 'failed'") == [(1,)]
+    assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE status = 'doing'") == [(0,)]
+    assert "must not load the model" not in log, log

@@ -10,12 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from polling import wait_until
-from workers_support import config, rows, start, stop, write_inputs
+from workers_support import CLASSIFY_ONLY, FETCH_ONLY, by_sentiment, config, rows, start, stop, write_inputs
 
 pytest.importorskip("procrastinate")
-
-FETCH_ONLY = {"SENTIMON_TEST_QUEUES": "fetch,schedule,alerts", "SENTIMON_TEST_NO_MODEL": "1"}
-CLASSIFY_ONLY = {"SENTIMON_TEST_QUEUES": "classify"}
 
 
 def pending(url: str) -> int:
@@ -32,10 +29,9 @@ def assert_all_classified_once(url: str, total: int) -> None:
     classification lost, would show here."""
     assert rows(url, "SELECT COUNT(*), COUNT(DISTINCT (source, external_id)) FROM mentions") == [(total, total)]
     assert pending(url) == 0
-    by_rows = dict(rows(url, "SELECT sentiment, COUNT(*) FROM mentions GROUP BY 1"))
-    by_rollup = dict(rows(url, "SELECT sentiment, SUM(n) FROM daily_sentiment WHERE n <> 0 GROUP BY 1"))
+    by_rows, by_rollup = by_sentiment(url)
     assert by_rollup == by_rows, (by_rollup, by_rows)
-    assert by_rows["negative"] == total // 3  # one line in three is "parcel late again"
+    assert by_rows == {"negative": total // 3, "positive": total - total // 3}  # one line in three is "parcel late again"
 
 
 def test_a_fetch_only_worker_never_loads_the_model(tmp_path: Path, pg_url: str) -> None:

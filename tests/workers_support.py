@@ -56,6 +56,19 @@ def rows(url: str, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
+FETCH_ONLY = {"SENTIMON_TEST_QUEUES": "fetch,schedule,alerts", "SENTIMON_TEST_NO_MODEL": "1"}
+CLASSIFY_ONLY = {"SENTIMON_TEST_QUEUES": "classify"}  # the env of a split deployment's two kinds
+
+
+def by_sentiment(url: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Mentions per sentiment ('' for pending) counted in the rows and in the roll-ups (kept by
+    triggers on each insert and classification): a batch written twice, or a classification
+    lost, makes them differ."""
+    counted = rows(url, "SELECT COALESCE(sentiment, ''), COUNT(*) FROM mentions GROUP BY 1")
+    rolled = rows(url, "SELECT sentiment, SUM(n) FROM daily_sentiment GROUP BY 1 HAVING SUM(n) <> 0")
+    return {k: int(v) for k, v in counted}, {k: int(v) for k, v in rolled}
+
+
 def stop(*workers: subprocess.Popen) -> str:
     out = ""
     for worker in workers:

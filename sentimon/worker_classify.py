@@ -17,12 +17,16 @@ every tick while mentions are pending, so a classify worker killed mid-batch (it
 failed with the fetch runs', ``worker.fail_stalled``) leaves nothing pending for long: the
 batch it was on was not written, and the next job classifies it. ``set_classifications``
 writes a mention only while its sentiment is NULL, so a batch is never counted twice.
+
+A job classifies at most ``PER_JOB`` mentions, then defers the next: a worker asked to stop
+(SIGTERM ends the job in hand) waits for a few seconds on a GPU, not for a whole backlog.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from procrastinate import App as JobApp
@@ -35,22 +39,36 @@ log = logging.getLogger(__name__)
 
 CLASSIFY_QUEUE = "classify"
 CLASSIFY_LOCK = "sentimon.classify"
+PER_JOB = 3200  # mentions per job: 100 batches of 32
 
 
 def register(jobs_app: JobApp, app: Any) -> Task:
     """Add the ``sentimon.classify`` task to ``jobs_app``, bound to the sentimon ``app``."""
     unreadable: dict[int, str] = {}  # kept across jobs: such a text is not retried every tick
 
-    def run() -> str:
-        done = classify_pending(app.store(), app.classifier, unreadable=unreadable)
+    def run() -> tuple[int, bool]:
+        enough = threading.Event()
+        done = 0
+
+        def progress(written: int) -> None:
+            nonlocal done
+            done += written
+            if done >= PER_JOB:
+                enough.set()
+
+        classify_pending(app.store(), app.classifier, stop=enough, progress=progress,
+                         unreadable=unreadable)
         if done:
             log.info("classified %d pending mentions", done)
-        return f"classified {done}"
+        return done, enough.is_set()
 
     @jobs_app.task(name="sentimon.classify", queue=CLASSIFY_QUEUE, lock=CLASSIFY_LOCK,
                    queueing_lock=CLASSIFY_LOCK)
     async def classify() -> str:
-        return await asyncio.to_thread(run)
+        done, more = await asyncio.to_thread(run)
+        if more:
+            await request(classify)  # waits for this job's lock; runs on any classify worker
+        return f"classified {done}"
 
     return classify
 

@@ -52,6 +52,10 @@ if __name__ == "__main__":
         from alerts import outbox
 
         outbox.CLAIM_LEASE = timedelta(seconds=float(os.environ["SENTIMON_TEST_CLAIM_LEASE"]))
+    if os.environ.get("SENTIMON_TEST_PER_JOB"):  # classify jobs chained after this many mentions
+        from sentimon import worker_classify
+
+        worker_classify.PER_JOB = int(os.environ["SENTIMON_TEST_PER_JOB"])
     chosen = os.environ.get("SENTIMON_TEST_QUEUES")
     queues = tuple(chosen.split(",")) if chosen else QUEUES
     run_worker(app, name=f"test-{delay}", tick=tick, heartbeat=0.5, stalled_after=2.0, queues=queues)

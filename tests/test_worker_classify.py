@@ -44,12 +44,15 @@ def test_a_fetch_only_worker_never_loads_the_model(tmp_path: Path, pg_url: str) 
         assert pending(pg_url) == total  # nobody serves classify yet: all wait, none lost
         assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = "
                             "'sentimon.classify' AND status = 'todo'") == [(1,)]  # merged
-        classifier = start(path, pg_url, env=CLASSIFY_ONLY)
+        classifier = start(path, pg_url, env={**CLASSIFY_ONLY, "SENTIMON_TEST_PER_JOB": "64"})
         wait_until(lambda: pending(pg_url) == 0, timeout=60, what="every mention classified")
     finally:
         log = stop(fetcher, *([classifier] if "classifier" in locals() else []))
     assert "must not load the model" not in log, log
     assert rows(pg_url, "SELECT COUNT(*) FROM runs WHERE error IS NOT NULL") == [(0,)], log
+    # 64 mentions a job, each deferring the next: a SIGTERM never waits for a whole backlog
+    assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = 'sentimon.classify' "
+                        "AND status = 'succeeded'")[0][0] >= total // 64
     assert_all_classified_once(pg_url, total)
 
 

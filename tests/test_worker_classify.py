@@ -85,3 +85,16 @@ def test_a_classify_worker_killed_mid_batch_loses_nothing(tmp_path: Path, pg_url
                         "AND status = 'failed'") == [(1,)]
     assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE status = 'doing'") == [(0,)]
     assert "must not load the model" not in log, log
+
+
+def test_an_unknown_queue_is_refused_before_anything_starts(tmp_path: Path, pg_url: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from sentimon.cli import cli
+
+    monkeypatch.setenv("SENTIMON_DATABASE_URL", pg_url)
+    result = CliRunner().invoke(cli, ["--config", str(config(tmp_path, [])), "worker", "--queues", "fetch,gpu"])
+    assert result.exit_code != 0
+    assert "unknown queue gpu; the queues are fetch, classify, schedule, alerts" in result.output
+    assert rows(pg_url, "SELECT to_regclass('procrastinate_jobs')") == [(None,)]

@@ -123,8 +123,8 @@ def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_A
 
 async def fail_stalled(jobs_app: JobApp, stalled_after: float) -> int:
     """Mark the jobs of workers that stopped beating failed (see the module's why): connector
-    runs, and alert passes, whose ``lock`` would otherwise stay held by the dead worker's job
-    and stop every later alert check and delivery on every worker."""
+    runs, classify jobs and alert passes, whose ``lock`` would otherwise stay held by the dead
+    worker's job and stop every later classification, alert check and delivery everywhere."""
     count = 0
     for queue in (FETCH_QUEUE, CLASSIFY_QUEUE, ALERTS_QUEUE):
         for job in await jobs_app.job_manager.get_stalled_jobs(queue=queue, seconds_since_heartbeat=stalled_after):

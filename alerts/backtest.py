@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from alerts import engine, storage
 from alerts.reader import AlertReader
 from alerts.storage import SqlHandle
+from alerts.rules import AlertRule
 from sentimon.times import to_db_time
 
 REPORTED = ("opened", "worse", "resolved")
 
 
-def backtest(scratch: SqlHandle, rules: Sequence[dict[str, Any]], since: datetime, until: datetime,
+def backtest(scratch: SqlHandle, rules: Sequence[AlertRule], since: datetime, until: datetime,
              every: timedelta, *, reader: AlertReader) -> list[dict[str, Any]]:
     """The alerts that would have opened (and followed up, resolved) between ``since`` and
     ``until``, checking every ``every``; oldest first. ``scratch`` holds the alert tables the
@@ -34,11 +36,11 @@ def backtest(scratch: SqlHandle, rules: Sequence[dict[str, Any]], since: datetim
         raise ValueError("the check interval must be positive")
     if storage.history(scratch, None, 1):
         raise ValueError("a backtest replays into empty scratch alert tables, not the store's own")
-    silent = [{**rule, "notify": []} for rule in rules]
+    silent = [replace(rule, notify=[]) for rule in rules]
     return _replay(scratch, reader, silent, since, until, every)
 
 
-def _replay(db: SqlHandle, reader: AlertReader, rules: list[dict[str, Any]], since: datetime,
+def _replay(db: SqlHandle, reader: AlertReader, rules: list[AlertRule], since: datetime,
             until: datetime, every: timedelta) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     moment = since

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from alerts import lifecycle, message, query, sequential, storage
 from alerts.explain import explain, numbers
 from alerts.reader import AlertReader
-from alerts.rules import Counts, Decision, evaluate, family, resolved, with_family_reasons
+from alerts.rules import AlertRule, Counts, Decision, evaluate, family, resolved, with_family_reasons
 from alerts.storage import SqlHandle
 from sentimon.errors import StorageError
 from sentimon.times import from_db_time, to_db_time
@@ -47,7 +47,7 @@ class Outcome:
         return asdict(self)
 
 
-def check(db: SqlHandle, rules: Sequence[dict[str, Any]], now: datetime | None = None, *,
+def check(db: SqlHandle, rules: Sequence[AlertRule], now: datetime | None = None, *,
           reader: AlertReader, dry_run: bool = False) -> list[Outcome]:
     """Evaluate every enabled rule at ``now``; with ``dry_run`` nothing is written.
 
@@ -56,23 +56,23 @@ def check(db: SqlHandle, rules: Sequence[dict[str, Any]], now: datetime | None =
     now = now or datetime.now(timezone.utc)
     outcomes: list[Outcome] = []
     for rule in rules:
-        if not rule.get("enabled", True):
+        if not rule.enabled:
             continue
         try:
             outcomes.extend(_check_rule(db, reader, rule, now, dry_run))
         except db.conn.Error as exc:
-            raise StorageError(f"alert rule {rule['name']!r}: database error: {exc}") from exc
+            raise StorageError(f"alert rule {rule.name!r}: database error: {exc}") from exc
     return outcomes
 
 
-def _check_rule(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], now: datetime,
+def _check_rule(db: SqlHandle, reader: AlertReader, rule: AlertRule, now: datetime,
                 dry_run: bool) -> list[Outcome]:
     scopes = query.scopes(reader, rule, now)
     decisions = [evaluate(rule, s.window, s.baseline) for s in scopes]
-    fires = family(rule, decisions) if rule.get("per_topic") else [d.fire for d in decisions]
-    if rule.get("per_topic"):
+    fires = family(rule, decisions) if rule.per_topic else [d.fire for d in decisions]
+    if rule.per_topic:
         decisions = with_family_reasons(rule, decisions)
-    open_events = {row["scope"]: row for row in storage.open_events(db, rule["name"])}
+    open_events = {row["scope"]: row for row in storage.open_events(db, rule.name)}
     stretches = _stretches(reader, rule, now, scopes, decisions, fires, set(open_events))
     outcomes = []
     for scope, decision, fire, stretch in zip(scopes, decisions, fires, stretches):
@@ -81,7 +81,7 @@ def _check_rule(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], now: d
         held = sequential.holding(rule, decision, fire, stretch)
         if held is not None and (held.decision.fire or event is not None):
             # a sustained shift holds it: judge, explain and word it over the whole stretch
-            checked = {**rule, "window": rule["window"] * held.windows}
+            checked = replace(rule, window=rule.window * held.windows)
             scope, decision, fire = replace(scope, window=held.counts), held.decision, held.decision.fire
         elif stretch is not None:
             decision = replace(decision, reasons=decision.reasons + stretch.decision.reasons[:1])
@@ -98,20 +98,20 @@ def _check_rule(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], now: d
     return outcomes
 
 
-def _stretches(reader: AlertReader, rule: dict[str, Any], now: datetime, scopes: Sequence[query.Scope],
+def _stretches(reader: AlertReader, rule: AlertRule, now: datetime, scopes: Sequence[query.Scope],
                decisions: Sequence[Decision], fires: Sequence[bool],
                open_scopes: set[str]) -> list[sequential.Stretch | None]:
     """The sustained test of each scope, from the stored mentions of its newest windows (no
     state kept between checks). Each earlier window is read and judged as a check at its end
     would have judged it; the reading stops once no scope's run of windows above usual goes on."""
-    depth = rule.get("sustained", 0) if sequential.level(rule) is not None else 0
+    depth = rule.sustained if sequential.level(rule) is not None else 0
     history = {s.name: [sequential.Past(s.window, d)] for s, d, f in zip(scopes, decisions, fires)
                if depth >= 2 and (not f or s.name in open_scopes)}
     alive = {name for name, runs in history.items() if runs[0].decision.observed > runs[0].decision.expected}
     for back in range(1, depth):
         if not alive:
             break
-        found = {s.name: s for s in query.scopes(reader, rule, now - back * rule["window"])}
+        found = {s.name: s for s in query.scopes(reader, rule, now - back * rule.window)}
         for name in list(alive):
             s = found.get(name)
             past = (sequential.Past(s.window, evaluate(rule, s.window, s.baseline)) if s is not None
@@ -120,24 +120,24 @@ def _stretches(reader: AlertReader, rule: dict[str, Any], now: datetime, scopes:
             if past.decision.state == "warming_up" or past.decision.observed <= past.decision.expected:
                 alive.discard(name)
     stretches = [sequential.scan(rule, history[s.name]) if s.name in history else None for s in scopes]
-    return sequential.family(rule, stretches) if rule.get("per_topic") else stretches
+    return sequential.family(rule, stretches) if rule.per_topic else stretches
 
 
-def _outcome(rule: dict[str, Any], scope: str, action: str, d: Decision, event_id: int | None = None) -> Outcome:
-    return Outcome(rule["name"], scope, action, round(d.observed, 4), round(d.expected, 4),
+def _outcome(rule: AlertRule, scope: str, action: str, d: Decision, event_id: int | None = None) -> Outcome:
+    return Outcome(rule.name, scope, action, round(d.observed, 4), round(d.expected, 4),
                    float(f"{d.p_value:.3g}"), event_id, d.reasons)
 
 
-def _in_cooldown(db: SqlHandle, rule: dict[str, Any], scope: str, now: datetime) -> bool:
-    resolved_at = storage.last_resolved(db, rule["name"], scope)
-    return resolved_at is not None and resolved_at + rule["cooldown"] > now
+def _in_cooldown(db: SqlHandle, rule: AlertRule, scope: str, now: datetime) -> bool:
+    resolved_at = storage.last_resolved(db, rule.name, scope)
+    return resolved_at is not None and resolved_at + rule.cooldown > now
 
 
-def _open(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], scope: query.Scope, decision: Decision,
+def _open(db: SqlHandle, reader: AlertReader, rule: AlertRule, scope: query.Scope, decision: Decision,
           now: datetime, dry_run: bool) -> Outcome:
     if _in_cooldown(db, rule, scope.name, now):
         return _outcome(rule, scope.name, "cooldown", decision)
-    if lifecycle.muted(db, rule["name"], scope.name, now):
+    if lifecycle.muted(db, rule.name, scope.name, now):
         return _outcome(rule, scope.name, "muted", decision)
     if dry_run:
         return _outcome(rule, scope.name, "opened", decision)
@@ -148,12 +148,12 @@ def _open(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], scope: query
     try:
         with db.atomic():
             event_id = storage.open_event(
-                db, rule=rule["name"], scope=scope.name, now=now, metric=rule["metric"],
+                db, rule=rule.name, scope=scope.name, now=now, metric=rule.metric,
                 observed=decision.observed, baseline=decision.expected, p_value=decision.p_value,
                 details=details)
             event: dict[str, Any] = {"id": event_id, "status": "open", "opened_at": stamp}
             payload = message.build("opened", event, details)
-            for name in rule.get("notify", []):
+            for name in rule.notify:
                 storage.enqueue(db, event_id=event["id"], notifier=name, kind="opened", payload=payload, now=now)
     except db.conn.IntegrityError:
         return _outcome(rule, scope.name, "open", decision)  # a concurrent check opened it first
@@ -161,7 +161,7 @@ def _open(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], scope: query
     return _outcome(rule, scope.name, "opened", decision, event["id"])
 
 
-def _update(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], scope: query.Scope, decision: Decision,
+def _update(db: SqlHandle, reader: AlertReader, rule: AlertRule, scope: query.Scope, decision: Decision,
             fire: bool, event: dict[str, Any], now: datetime, dry_run: bool) -> Outcome:
     if not fire and resolved(rule, decision):
         return _resolve(db, rule, scope.name, decision, event, now, dry_run)
@@ -183,7 +183,7 @@ def _update(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], scope: que
                                  "negative": scope.window.k}
             details = {**fresh, "first": details.get("first") or details.get("numbers")}
             payload = message.build("worse", event, fresh)
-            for name in rule.get("notify", []):
+            for name in rule.notify:
                 storage.enqueue(db, event_id=event["id"], notifier=name, kind=f"worse-{count}",
                                 payload=payload, now=now)
         else:  # current figures, so `alerts list` and `alerts show` say where it stands now
@@ -194,33 +194,33 @@ def _update(db: SqlHandle, reader: AlertReader, rule: dict[str, Any], scope: que
     return _outcome(rule, scope.name, "worse" if worse else "open", decision, event["id"])
 
 
-def _grown(rule: dict[str, Any], scope: query.Scope, decision: Decision, notified: dict[str, Any],
+def _grown(rule: AlertRule, scope: query.Scope, decision: Decision, notified: dict[str, Any],
            details: dict[str, Any]) -> bool:
     """Clearly worse than at the last notice: the excess over the baseline, or the number of
     negative mentions, has grown by ``worse_factor``. The count matters for a growing wave
     whose share dips as it spreads (20 of 25 at opening, 155 of 245 two hours later)."""
-    factor = rule.get("worse_factor", 1.5)
+    factor = rule.worse_factor
     if decision.excess >= factor * max(notified["excess"], 1e-9):
         return True
     before = notified.get("negative", details.get("numbers", {}).get("negative", 0))
-    return rule["metric"] != "volume" and before > 0 and scope.window.k >= factor * before
+    return rule.metric != "volume" and before > 0 and scope.window.k >= factor * before
 
 
-def _resolve(db: SqlHandle, rule: dict[str, Any], scope: str, decision: Decision, event: dict[str, Any],
+def _resolve(db: SqlHandle, rule: AlertRule, scope: str, decision: Decision, event: dict[str, Any],
              now: datetime, dry_run: bool) -> Outcome:
     if dry_run:
         return _outcome(rule, scope, "resolved", decision, event["id"])
     with db.atomic():
         storage.resolve_event(db, event["id"], now)
-        if rule.get("notify_resolved"):
+        if rule.notify_resolved:
             details = json.loads(event["details"] or "{}")
             details["numbers"] = {**details.get("numbers", {}), "observed": decision.observed,
                                   "expected": decision.expected}
             details["examples"], details["phrases"], details["drivers"] = [], [], []
             payload = message.build("resolved", {**event, "status": "resolved"}, details)
-            for name in rule.get("notify", []):
+            for name in rule.notify:
                 storage.enqueue(db, event_id=event["id"], notifier=name, kind="resolved", payload=payload, now=now)
-    log.info("alert resolved: %s %s", rule["name"], scope)
+    log.info("alert resolved: %s %s", rule.name, scope)
     return _outcome(rule, scope, "resolved", decision, event["id"])
 
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 from alerts import query, stats
 from alerts.query import Scope
 from alerts.reader import AlertReader, MentionFilter
-from alerts.rules import Decision
+from alerts.rules import AlertRule, Decision
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 STOPWORDS = frozenset(
@@ -191,13 +191,13 @@ def examples(rows: Iterable[dict[str, Any]], limit: int = EXAMPLES) -> list[dict
     return chosen
 
 
-def numbers(rule: dict[str, Any], scope: Scope, decision: Decision) -> dict[str, Any]:
+def numbers(rule: AlertRule, scope: Scope, decision: Decision) -> dict[str, Any]:
     """The figures every notifier shows, already rounded for people."""
     window, baseline = scope.window, scope.baseline
     low, high = stats.wilson_interval(window.k, window.n)
     return {
-        "metric": rule["metric"], "window": _span(rule["window"].total_seconds()),
-        "baseline": rule["baseline"], "mentions": window.n, "negative": window.k,
+        "metric": rule.metric, "window": _span(rule.window.total_seconds()),
+        "baseline": rule.baseline, "mentions": window.n, "negative": window.k,
         "negative_share": round(window.k / window.n, 4) if window.n else 0.0,
         "share_interval": [round(low, 4), round(high, 4)],
         "baseline_mentions": baseline.n,
@@ -205,8 +205,8 @@ def numbers(rule: dict[str, Any], scope: Scope, decision: Decision) -> dict[str,
         "observed": round(decision.observed, 4), "expected": round(decision.expected, 4),
         "ratio": round(decision.ratio, 2), "p_value": float(f"{decision.p_value:.3g}"),
         "dispersion": round(decision.dispersion, 2),
-        "alpha": decision.level if decision.level is not None else rule.get("alpha"),
-        "threshold": rule.get("threshold"), "windows": decision.windows,
+        "alpha": decision.level if decision.level is not None else rule.alpha,
+        "threshold": rule.threshold, "windows": decision.windows,
     }
 
 
@@ -218,7 +218,7 @@ def _span(seconds: float) -> str:
     return format_duration(timedelta(seconds=seconds))
 
 
-def explain(reader: AlertReader, rule: dict[str, Any], scope: Scope, decision: Decision,
+def explain(reader: AlertReader, rule: AlertRule, scope: Scope, decision: Decision,
             now: datetime, seen: frozenset[int] = frozenset()) -> dict[str, Any]:
     """Everything an alert carries, as one JSON-ready dict (stored in ``alert_events.details``).
 
@@ -242,10 +242,10 @@ def explain(reader: AlertReader, rule: dict[str, Any], scope: Scope, decision: D
         for start, end in b_ranges:
             baseline_texts += reader.recent_texts(where, topic, start, end, negative_only=False, limit=5000)
     return {
-        "rule": rule["name"], "scope": scope.name, "topic": scope.topic,
+        "rule": rule.name, "scope": scope.name, "topic": scope.topic,
         "numbers": numbers(rule, scope, decision),
         "drivers": drivers(w_total, w_topics, b_total, dict(b_topics)),
-        "phrases": unusual_phrases(window_texts, baseline_texts, brand=rule.get("brand_terms", ())),
+        "phrases": unusual_phrases(window_texts, baseline_texts, brand=rule.brand_terms),
         "examples": examples([r for r in worst if r["id"] not in seen] + [r for r in worst if r["id"] in seen]),
         "series": query.series(reader, rule, scope.topic, now),
         "reasons": list(decision.reasons),

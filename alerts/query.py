@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.reader import EVERY, AlertReader, MentionFilter
-from alerts.rules import Counts
+from alerts.rules import AlertRule, Counts
 
 SAME_HOUR_WEEKS = 4
 
@@ -27,20 +27,20 @@ class Scope:
     baseline: Counts
 
 
-def _ranges(rule: dict[str, Any], now: datetime) -> tuple[tuple[datetime, datetime], list[tuple[datetime, datetime]]]:
+def _ranges(rule: AlertRule, now: datetime) -> tuple[tuple[datetime, datetime], list[tuple[datetime, datetime]]]:
     """The window and the baseline ranges (one trailing range, or one per past week)."""
-    window = rule["window"]
+    window = rule.window
     current = (now - window, now)
-    if rule.get("baseline_period") is None:
+    if rule.baseline_period is None:
         week = timedelta(days=7)
         past = [(now - i * week - window, now - i * week) for i in range(1, SAME_HOUR_WEEKS + 1)]
         return current, past
-    return current, [(now - window - rule["baseline_period"], now - window)]
+    return current, [(now - window - rule.baseline_period, now - window)]
 
 
-def scopes(reader: AlertReader, rule: dict[str, Any], now: datetime) -> list[Scope]:
+def scopes(reader: AlertReader, rule: AlertRule, now: datetime) -> list[Scope]:
     """The window and baseline counts of every scope of ``rule`` at ``now``."""
-    per_topic = bool(rule.get("per_topic"))
+    per_topic = rule.per_topic
     (w_start, w_end), past = _ranges(rule, now)
     where = MentionFilter.of(rule)
     window = reader.scope_counts(where, w_start, w_end, per_topic=per_topic)
@@ -51,7 +51,7 @@ def scopes(reader: AlertReader, rule: dict[str, Any], now: datetime) -> list[Sco
             found = {name: {index: tally} for name, tally in
                      reader.scope_counts(where, start, end, per_topic=per_topic).items()}
         else:  # window-sized bins counted from the baseline's start
-            found = reader.scope_bins(where, start, end, per_topic=per_topic, width=rule["window"])
+            found = reader.scope_bins(where, start, end, per_topic=per_topic, width=rule.window)
         for name, per_bin in found.items():
             for b, tally in per_bin.items():
                 bins.setdefault(name, {})[b + index * 10_000] = tally
@@ -78,11 +78,11 @@ def scopes(reader: AlertReader, rule: dict[str, Any], now: datetime) -> list[Sco
     return result
 
 
-def same_time_bins(rule: dict[str, Any], now: datetime, reader: AlertReader | None = None) -> list[int]:
+def same_time_bins(rule: AlertRule, now: datetime, reader: AlertReader | None = None) -> list[int]:
     """Indexes of the trailing-baseline bins that sit at the window's time of day (whole
     days before it), when the window divides a day; only bins the store covers count."""
-    window = int(rule["window"].total_seconds())
-    period = rule.get("baseline_period")
+    window = int(rule.window.total_seconds())
+    period = rule.baseline_period
     if period is None or window <= 0 or 86400 % window:
         return []
     baseline = int(period.total_seconds())
@@ -90,13 +90,13 @@ def same_time_bins(rule: dict[str, Any], now: datetime, reader: AlertReader | No
     if reader is not None and picked:
         first = reader.first_created(EVERY)
         if first is not None:
-            start = now - rule["window"] - period
+            start = now - rule.window - period
             oldest = (first - start).total_seconds()
             picked = [b for b in picked if (b + 1) * window > oldest]
     return picked
 
 
-def _covered_windows(reader: AlertReader, where: MentionFilter, rule: dict[str, Any],
+def _covered_windows(reader: AlertReader, where: MentionFilter, rule: AlertRule,
                      past: list[tuple[datetime, datetime]]) -> float:
     """How many windows of baseline the store actually covers. A store that began two days
     ago has two days of baseline, not seven (rates would be understated); under half the
@@ -104,7 +104,7 @@ def _covered_windows(reader: AlertReader, where: MentionFilter, rule: dict[str, 
     oldest = reader.first_created(where)
     if oldest is None:
         return 0.0
-    window = rule["window"].total_seconds()
+    window = rule.window.total_seconds()
     total = sum((end - start).total_seconds() for start, end in past)
     covered = sum(max(0.0, (end - max(start, oldest)).total_seconds()) for start, end in past)
     if covered < total / 2:
@@ -112,7 +112,7 @@ def _covered_windows(reader: AlertReader, where: MentionFilter, rule: dict[str, 
     return covered / window
 
 
-def series(reader: AlertReader, rule: dict[str, Any], topic: str | None, now: datetime,
+def series(reader: AlertReader, rule: AlertRule, topic: str | None, now: datetime,
            hours: int = 48) -> list[dict[str, Any]]:
     """Hourly mentions and negatives over the last ``hours``, every hour present (for charts)."""
     start = (now - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
@@ -125,9 +125,9 @@ def series(reader: AlertReader, rule: dict[str, Any], topic: str | None, now: da
     return points
 
 
-def window_range(rule: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+def window_range(rule: AlertRule, now: datetime) -> tuple[datetime, datetime]:
     return _ranges(rule, now)[0]
 
 
-def baseline_ranges(rule: dict[str, Any], now: datetime) -> list[tuple[datetime, datetime]]:
+def baseline_ranges(rule: AlertRule, now: datetime) -> list[tuple[datetime, datetime]]:
     return _ranges(rule, now)[1]

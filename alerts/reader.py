@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
+from alerts.rules import AlertRule
 
 Tally = tuple[int, int]  # mentions, and how many of them are negative
 
@@ -35,10 +36,9 @@ class MentionFilter:
     topics: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, rule: Mapping[str, Any]) -> MentionFilter:
-        return cls(tuple(rule.get("sources") or ()), tuple(rule.get("kinds") or ()),
-                   rule.get("brand", ""), rule.get("min_rating") or 0, rule.get("max_rating") or 0,
-                   tuple(rule.get("topics") or ()))
+    def of(cls, rule: AlertRule) -> MentionFilter:
+        return cls(tuple(rule.sources), tuple(rule.kinds), rule.brand, rule.min_rating,
+                   rule.max_rating, tuple(rule.topics))
 
 
 EVERY = MentionFilter(brand="*")  # every classified mention, of every brand (the digest)

@@ -13,50 +13,69 @@ from datetime import timedelta
 from typing import Any, Sequence
 
 from alerts import stats
-from sentimon.settings import Setting, SettingError, validate
+from sentimon.settings import Setting, SettingError, Settings, setting, settings_of, validate
 
 METRICS = ("negative_share", "negative_count", "volume")
 
-RULE_SETTINGS: tuple[Setting, ...] = (
-    Setting("name", "str", help="Shown in every notification and identifies the rule's alerts: "
-            "keep it unique and stable."),
-    Setting("metric", "str", "negative_share", choices=METRICS,
-            help="negative_share (binomial test), negative_count or volume (Poisson test)."),
-    Setting("window", "duration", timedelta(hours=1), help="Recent period compared with the baseline."),
-    Setting("baseline", "str", "7d",
-            help='Trailing period before the window ("7d"), or "same_hour_of_week" (the same '
-                 "window in each of the previous 4 weeks) for seasonal sources."),
-    Setting("sensitivity", "str", "", help="low | medium | high, or a significance level such as "
-            '"0.001". Default medium (or none when `threshold` is set).'),
-    Setting("threshold", "float", -1.0, help="A plain fixed limit on the observed value (a share "
-            "0-1, or a count per window). Alone it replaces the test; with `sensitivity` both must hold."),
-    Setting("min_mentions", "int", 20, help="No alert on a window with fewer mentions."),
-    Setting("min_negative", "int", 5, help="No negative_share/negative_count alert with fewer negatives."),
-    Setting("min_baseline", "int", 50, help="Warm-up: no alert until the baseline holds this many mentions."),
-    Setting("min_ratio", "float", 1.25, help="Effect size guard: observed must be at least this "
-            "multiple of the baseline, so huge volumes do not alert on trivial shifts."),
-    Setting("cooldown", "duration", timedelta(hours=4),
-            help="After an alert resolves, the same rule and scope stay quiet this long."),
-    Setting("worse_factor", "float", 1.5, help="Re-notify an open alert only when its excess "
-            "over the baseline has grown by this factor since the last notice."),
-    Setting("sustained", "int", 6, help="Also alert when the newest 2 to this many windows together "
-            "run above usual (a sustained shift no single window shows); 0 turns it off."),
-    Setting("notify_resolved", "bool", False, help="Also send a notice when the alert clears."),
-    Setting("per_topic", "bool", False, help="Evaluate every topic separately (Holm-corrected)."),
-    Setting("topics", "list[str]", [], help="Only mentions with one of these topics."),
-    Setting("sources", "list[str]", [], help="Only mentions from these connectors."),
-    Setting("brand", "str", "", help='Brand whose mentions the rule tests: empty for our own, a '
-            'competitor\'s name from a connector\'s `brand`, or "*" for all together.'),
-    Setting("kinds", "list[str]", [], help="Only these kinds (review, post, comment, ...)."),
-    Setting("min_rating", "int", 0, help="Only mentions rated at least this (1-5); 0 for any."),
-    Setting("max_rating", "int", 0, help="Only mentions rated at most this (1-5); 0 for any."),
-    Setting("notify", "list[str]", [], help="Notifier names from [notifiers.NAME]."),
-    Setting("enabled", "bool", True, help="false keeps the rule in the file but never checks it."),
-)
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRule(Settings):
+    """One ``[[alerts]]`` rule, declared once: the keys, kinds, defaults and help below drive
+    validation and docs, and the rule travels through alerts/ as this frozen, typed object
+    (durations as timedelta), so a reader cannot misspell a key or meet an unconverted default.
+
+    The fields after the settings are derived when the rule is built: ``validate_rule`` sets
+    ``baseline_period`` and ``alpha``, the config sets ``brand`` to its stored key and
+    ``brand_terms`` (with ``dataclasses.replace``)."""
+
+    name: str = setting("str", help="Shown in every notification and identifies the rule's alerts: "
+        "keep it unique and stable.")
+    metric: str = setting("str", "negative_share", choices=METRICS,
+        help="negative_share (binomial test), negative_count or volume (Poisson test).")
+    window: timedelta = setting("duration", timedelta(hours=1), help="Recent period compared with the baseline.")
+    baseline: str = setting("str", "7d",
+        help='Trailing period before the window ("7d"), or "same_hour_of_week" (the same '
+             "window in each of the previous 4 weeks) for seasonal sources.")
+    sensitivity: str = setting("str", "", help="low | medium | high, or a significance level such as "
+        '"0.001". Default medium (or none when `threshold` is set).')
+    threshold: float | None = setting("float", None, help="A plain fixed limit on the observed value (a share "
+        "0-1, or a count per window). Alone it replaces the test; with `sensitivity` both must hold.")
+    min_mentions: int = setting("int", 20, help="No alert on a window with fewer mentions.")
+    min_negative: int = setting("int", 5, help="No negative_share/negative_count alert with fewer negatives.")
+    min_baseline: int = setting("int", 50, help="Warm-up: no alert until the baseline holds this many mentions.")
+    min_ratio: float = setting("float", 1.25, help="Effect size guard: observed must be at least this "
+        "multiple of the baseline, so huge volumes do not alert on trivial shifts.")
+    cooldown: timedelta = setting("duration", timedelta(hours=4),
+        help="After an alert resolves, the same rule and scope stay quiet this long.")
+    worse_factor: float = setting("float", 1.5, help="Re-notify an open alert only when its excess "
+        "over the baseline has grown by this factor since the last notice.")
+    sustained: int = setting("int", 6, help="Also alert when the newest 2 to this many windows together "
+        "run above usual (a sustained shift no single window shows); 0 turns it off.")
+    notify_resolved: bool = setting("bool", False, help="Also send a notice when the alert clears.")
+    per_topic: bool = setting("bool", False, help="Evaluate every topic separately (Holm-corrected).")
+    topics: list[str] = setting("list[str]", [], help="Only mentions with one of these topics.")
+    sources: list[str] = setting("list[str]", [], help="Only mentions from these connectors.")
+    brand: str = setting("str", "", help='Brand whose mentions the rule tests: empty for our own, a '
+        'competitor\'s name from a connector\'s `brand`, or "*" for all together.')
+    kinds: list[str] = setting("list[str]", [], help="Only these kinds (review, post, comment, ...).")
+    min_rating: int = setting("int", 0, help="Only mentions rated at least this (1-5); 0 for any.")
+    max_rating: int = setting("int", 0, help="Only mentions rated at most this (1-5); 0 for any.")
+    notify: list[str] = setting("list[str]", [], help="Notifier names from [notifiers.NAME].")
+    enabled: bool = setting("bool", True, help="false keeps the rule in the file but never checks it.")
+    baseline_period: timedelta | None = None
+    """The baseline as a period; None for "same_hour_of_week"."""
+    alpha: float | None = None
+    """The significance level the rule tests at; None when a threshold stands alone."""
+    brand_terms: tuple[str, ...] = ()
+    """The words naming the rule's brand, left out of an alert's phrases."""
 
 
-def validate_rule(index: int, table: dict[str, Any]) -> dict[str, Any]:
-    """Check one ``[[alerts]]`` table; return it with defaults filled and ``alpha`` resolved."""
+RULE_SETTINGS: tuple[Setting, ...] = settings_of(AlertRule)
+
+
+def validate_rule(index: int, table: dict[str, Any]) -> AlertRule:
+    """Check one ``[[alerts]]`` table; return the rule with defaults converted and ``alpha``
+    and ``baseline_period`` resolved."""
     where = f"alerts[{index}]"
     rule = validate(table, RULE_SETTINGS, where)
     if not rule["name"].strip():
@@ -72,10 +91,10 @@ def validate_rule(index: int, table: dict[str, Any]) -> dict[str, Any]:
             raise SettingError(f"{where}.baseline", "expected a baseline at least as long as the window")
     else:
         rule["baseline_period"] = None
-    rule["alpha"] = _alpha(rule, where)
-    if rule["threshold"] < 0:
+    rule["alpha"] = _alpha(rule["sensitivity"], where)
+    if rule["threshold"] is not None and rule["threshold"] < 0:  # a negative limit means none
         rule["threshold"] = None
-    elif rule["metric"] == "negative_share" and rule["threshold"] > 1:
+    elif rule["metric"] == "negative_share" and rule["threshold"] is not None and rule["threshold"] > 1:
         raise SettingError(f"{where}.threshold", "expected a share between 0 and 1 for negative_share")
     if rule["alpha"] is None and rule["threshold"] is None:
         rule["alpha"] = stats.SENSITIVITY_ALPHA["medium"]
@@ -87,11 +106,11 @@ def validate_rule(index: int, table: dict[str, Any]) -> dict[str, Any]:
     for key in ("min_ratio", "worse_factor"):
         if rule[key] < 1.0:
             raise SettingError(f"{where}.{key}", "expected a number of at least 1.0")
-    return rule
+    return AlertRule(**rule)
 
 
-def _alpha(rule: dict[str, Any], where: str) -> float | None:
-    value = rule["sensitivity"].strip().lower()
+def _alpha(sensitivity: str, where: str) -> float | None:
+    value = sensitivity.strip().lower()
     if not value:
         return None
     if value in stats.SENSITIVITY_ALPHA:
@@ -179,16 +198,16 @@ def observed_value(metric: str, window: Counts) -> float:
     return float(window.k if metric == "negative_count" else window.n)
 
 
-def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: float | None = None) -> Decision:
+def evaluate(rule: AlertRule, window: Counts, baseline: Counts, alpha: float | None = None) -> Decision:
     """Test ``window`` against ``baseline`` for ``rule``; ``alpha`` overrides the rule's own
     (the per-topic path passes the family's level and applies Holm afterwards)."""
-    metric = rule["metric"]
-    alpha = rule.get("alpha") if alpha is None else alpha
+    metric = rule.metric
+    alpha = rule.alpha if alpha is None else alpha
     observed = observed_value(metric, window)
-    threshold = rule.get("threshold")
+    threshold = rule.threshold
     fixed_only = alpha is None and threshold is not None
-    if not fixed_only and (baseline.n < rule.get("min_baseline", 0) or baseline.windows <= 0):
-        need = rule.get("min_baseline", 0)
+    if not fixed_only and (baseline.n < rule.min_baseline or baseline.windows <= 0):
+        need = rule.min_baseline
         return Decision("warming_up", observed, 0.0, reasons=(
             f"the baseline holds {baseline.n} mentions; it needs {need} "
             f"({max(need - baseline.n, 0)} more) before this rule can judge",))
@@ -199,11 +218,11 @@ def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: floa
         overall = total / baseline.windows if baseline.windows > 0 else 0.0
     expected = seasonal_expected(metric, baseline, overall)
     guards = []
-    if window.n < rule.get("min_mentions", 0):
-        need = rule["min_mentions"]
+    if window.n < rule.min_mentions:
+        need = rule.min_mentions
         guards.append(f"{window.n} mentions in the window; needs {need} (min_mentions, {need - window.n} more)")
-    if metric != "volume" and window.k < rule.get("min_negative", 0):
-        need = rule["min_negative"]
+    if metric != "volume" and window.k < rule.min_negative:
+        need = rule.min_negative
         guards.append(f"{window.k} negative in the window; needs {need} (min_negative, {need - window.k} more)")
     if guards:
         return Decision("too_few", observed, expected, reasons=tuple(guards))
@@ -218,11 +237,11 @@ def evaluate(rule: dict[str, Any], window: Counts, baseline: Counts, alpha: floa
     # half a mention so the ratio stays meaningful.
     floor = 0.5 / max(baseline.n, 1) if metric == "negative_share" else 0.5 / max(baseline.windows, 1e-9)
     ratio = observed / max(expected, floor)
-    fire = observed > expected and ratio >= rule.get("min_ratio", 1.0)
+    fire = observed > expected and ratio >= rule.min_ratio
     fire = fire and p_value <= alpha
     reasons = [f"p={p_value:.2g}, needs <= {alpha:.2g}"]
-    if ratio < rule.get("min_ratio", 1.0):
-        reasons.append(f"{ratio:.2f}x usual, needs {rule['min_ratio']:g}x (min_ratio)")
+    if ratio < rule.min_ratio:
+        reasons.append(f"{ratio:.2f}x usual, needs {rule.min_ratio:g}x (min_ratio)")
     if threshold is not None:
         fire = fire and observed >= threshold
         reasons.append(f"observed {observed:.4g} vs threshold {threshold:g}")
@@ -252,11 +271,11 @@ def test(metric: str, window: Counts, baseline: Counts, expected: float,
     return stats.poisson_sf(x / phi, mu / phi), phi, 0.0
 
 
-def family(rule: dict[str, Any], decisions: Sequence[Decision]) -> list[bool]:
+def family(rule: AlertRule, decisions: Sequence[Decision]) -> list[bool]:
     """Which decisions of one per-topic rule fire after Holm's correction across the topics
     that were actually tested, so ten topics do not mean ten times the false alarms."""
     tested = [i for i, d in enumerate(decisions) if d.state == "tested"]
-    alpha = rule.get("alpha")
+    alpha = rule.alpha
     if alpha is None:
         return [d.fire for d in decisions]
     keep = stats.holm([decisions[i].p_value for i in tested], alpha)
@@ -266,11 +285,11 @@ def family(rule: dict[str, Any], decisions: Sequence[Decision]) -> list[bool]:
     return result
 
 
-def with_family_reasons(rule: dict[str, Any], decisions: Sequence[Decision]) -> list[Decision]:
+def with_family_reasons(rule: AlertRule, decisions: Sequence[Decision]) -> list[Decision]:
     """The decisions of a per-topic rule, their p-value reason naming the Holm-adjusted
     threshold each topic had to meet (not the rule's alpha, which only the best topic gets)."""
     tested = [i for i, d in enumerate(decisions) if d.state == "tested"]
-    alpha = rule.get("alpha")
+    alpha = rule.alpha
     if alpha is None or not tested:
         return list(decisions)
     levels = stats.holm_thresholds([decisions[i].p_value for i in tested], alpha)
@@ -282,11 +301,11 @@ def with_family_reasons(rule: dict[str, Any], decisions: Sequence[Decision]) -> 
     return result
 
 
-def resolved(rule: dict[str, Any], decision: Decision) -> bool:
+def resolved(rule: AlertRule, decision: Decision) -> bool:
     """Whether an open alert has cleared. Hysteresis (the p-value must rise well above alpha,
     or the value fall back to the baseline) stops an alert flapping open/resolved/open."""
-    threshold = rule.get("threshold")
-    if rule.get("alpha") is None:
+    threshold = rule.threshold
+    if rule.alpha is None:
         return threshold is not None and decision.observed < threshold * 0.9
     if decision.state == "warming_up":
         return False
@@ -294,5 +313,5 @@ def resolved(rule: dict[str, Any], decision: Decision) -> bool:
         return True
     if decision.state == "too_few":
         return True
-    alpha = decision.level if decision.level is not None else rule["alpha"]
+    alpha = decision.level if decision.level is not None else rule.alpha
     return decision.p_value > math.sqrt(alpha)

@@ -26,10 +26,10 @@ stretch from the stored mentions of the last K windows, so a restarted daemon an
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Sequence
 
 from alerts import stats
-from alerts.rules import Counts, Decision, observed_value, resolved
+from alerts.rules import AlertRule, Counts, Decision, observed_value, resolved
 
 SUSTAINED_SHARE = 1 / 6
 """The stretch test's level as a share of the rule's one-window alpha (medium: 0.00005). Every
@@ -63,27 +63,27 @@ class Stretch:
     decision: Decision
 
 
-def level(rule: dict[str, Any]) -> float | None:
+def level(rule: AlertRule) -> float | None:
     """The stretch test's level for ``rule``, or None when the rule has no sustained test (a
     fixed-limit rule, or ``sustained = 0``)."""
-    alpha = rule.get("alpha")
-    if alpha is None or rule.get("sustained", 0) < 2:
+    alpha = rule.alpha
+    if alpha is None or rule.sustained < 2:
         return None
     return alpha * SUSTAINED_SHARE
 
 
-def scan(rule: dict[str, Any], history: Sequence[Past]) -> Stretch | None:
-    """The most significant run of the newest 2..``rule["sustained"]`` windows (``history`` is
+def scan(rule: AlertRule, history: Sequence[Past]) -> Stretch | None:
+    """The most significant run of the newest 2..``rule.sustained`` windows (``history`` is
     newest first), each above usual; None when there is no such run or no sustained test."""
     alpha = level(rule)
     if alpha is None:
         return None
-    metric = rule["metric"]
+    metric = rule.metric
     n = k = 0
     expected = spread = 0.0
     phi = 1.0
     best: Stretch | None = None
-    for j, past in enumerate(history[: rule["sustained"]], start=1):
+    for j, past in enumerate(history[: rule.sustained], start=1):
         d = past.decision
         if d.state == "warming_up" or d.observed <= d.expected:
             break  # the run of windows above usual ends here
@@ -101,9 +101,9 @@ def scan(rule: dict[str, Any], history: Sequence[Past]) -> Stretch | None:
     return best
 
 
-def _test(rule: dict[str, Any], windows: int, counts: Counts, expected_sum: float, phi: float,
+def _test(rule: AlertRule, windows: int, counts: Counts, expected_sum: float, phi: float,
           alpha: float) -> Stretch:
-    metric = rule["metric"]
+    metric = rule.metric
     observed = observed_value(metric, counts)
     if metric == "negative_share":
         share = min(max(expected_sum / counts.n, 0.5 / counts.n), 1 - 1e-9)
@@ -119,12 +119,12 @@ def _test(rule: dict[str, Any], windows: int, counts: Counts, expected_sum: floa
     ratio = observed / max(expected, floor)
     reasons = [f"over the last {windows} windows p={p_value:.2g}, needs <= {alpha:.2g}"]
     fire = p_value <= alpha and observed > expected
-    if ratio < rule.get("min_ratio", 1.0):
+    if ratio < rule.min_ratio:
         fire = False
-        reasons.append(f"over the last {windows} windows {ratio:.2f}x usual, needs {rule['min_ratio']:g}x")
-    if counts.n < rule.get("min_mentions", 0) or (metric != "volume" and counts.k < rule.get("min_negative", 0)):
+        reasons.append(f"over the last {windows} windows {ratio:.2f}x usual, needs {rule.min_ratio:g}x")
+    if counts.n < rule.min_mentions or (metric != "volume" and counts.k < rule.min_negative):
         fire = False
-    threshold = rule.get("threshold")
+    threshold = rule.threshold
     per_window = observed if metric == "negative_share" else observed / windows
     if threshold is not None and per_window < threshold:
         fire = False
@@ -133,7 +133,7 @@ def _test(rule: dict[str, Any], windows: int, counts: Counts, expected_sum: floa
     return Stretch(windows, counts, decision)
 
 
-def family(rule: dict[str, Any], stretches: Sequence[Stretch | None]) -> list[Stretch | None]:
+def family(rule: AlertRule, stretches: Sequence[Stretch | None]) -> list[Stretch | None]:
     """The stretches of a per-topic rule with Holm's correction across the topics that have one,
     at the stretch level, so ten topics do not mean ten times the false alarms here either."""
     alpha = level(rule)
@@ -149,7 +149,7 @@ def family(rule: dict[str, Any], stretches: Sequence[Stretch | None]) -> list[St
     return result
 
 
-def holding(rule: dict[str, Any], one: Decision, fire: bool, stretch: Stretch | None) -> Stretch | None:
+def holding(rule: AlertRule, one: Decision, fire: bool, stretch: Stretch | None) -> Stretch | None:
     """The stretch when it is what holds an alert now: it fires and the one-window test does not,
     or neither fires and only the stretch is still short of clearing (the same hysteresis as
     the one-window test, at the stretch's level). Otherwise None: the one-window test speaks."""

@@ -180,7 +180,7 @@ def mute(app, rule: str | None, topic: str, for_: str, by: str | None, list_only
         duration = parse_duration(for_)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--for") from None
-    known = tuple(r["name"] for r in app.config.alerts)
+    known = tuple(r.name for r in app.config.alerts)
     with app.store().alert_tables() as db:
         row = add_mute(db, rule, duration, now, topic=topic, by=by, known_rules=known)
     click.echo(f"{rule}{f' [{topic}]' if topic else ''} muted until {row['until']}")
@@ -205,9 +205,9 @@ def backtest(app, rule_name: str | None, since, every: str | None, fmt: str) -> 
     from sentimon.errors import ConfigError
 
     config = app.config
-    rules = [r for r in config.alerts if rule_name in (None, r["name"])]
+    rules = [r for r in config.alerts if rule_name in (None, r.name)]
     if rule_name and not rules:
-        known = ", ".join(r["name"] for r in config.alerts) or "none defined"
+        known = ", ".join(r.name for r in config.alerts) or "none defined"
         raise ConfigError(f"{config.path}: no alert rule named {rule_name!r} (defined: {known})")
     try:
         step = parse_duration(every) if every else config.daemon.check_every

@@ -37,6 +37,7 @@ from sentimon.storage_settings import STORAGE_SETTINGS, StorageSettings, inline_
 
 if TYPE_CHECKING:
     from alerts.notifier_base import NotifierOptions
+    from alerts.rules import AlertRule
     from connectors.base import ConnectorOptions
     from models import ModelSettings
 
@@ -102,7 +103,7 @@ class Config:
     model: ModelSettings
     topics: list[Any]
     connectors: list[ConnectorConfig] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[AlertRule] = field(default_factory=list)
     notifiers: dict[str, NotifierOptions] = field(default_factory=dict)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -268,12 +269,12 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str], found: list[Setti
         if options is not None:
             notifiers[name] = options
 
-    rules = []
+    rules: list[AlertRule] = []
     for index, table in enumerate(checked(_array_of_tables, raw, "alerts", fallback=[])):
         rule = checked(alerts.validate_rule, index, table)
         if rule is None:
             continue
-        for target in rule.get("notify", []):
+        for target in rule.notify:
             if target not in declared:  # a notifier with its own problem is reported once, there
                 known = ", ".join(sorted(declared)) or "none defined"
                 problems.append(SettingError(
@@ -287,9 +288,7 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str], found: list[Setti
     server = typed(ServerSettings, "server")
     display = typed(DisplaySettings, "display")
     brand = typed(BrandSettings, "brand")
-    for rule in rules:  # a rule naming our brand means its stored key, ''
-        rule["brand"] = stored_brand(rule.get("brand", ""), SimpleNamespace(brand=brand))
-        rule["brand_terms"] = brand_terms(brand.name, connectors, rule["brand"])
+    rules = [_with_brand(rule, brand, connectors) for rule in rules]
     raise_problems(problems)
     return Config(
         path=path,
@@ -305,6 +304,13 @@ def _build(raw: dict[str, Any], path: Path, secrets: set[str], found: list[Setti
         display=display,
         brand=brand,
     )
+
+
+def _with_brand(rule: AlertRule, brand: BrandSettings, connectors: list[ConnectorConfig]) -> AlertRule:
+    """The rule with its brand as stored (a rule naming our brand means its stored key, '')
+    and the words that name that brand, derived once the brand and connectors are known."""
+    key = stored_brand(rule.brand, SimpleNamespace(brand=brand))
+    return replace(rule, brand=key, brand_terms=brand_terms(brand.name, connectors, key))
 
 
 def _topics(table: dict[str, Any], models: Any, problems: list[SettingError]) -> list[Any]:

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from click.testing import CliRunner, Result
 
 from sentimon.mention import Classification, Mention, TopicScore
 from sentimon.store import Store
+
+if TYPE_CHECKING:
+    from alerts.rules import AlertRule
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 TOPICS = ("delivery", "quality", "price", "support")
@@ -180,7 +183,7 @@ def local_smtp(inbox: Inbox | None = None, *, tls_cert: tuple[Any, Any] | None =
     return controller
 
 
-def rule(**overrides: Any) -> dict[str, Any]:
+def rule(**overrides: Any) -> AlertRule:
     import alerts
 
     table = {"name": "negative spike", "metric": "negative_share", "window": "12h", "baseline": "7d",

@@ -12,6 +12,7 @@ import pytest
 from alerts import digest
 from alerts import query as alert_query
 from alerts.reader import MentionFilter
+from alerts.rules import AlertRule
 from sentimon import mention_sql, mention_windows, rollup
 from sentimon.export import export_rows
 from sentimon.mention import Classification, Mention, TopicScore
@@ -78,7 +79,7 @@ def test_exports_and_metrics_leave_pending_mentions_out(store):
 
 
 def test_alert_rules_count_only_classified_mentions(store):
-    rule = {"window": timedelta(hours=1), "baseline_period": timedelta(days=3)}
+    rule = AlertRule(name="r", window=timedelta(hours=1), baseline_period=timedelta(days=3))
     [scope] = alert_query.scopes(store, rule, NOW)
     assert (scope.window.n, scope.window.k) == (1, 1) and scope.baseline.n == 1
     assert sum(point["n"] for point in alert_query.series(store, rule, None, NOW, hours=2)) == 1

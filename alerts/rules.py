@@ -13,7 +13,10 @@ from datetime import timedelta
 from typing import Any, Sequence
 
 from alerts import stats
-from sentimon.settings import Setting, SettingError, Settings, setting, settings_of, validate
+from sentimon.durations import parse_duration
+from sentimon.settings import (
+    Setting, SettingError, Settings, raise_problems, setting, settings_of, validate,
+)
 
 METRICS = ("negative_share", "negative_count", "volume")
 
@@ -75,37 +78,45 @@ RULE_SETTINGS: tuple[Setting, ...] = settings_of(AlertRule)
 
 def validate_rule(index: int, table: dict[str, Any]) -> AlertRule:
     """Check one ``[[alerts]]`` table; return the rule with defaults converted and ``alpha``
-    and ``baseline_period`` resolved."""
+    and ``baseline_period`` resolved. Every problem of the table is raised together."""
     where = f"alerts[{index}]"
     rule = validate(table, RULE_SETTINGS, where)
-    if not rule["name"].strip():
-        raise SettingError(f"{where}.name", "expected a non-empty name")
-    if rule["baseline"] != "same_hour_of_week":
-        from sentimon.durations import parse_duration
+    problems: list[SettingError] = []
 
+    def problem(key: str, text: str) -> None:
+        problems.append(SettingError(f"{where}.{key}", text))
+
+    if not rule["name"].strip():
+        problem("name", "expected a non-empty name")
+    rule["baseline_period"] = None
+    if rule["baseline"] != "same_hour_of_week":
         try:
             rule["baseline_period"] = parse_duration(rule["baseline"])
         except ValueError as exc:
-            raise SettingError(f"{where}.baseline", f'{exc}; or "same_hour_of_week"') from None
-        if rule["baseline_period"] < rule["window"]:
-            raise SettingError(f"{where}.baseline", "expected a baseline at least as long as the window")
-    else:
-        rule["baseline_period"] = None
-    rule["alpha"] = _alpha(rule["sensitivity"], where)
+            problem("baseline", f'{exc}; or "same_hour_of_week"')
+        else:
+            if rule["baseline_period"] < rule["window"]:
+                problem("baseline", "expected a baseline at least as long as the window")
+    try:
+        rule["alpha"] = _alpha(rule["sensitivity"], where)
+    except SettingError as exc:
+        problems.append(exc)
+        rule["alpha"] = None
     if rule["threshold"] is not None and rule["threshold"] < 0:  # a negative limit means none
         rule["threshold"] = None
     elif rule["metric"] == "negative_share" and rule["threshold"] is not None and rule["threshold"] > 1:
-        raise SettingError(f"{where}.threshold", "expected a share between 0 and 1 for negative_share")
+        problem("threshold", "expected a share between 0 and 1 for negative_share")
     if rule["alpha"] is None and rule["threshold"] is None:
         rule["alpha"] = stats.SENSITIVITY_ALPHA["medium"]
     for key in ("min_rating", "max_rating"):
         if rule[key] and not 1 <= rule[key] <= 5:
-            raise SettingError(f"{where}.{key}", "expected a rating 1-5 (or 0 for any)")
+            problem(key, "expected a rating 1-5 (or 0 for any)")
     if not (rule["sustained"] == 0 or 2 <= rule["sustained"] <= 48):
-        raise SettingError(f"{where}.sustained", "expected 0 (off) or a number of windows from 2 to 48")
+        problem("sustained", "expected 0 (off) or a number of windows from 2 to 48")
     for key in ("min_ratio", "worse_factor"):
         if rule[key] < 1.0:
-            raise SettingError(f"{where}.{key}", "expected a number of at least 1.0")
+            problem(key, "expected a number of at least 1.0")
+    raise_problems(problems)
     return AlertRule(**rule)
 
 

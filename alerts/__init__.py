@@ -2,7 +2,8 @@
 
 The public API the rest of sentimon calls:
 
-- ``validate_rule(index, table)`` / ``validate_notifier(name, table)``: config checks;
+- ``validate_rule(index, table)`` / ``validate_notifier(name, table)``: config checks (a rule
+  comes back as a frozen, typed ``AlertRule``);
 - ``check(db, rules, now=..., reader=...)``: evaluate rules, open/resolve ``alert_events``, queue
   notifications in the ``deliveries`` outbox;
 - ``build_notifiers(config.notifiers)`` + ``deliver_pending(db, notifiers, now=..., reader=...)``:
@@ -23,9 +24,9 @@ from __future__ import annotations
 from alerts.engine import Outcome, check, events
 from alerts.notifiers import build_notifiers, validate_notifier
 from alerts.outbox import DeliveryReport, deliver_pending
-from alerts.rules import RULE_SETTINGS, validate_rule
+from alerts.rules import RULE_SETTINGS, AlertRule, validate_rule
 
 __all__ = [
-    "DeliveryReport", "Outcome", "RULE_SETTINGS", "build_notifiers", "check", "deliver_pending",
+    "AlertRule", "DeliveryReport", "Outcome", "RULE_SETTINGS", "build_notifiers", "check", "deliver_pending",
     "events", "validate_notifier", "validate_rule",
 ]

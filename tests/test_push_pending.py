@@ -25,6 +25,7 @@ from pushserver import TOKEN, _models_present, push, rows, settle, start  # noqa
 from stubs import KeywordClassifier, TopicKeywordClassifier
 
 from alerts import query as alert_query
+from alerts.rules import AlertRule
 from sentimon.cli import cli
 
 TESTS = Path(__file__).resolve().parent
@@ -163,7 +164,7 @@ def test_alert_rules_ignore_pending_rows(start, blocking):
               "created_at": (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")}
              for i in range(5)]
     assert push(url, items).status_code == 202
-    rule = {"window": timedelta(hours=1), "baseline_period": timedelta(days=1)}
+    rule = AlertRule(name="r", window=timedelta(hours=1), baseline_period=timedelta(days=1))
     store = app.store()
     [scope] = alert_query.scopes(store, rule, now + timedelta(seconds=1))
     assert (scope.window.n, scope.window.k) == (0, 0)  # five negatives on the way, none counted

@@ -152,3 +152,17 @@ def test_export_pages_hold_the_classified_mentions_in_the_window(opener) -> None
         after = page[-1]["id"]
     assert seen == ["m1", "m2", "m3", "m4", "m5"]
     assert set(store.mentions_page(columns, 0, None, None, 100)[0]) == set(columns)
+
+
+def test_counts_include_the_outbox_on_both_stores(opener) -> None:
+    """`stats`/`doctor` show deliveries waiting; PostgreSQL's store said 0 whatever the outbox held."""
+    from alerts import storage
+    from alerts.message import test_message
+
+    store = opener()
+    store.save_batch("helpdesk", [_mention("a")], [_verdict("negative")])
+    with store.alert_tables() as db:
+        for key in ("k1", "k2"):
+            storage.enqueue(db, event_id=None, notifier="hook", kind="opened",
+                            payload=test_message("2026-11-02T09:30:00Z"), now=T0, key=key)
+    assert store.counts() == {"mentions": 1, "pending_deliveries": 2}

@@ -387,8 +387,11 @@ class PgStore(SharedStatements, PgAlertTables, PgReportReads):
             return cur.execute(FINISHED_RUNS_SQL).fetchall()
 
     def counts(self) -> dict[str, int]:
-        """Stored mentions, and deliveries pending in the outbox: 0 here, as the outbox
-        (alerts/storage.py) has not moved to PostgreSQL yet (docs/postgresql.md)."""
+        """Stored mentions, and deliveries pending in the outbox (its owner counts them)."""
+        from alerts import storage as alert_tables
+
         with self._guard("query failed") as conn:
             row = conn.execute("SELECT COUNT(*) FROM mentions").fetchone()
-        return {"mentions": int(row[0]) if row else 0, "pending_deliveries": 0}
+        with self.alert_tables() as db:
+            pending = alert_tables.pending_count(db)
+        return {"mentions": int(row[0]) if row else 0, "pending_deliveries": pending}

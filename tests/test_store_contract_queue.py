@@ -166,3 +166,29 @@ def test_counts_include_the_outbox_on_both_stores(opener) -> None:
             storage.enqueue(db, event_id=None, notifier="hook", kind="opened",
                             payload=test_message("2026-11-02T09:30:00Z"), now=T0, key=key)
     assert store.counts() == {"mentions": 1, "pending_deliveries": 2}
+
+
+def test_a_postgresql_store_that_loses_its_server_says_so_and_recovers(pg_server) -> None:
+    """/healthz and the alert jobs ask ``check_file``; on PostgreSQL it did nothing, so a push
+    endpoint whose database refused every connection still answered "ok"."""
+    import psycopg
+
+    from sentimon.errors import StorageError
+    from sentimon.pgstore import PgStore
+
+    url = pg_server.create_database("health")
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    store = PgStore(url, max_connections=2)
+    try:
+        store.check_file()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'.encode())
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
+        with pytest.raises(StorageError, match="not reachable"):
+            store.check_file()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'.encode())
+        store.check_file()  # back without a restart
+    finally:
+        store.close()

@@ -149,7 +149,14 @@ class PgStore(SharedStatements, PgAlertTables, PgReportReads):
         self._pool.close()
 
     def check_file(self) -> None:
-        """Store's guard against a deleted database file; a server needs none."""
+        """What Store's guard against a deleted database file is for, on a server: one round
+        trip, so /healthz and the alert jobs notice a server that refuses us (within 3 s,
+        not the pool's whole connect timeout)."""
+        try:
+            with self._pool.connection(timeout=3) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error as exc:  # psycopg_pool's PoolTimeout is one too
+            raise StorageError(f"{self.where}: not reachable: {scrubbed(exc, self.url)}") from None
 
     @contextmanager
     def _guard(self, doing: str) -> Iterator[psycopg.Connection]:

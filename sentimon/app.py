@@ -96,25 +96,11 @@ class App:
         if store is not self._pg:
             store.close()
 
-    def sqlite_store(self, command: str, *, new: bool = False) -> Store:
-        """The SQLite store, for ``command``s that still use its ``db`` handle (``new``: a
-        connection of its own, which the caller closes). On PostgreSQL they stop here with
-        one line naming the command, not an AttributeError halfway through."""
-        self.require_sqlite(command)
-        if new:
-            return self._open_sqlite()
-        store = self.store()
-        assert isinstance(store, Store)
-        return store
-
-    def require_sqlite(self, command: str, instead: str = "") -> None:
-        """Stop ``command`` on PostgreSQL with one line; ``instead`` says what to run there."""
+    def require_sqlite(self, command: str, why: str) -> None:
+        """Stop ``command``, which works on the SQLite file only, on PostgreSQL with one line
+        saying ``why`` and what to use there."""
         if self.config.storage.postgresql:
-            raise StorageError(
-                f"{command} is not available on PostgreSQL yet ([storage] url is set): it still "
-                "reads the SQLite database directly (docs/postgresql.md lists what works)"
-                + (f"; {instead}" if instead else "")
-            )
+            raise StorageError(f"{command} works on the SQLite file only ([storage] url is set): {why}")
 
     def _postgresql(self) -> PgStore:
         """One pool per process, opened (and migrated) on first use."""

@@ -271,7 +271,8 @@ def datasette(app, out: Path) -> None:
 
     import shutil
 
-    app.require_sqlite("sentimon datasette")
+    app.require_sqlite("sentimon datasette", "Datasette reads SQLite files, not PostgreSQL; "
+                       "browse with psql, or write a file with `sentimon export`")
     db_path = app.config.db_path
     out.write_text(json.dumps(metadata(db_path), indent=2), encoding="utf-8")
     click.echo(f"wrote {out}; open with: datasette {db_path} -m {out}")

@@ -1,10 +1,9 @@
 """What the app asks of a store, whichever database holds it: ``App.store()``'s type.
 
 Both ``sentimon.store.Store`` (SQLite) and ``sentimon.pgstore.PgStore`` (PostgreSQL) meet it,
-checked by mypy where the app returns either as a ``MentionStore``. Code typed against it runs
-on both backends; code that still needs SQLite's ``db`` handle asks ``App.sqlite_store`` for a
-``Store`` by name, so on PostgreSQL it stops with one line naming the command instead of an
-AttributeError halfway through (docs/postgresql.md lists them).
+checked by mypy where the app returns either as a ``MentionStore``. Every command is typed
+against it and runs on both backends, except ``sentimon datasette`` (Datasette reads SQLite
+files), which ``App.require_sqlite`` stops with one line on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -120,15 +120,14 @@ def test_label_and_export_work_on_postgresql(pg_project, tmp_path, pg_url):
     assert PASSWORD not in labelled.output + exported.output
 
 
-@pytest.mark.parametrize("args, command", [
-    (["datasette"], "sentimon datasette"),
-])
-def test_commands_still_on_sqlite_name_themselves(pg_project, tmp_path, monkeypatch, args, command):
-    """Not an AttributeError on `store.db` halfway through: one line, exit 1, no password."""
+def test_datasette_says_it_reads_sqlite_files_only(pg_project, tmp_path, monkeypatch):
+    """The one command left on the SQLite file: one line saying why and what to use, exit 1,
+    no password, no SQLite file created."""
     monkeypatch.chdir(tmp_path)
-    result = invoke(pg_project, *args)
+    result = invoke(pg_project, "datasette")
     assert result.exit_code == 1, result.output
-    assert f"{command} is not available on PostgreSQL yet" in result.output
+    assert "sentimon datasette works on the SQLite file only" in result.output
+    assert "Datasette reads SQLite files, not PostgreSQL" in result.output and "sentimon export" in result.output
     assert PASSWORD not in result.output
     assert not (tmp_path / "sentimon.db").exists()
 
@@ -255,8 +254,8 @@ def test_the_app_shares_one_pool_and_closes_it(pg_project, tmp_path):
     for thread in threads:
         thread.join()
     assert isinstance(seen[0], PgStore) and all(s is seen[0] for s in seen) and app.open_store() is seen[0]
-    with pytest.raises(StorageError, match="sentimon report is not available on PostgreSQL yet"):
-        app.sqlite_store("sentimon report")
+    with pytest.raises(StorageError, match="sentimon datasette works on the SQLite file only"):
+        app.require_sqlite("sentimon datasette", "")
     app.close()
     assert seen[0]._pool.closed
     assert not (tmp_path / "sentimon.db").exists()

@@ -84,7 +84,8 @@ def check_daemon(app: Any) -> list[Check]:
 
 
 def check_workers(app: Any) -> list[Check]:
-    """`sentimon worker`s alive, connector runs waiting, running, stalled and failed lately."""
+    """`sentimon worker`s alive, connector runs waiting, running, stalled and failed lately,
+    what waits out a backoff or a Retry-After, and the mentions not classified yet."""
     try:
         from sentimon.worker import queue_health
     except ModuleNotFoundError as exc:
@@ -92,9 +93,11 @@ def check_workers(app: Any) -> list[Check]:
     health = queue_health(app.config.storage.url)
     if health is None:
         return [row("workers", "warn", "no `sentimon worker` has started on this database yet")]
+    pending = app.store().pending_count()  # grows for good when no worker serves `classify`
     detail = (f"{health['workers']} alive; connector runs: {health['waiting']} waiting, "
               f"{health['running']} running, {health['stalled']} stalled, "
-              f"{health['failed_24h']} failed in 24 h")
+              f"{health['failed_24h']} failed in 24 h; {health['backing_off']} connectors or "
+              f"credentials backing off; {pending} mentions waiting to be classified")
     return [row("workers", "ok" if health["workers"] and not health["stalled"] else "warn", detail)]
 
 

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ path = "reviews.jsonl"
 fields = { external_id = "id" }
 """
 STUB_CLI = Path(__file__).resolve().parent / "stub_cli.py"
+_AT = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 
 
 def with_password(url: str) -> str:
@@ -273,3 +275,23 @@ def test_db_commands_on_sqlite_name_the_file(write_config, tmp_path):
     assert status.exit_code == 0 and f"{tmp_path / 'sentimon.db'}: schema version" in status.output
     upgrade = invoke(config, "db", "upgrade")
     assert upgrade.exit_code == 0 and "schema version" in upgrade.output
+
+
+def test_doctor_workers_row_shows_backoffs_and_what_waits_for_the_model(pg_project, pg_url):
+    """A split deployment whose classify box is down fills up with pending mentions: the
+    workers row says how many, and how many connectors or credentials are backing off."""
+    from sentimon.app import App
+    from sentimon.doctor_services import check_workers
+    from sentimon.mention import Mention
+    from sentimon.worker import apply_schema
+
+    app = App(pg_project)
+    try:
+        apply_schema(app.config.storage.url)
+        app.store().save_pending({"shop": [Mention("shop", f"p{i}", "parcel late", _AT) for i in range(2)]})
+        [row] = check_workers(app)
+    finally:
+        app.close()
+    text = str(row)
+    assert "0 alive" in text and "0 connectors or credentials backing off" in text
+    assert "2 mentions waiting to be classified" in text and PASSWORD not in text

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alerts.rules import Counts, evaluate, resolved, validate_rule  # noqa: E402
+from alerts.rules import AlertRule, Counts, evaluate, resolved, validate_rule  # noqa: E402
 from alerts.sequential import Past, holding, scan  # noqa: E402
 
 HOURS_PER_WEEK = 168
@@ -131,7 +131,7 @@ def simulate(stream: Stream, weeks: int, rng: random.Random, waves: list[tuple[i
     return ns, ks
 
 
-def windows(rule: dict[str, Any], ns: list[int], ks: list[int], window_hours: int,
+def windows(rule: AlertRule, ns: list[int], ks: list[int], window_hours: int,
             steps: int = 1) -> list[Past]:
     """What the one-window test sees at each check, a check every 1/``steps`` hour after the
     first week (index i is the check at the end of unit ``first_check + i``): the window's
@@ -160,12 +160,12 @@ def first_check(window_hours: int, steps: int) -> int:
     return (HOURS_PER_WEEK + window_hours) * steps
 
 
-def replay(rule: dict[str, Any], pasts: list[Past], window_hours: int, steps: int = 1) -> list[float]:
+def replay(rule: AlertRule, pasts: list[Past], window_hours: int, steps: int = 1) -> list[float]:
     """Hours at which an alert opened: one open alert at a time; the one-window test, the
     sustained test over the newest windows, resolution and cooldown as in alerts.engine."""
     window = window_hours * steps
     first = first_check(window_hours, steps)
-    cooldown = rule["cooldown"].total_seconds() / 3600 * steps
+    cooldown = rule.cooldown.total_seconds() / 3600 * steps
     opened, is_open, resolved_at = [], False, -10.0**9
     for i, past in enumerate(pasts):
         t = first + i
@@ -173,7 +173,7 @@ def replay(rule: dict[str, Any], pasts: list[Past], window_hours: int, steps: in
         if one.fire and not is_open:
             stretch = None
         else:
-            stretch = scan(rule, [pasts[j] for j in range(i, -1, -window)][: rule["sustained"]])
+            stretch = scan(rule, [pasts[j] for j in range(i, -1, -window)][: rule.sustained])
         held = holding(rule, one, one.fire, stretch)
         fire = one.fire or (held is not None and held.decision.fire)
         if is_open:
@@ -208,10 +208,10 @@ def _waves(stream: Stream, kind: str, weeks: int, rng: random.Random) -> list[tu
     return waves
 
 
-def _pasts(rule: dict[str, Any], cache: dict[Any, list[Past]], key: Any, ns: list[int], ks: list[int],
+def _pasts(rule: AlertRule, cache: dict[Any, list[Past]], key: Any, ns: list[int], ks: list[int],
            stream: Stream, steps: int) -> list[Past]:
     """Window decisions depend on the rule's alpha and threshold only: share them between rules."""
-    key = (key, rule.get("alpha"), rule.get("threshold"))
+    key = (key, rule.alpha, rule.threshold)
     if key not in cache:
         cache[key] = windows(rule, ns, ks, stream.window, steps)
     return cache[key]

@@ -181,6 +181,8 @@ TABLE_OWNERS: dict[str, tuple[str, ...]] = {
     "alert_events": ("alerts.storage",),
     "deliveries": ("alerts.storage",),
     "alert_mutes": ("alerts.storage",),
+    "worker_backoff": ("sentimon.worker_limits",),  # shared back-off, PostgreSQL only
+    "worker_install": ("sentimon.worker_limits",),
 }
 SQL_ANYWHERE = {"sentimon.schema", "sentimon.datasette_meta"}
 # Still to move, each with its reason (none left: the alert engine's reads of mentions are the

@@ -12,6 +12,7 @@ classified mentions only. The PostgreSQL run uses a fresh schema on the session'
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -170,7 +171,11 @@ def test_counts_include_the_outbox_on_both_stores(opener) -> None:
 
 def test_a_postgresql_store_that_loses_its_server_says_so_and_recovers(pg_server) -> None:
     """/healthz and the alert jobs ask ``check_file``; on PostgreSQL it did nothing, so a push
-    endpoint whose database refused every connection still answered "ok"."""
+    endpoint whose database refused every connection still answered "ok".
+
+    Recovery is timed after an outage of 16 s: the pool's retries wait 1, 2, 4, 8, 16 ... s, and
+    with psycopg_pool's default (5 minutes of one chain of retries) the next attempt after this
+    outage came ~15 s after the server was back (CI once failed a single 3 s check here)."""
     import psycopg
 
     from sentimon.errors import StorageError
@@ -185,10 +190,19 @@ def test_a_postgresql_store_that_loses_its_server_says_so_and_recovers(pg_server
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'.encode())
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
-        with pytest.raises(StorageError, match="not reachable"):
-            store.check_file()
+        outage_ends = time.monotonic() + 16
+        while time.monotonic() < outage_ends:  # requests keep coming during the outage
+            with pytest.raises(StorageError, match="not reachable"):
+                store.check_file()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'.encode())
-        store.check_file()  # back without a restart
+        back = time.monotonic()
+        while True:  # back without a restart, and soon
+            try:
+                store.check_file()
+                break
+            except StorageError:
+                assert time.monotonic() - back < 8, "the pool did not reconnect within 8 s"
+        assert time.monotonic() - back < 8
     finally:
         store.close()

@@ -210,7 +210,7 @@ def test_stats_json_is_the_same_for_every_grouping(both, by):
 
 @pytest.mark.parametrize("since, until", [("2026-11-09", "2026-11-16"), ("2026-11-12", "2026-11-13"),
                                           (SINCE, UNTIL)])
-def test_report_json_is_the_same(both, since, until):
+def test_report_json_is_the_same(both, since, until, tmp_path):
     sqlite, postgresql = (json.loads(out) for out in both("report", "--since", since, "--until", until,
                                                           "--format", "json"))
     for data in (sqlite, postgresql):
@@ -224,6 +224,10 @@ def test_report_json_is_the_same(both, since, until):
         assert worst["Parcel late AGAIN"]["repeats"] == 3  # s1-s3; the forum's copy is after the week
         assert worst["Parcel late AGAIN"]["created_at"] == "2026-11-10T08:15:00Z"  # of equal copies (s1-s3: one score), the first
         assert worst["Refund never came, the price was a joke"]["reply_url"] == "https://shop.example/reply/s6"
+    page = tmp_path / "report.html"  # the HTML page too (each command writes it in turn)
+    sqlite_says, postgresql_says = both("report", "--since", since, "--until", until, "--out", str(page))
+    assert sqlite_says == postgresql_says and f"({sqlite['total']} mentions" in sqlite_says
+    assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
 
 
 

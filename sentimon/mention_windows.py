@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from sentimon.mention_sql import SqlHandle
-from sentimon.store.alert_reads import SQLITE, Dialect
+from sentimon.store.alert_reads import Dialect
 
 _IN = "m.created_at >= ? AND m.created_at < ? AND m.sentiment IS NOT NULL"  # classified, in span
 _HOURS = "substr(m.created_at, 1, 13) || ':00'"  # UTC hours, regrouped in the display zone
@@ -32,7 +32,7 @@ def _three(d: Dialect, column: str) -> str:
     return ", ".join(d.count_true.format(f"{column} = '{s}'") for s in ("negative", "neutral", "positive"))
 
 
-def hourly_sentiment(db: SqlHandle, span: Sequence[str], d: Dialect = SQLITE
+def hourly_sentiment(db: SqlHandle, span: Sequence[str], d: Dialect
                      ) -> list[tuple[str, int, int, int, int]]:
     """``(hour, total, negative, neutral, positive)`` per UTC hour with mentions, oldest first."""
     return sorted(tuple(r) for r in db.execute(  # type: ignore[misc]
@@ -41,14 +41,14 @@ def hourly_sentiment(db: SqlHandle, span: Sequence[str], d: Dialect = SQLITE
     ).fetchall())
 
 
-def negative_count(db: SqlHandle, span: Sequence[str], d: Dialect = SQLITE) -> tuple[int, int]:
+def negative_count(db: SqlHandle, span: Sequence[str], d: Dialect) -> tuple[int, int]:
     """``(mentions, negative mentions)`` in the window."""
     total, negative = db.execute(f"SELECT COUNT(*), COALESCE({_negative(d)}, 0) "
                                  f"FROM mentions m WHERE {_IN}", list(span)).fetchone()
     return total, negative
 
 
-def topic_sentiment(db: SqlHandle, span: Sequence[str], d: Dialect = SQLITE
+def topic_sentiment(db: SqlHandle, span: Sequence[str], d: Dialect
                     ) -> list[tuple[str, int, int, int, int]]:
     """``(topic, total, negative, neutral, positive)`` per topic found in the window, by name
     (code point order: SQLite's, and not the PostgreSQL server's collation)."""
@@ -58,7 +58,7 @@ def topic_sentiment(db: SqlHandle, span: Sequence[str], d: Dialect = SQLITE
     ).fetchall())
 
 
-def negative_by(db: SqlHandle, column: str, span: Sequence[str], d: Dialect = SQLITE
+def negative_by(db: SqlHandle, column: str, span: Sequence[str], d: Dialect
                 ) -> list[tuple[str, int, int]]:
     """``(value, total, negative)`` per ``column`` ('source' or 'brand', names of ours), most
     first, equal totals by name."""
@@ -71,7 +71,7 @@ def negative_by(db: SqlHandle, column: str, span: Sequence[str], d: Dialect = SQ
     return sorted((tuple(r) for r in rows), key=lambda r: (-r[1], r[0]))  # type: ignore[misc]
 
 
-def most_negative(db: SqlHandle, span: Sequence[str], limit: int = 10, d: Dialect = SQLITE
+def most_negative(db: SqlHandle, span: Sequence[str], limit: int, d: Dialect
                   ) -> list[dict[str, Any]]:
     """The most negative mentions, one row per text with its ``repeats`` (a copied complaint
     shows once): of the copies, the most negative, then the first one posted (what SQLite's
@@ -88,7 +88,7 @@ def most_negative(db: SqlHandle, span: Sequence[str], limit: int = 10, d: Dialec
         [*span, limit])]
 
 
-def topic_hours(db: SqlHandle, span: Sequence[str], names: Sequence[str], d: Dialect = SQLITE
+def topic_hours(db: SqlHandle, span: Sequence[str], names: Sequence[str], d: Dialect
                 ) -> list[tuple[str, str, int, int]]:
     """``(topic, hour, total, negative)`` for the topics ``names`` per UTC hour."""
     marks = ", ".join("?" for _ in names)

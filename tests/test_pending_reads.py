@@ -18,6 +18,7 @@ from sentimon.export import export_rows
 from sentimon.mention import Classification, Mention, TopicScore
 from sentimon.metrics import Counters, render
 from sentimon.store import MentionQuery, Store
+from sentimon.store.alert_reads import SQLITE
 from sentimon.times import to_db_time
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -65,10 +66,10 @@ def test_the_rollups_skip_the_pending_key(store):
 
 def test_report_windows_count_only_classified_mentions(store):
     span = [to_db_time(NOW - timedelta(days=5)), to_db_time(NOW + timedelta(seconds=1))]
-    assert mention_windows.negative_count(store.db, span) == (2, 2)
-    assert sum(row[1] for row in mention_windows.hourly_sentiment(store.db, span)) == 2
-    assert mention_windows.negative_by(store.db, "source", span) == [("webhook", 2, 2)]
-    assert mention_windows.topic_sentiment(store.db, span) == [("delivery", 2, 2, 0, 0)]
+    assert mention_windows.negative_count(store.db, span, SQLITE) == (2, 2)
+    assert sum(row[1] for row in mention_windows.hourly_sentiment(store.db, span, SQLITE)) == 2
+    assert mention_windows.negative_by(store.db, "source", span, SQLITE) == [("webhook", 2, 2)]
+    assert mention_windows.topic_sentiment(store.db, span, SQLITE) == [("delivery", 2, 2, 0, 0)]
 
 
 def test_exports_and_metrics_leave_pending_mentions_out(store):

@@ -402,8 +402,7 @@ class PgStore(SharedStatements, PgAlertTables, PgReportReads):
         """Stored mentions, and deliveries pending in the outbox (its owner counts them)."""
         from alerts import storage as alert_tables
 
-        with self._guard("query failed") as conn:
-            row = conn.execute("SELECT COUNT(*) FROM mentions").fetchone()
-        with self.alert_tables() as db:
+        with self.alert_tables() as db:  # one pooled connection for both counts
+            row = db.execute("SELECT COUNT(*) FROM mentions").fetchone()
             pending = alert_tables.pending_count(db)
         return {"mentions": int(row[0]) if row else 0, "pending_deliveries": pending}

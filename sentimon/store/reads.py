@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from sentimon import mention_sql, rollup
 from sentimon.stats_rows import plan_counts, stats_rows
@@ -146,10 +146,6 @@ class MentionReads(StoreCore):
         """``(title, text)`` of the ``limit`` newest mentions nobody corrected (training's anchors)."""
         with self._guard("could not read mentions"):
             return mention_sql.uncorrected_texts(self.db, limit)
-
-    def iter_mentions(self, where_sql: str = "", params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
-        """Stream rows for exports and reports without loading the table."""
-        yield from self.db.query(f"SELECT * FROM mentions m {where_sql} ORDER BY m.id", params)
 
     def counts(self) -> dict[str, int]:
         from alerts import storage as alert_tables  # the outbox's owner counts its rows

@@ -126,12 +126,16 @@ def stored_ids(db: SqlHandle, source: str, external_ids: Sequence[str]) -> dict[
     return found
 
 
-def pending_mentions(db: SqlHandle, limit: int, after_id: int = 0) -> list[dict[str, Any]]:
+def pending_mentions(db: SqlHandle, limit: int, after_id: int = 0,
+                     shard: tuple[int, int] | None = None) -> list[dict[str, Any]]:
     """Up to ``limit`` pending mentions with id above ``after_id``, oldest first: the next
-    batch for the background classifier."""
-    sql = (f"SELECT id, title, text, rating, lang FROM mentions WHERE {PENDING} AND id > ? "
-           "ORDER BY id LIMIT ?")
-    return list(db.execute_returning_dicts(sql, [after_id, limit]))
+    batch for the background classifier. ``shard`` ``(k, n)`` keeps the ids ``k`` modulo ``n``
+    only, so ``n`` classify jobs never read the same mention."""
+    where, params = f"{PENDING} AND id > ?", [after_id]
+    if shard is not None:
+        where, params = where + " AND id % ? = ?", [after_id, shard[1], shard[0]]
+    sql = f"SELECT id, title, text, rating, lang FROM mentions WHERE {where} ORDER BY id LIMIT ?"
+    return list(db.execute_returning_dicts(sql, [*params, limit]))
 
 
 def pending_count(db: SqlHandle) -> int:

@@ -41,16 +41,17 @@ RETRY_AFTER = 30.0   # after a failure (model not loadable, database unwritable)
 def classify_pending(
     store: MentionStore, get_classifier: Callable[[], Classifier], *, batch: int = BATCH,
     stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
-    unreadable: dict[int, str] | None = None,
+    unreadable: dict[int, str] | None = None, shard: tuple[int, int] | None = None,
 ) -> int:
     """Classify pending mentions, oldest first, ``batch`` at a time, until none is left or
     ``stop`` is set; return how many were classified (``progress`` hears each batch's count).
     The model is loaded only if one waits. Mentions the model cannot read are added to
-    ``unreadable`` (id -> reason), stay pending and are skipped from then on."""
+    ``unreadable`` (id -> reason), stay pending and are skipped from then on. ``shard``
+    ``(k, n)``: only the ids ``k`` modulo ``n`` (one of ``n`` classify jobs running at once)."""
     unreadable = {} if unreadable is None else unreadable
     done, after = 0, 0
     while stop is None or not stop.is_set():
-        rows = store.pending_mentions(batch, after)
+        rows = store.pending_mentions(batch, after, shard)
         if not rows:
             break
         after = rows[-1]["id"]

@@ -51,6 +51,14 @@ def test_the_fixture_holds_pending_rows(store):
     assert len(store.mentions(MentionQuery(pending=False, limit=100))) == 2
 
 
+def test_shards_split_the_pending_mentions_between_classify_jobs(store):
+    """Each of n classify jobs reads the ids k modulo n: together all pending, none twice."""
+    every = [row["id"] for row in store.pending_mentions(100)]
+    shards = [[row["id"] for row in store.pending_mentions(100, 0, (k, 2))] for k in range(2)]
+    assert sorted(sum(shards, [])) == every and all(shards)
+    assert all(i % 2 == k for k, ids in enumerate(shards) for i in ids)
+
+
 @pytest.mark.parametrize("by", ["day", "hour", "source", "topic", "brand"])
 def test_stats_count_only_classified_mentions(store, by):
     """Whole days come from the roll-ups, the rest from the mentions: both paths."""

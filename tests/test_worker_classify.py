@@ -14,6 +14,8 @@ from workers_support import CLASSIFY_ONLY, FETCH_ONLY, by_sentiment, config, row
 
 pytest.importorskip("procrastinate")
 
+from sentimon.worker_classify import SHARDS  # noqa: E402  (needs procrastinate)
+
 
 def pending(url: str) -> int:
     return int(rows(url, "SELECT COUNT(*) FROM mentions WHERE sentiment IS NULL")[0][0])
@@ -43,7 +45,7 @@ def test_a_fetch_only_worker_never_loads_the_model(tmp_path: Path, pg_url: str) 
                    what="every line stored pending", ignoring=(psycopg.errors.UndefinedTable,))
         assert pending(pg_url) == total  # nobody serves classify yet: all wait, none lost
         assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = "
-                            "'sentimon.classify' AND status = 'todo'") == [(1,)]  # merged
+                            "'sentimon.classify' AND status = 'todo'") == [(SHARDS,)]  # one a shard, merged
         classifier = start(path, pg_url, env={**CLASSIFY_ONLY, "SENTIMON_TEST_PER_JOB": "64"})
         wait_until(lambda: pending(pg_url) == 0, timeout=60, what="every mention classified")
     finally:
@@ -84,6 +86,29 @@ def test_a_classify_worker_killed_mid_batch_loses_nothing(tmp_path: Path, pg_url
     assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = 'sentimon.classify' "
                         "AND status = 'failed'") == [(1,)]
     assert rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE status = 'doing'") == [(0,)]
+    assert "must not load the model" not in log, log
+
+
+def test_two_classify_workers_share_a_backlog_without_reading_a_mention_twice(
+        tmp_path: Path, pg_url: str) -> None:
+    """The pending mentions are split into shards by id, one job a shard: two classify boxes
+    work on one backlog at once (before, one job ran at a time per database and the second
+    box stood by), and no mention is classified twice (the roll-ups would count it twice)."""
+    total = sum(write_inputs(tmp_path / "in" / s, s, files=2, lines=300) for s in ("a", "b"))
+    path = config(tmp_path, ["a", "b"])
+    fetcher = start(path, pg_url, env=FETCH_ONLY)
+    workers = [fetcher]
+    try:
+        wait_until(lambda: rows(pg_url, "SELECT COUNT(*) FROM mentions") == [(total,)], timeout=60,
+                   what="every line stored pending", ignoring=(psycopg.errors.UndefinedTable,))
+        workers += [start(path, pg_url, delay=0.5, env=CLASSIFY_ONLY) for _ in range(2)]
+        wait_until(lambda: rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = "
+                                        "'sentimon.classify' AND status = 'doing'") == [(2,)],
+                   timeout=60, what="two classify jobs running at once")
+        wait_until(lambda: pending(pg_url) == 0, timeout=120, what="every mention classified")
+    finally:
+        log = stop(*workers)
+    assert_all_classified_once(pg_url, total)
     assert "must not load the model" not in log, log
 
 

@@ -42,11 +42,13 @@ class SharedStatements:
             with conn.transaction():
                 yield QmarkDatabase(conn)
 
-    def pending_mentions(self, limit: int, after_id: int = 0) -> list[dict[str, Any]]:
+    def pending_mentions(self, limit: int, after_id: int = 0,
+                         shard: tuple[int, int] | None = None) -> list[dict[str, Any]]:
         """Up to ``limit`` pending mentions (``id, title, text, rating, lang``) with id above
-        ``after_id``, oldest first: the background classifier's next batch."""
+        ``after_id``, oldest first: the background classifier's next batch (of one ``shard``,
+        ``mention_sql.pending_mentions``)."""
         with self._statements("could not read pending mentions") as db:
-            return mention_sql.pending_mentions(db, limit, after_id)
+            return mention_sql.pending_mentions(db, limit, after_id, shard)
 
     def pending_count(self) -> int:
         """Mentions stored but not classified yet."""

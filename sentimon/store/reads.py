@@ -104,11 +104,13 @@ class MentionReads(StoreCore):
                     names.append(topic)
         return found
 
-    def pending_mentions(self, limit: int, after_id: int = 0) -> list[dict[str, Any]]:
+    def pending_mentions(self, limit: int, after_id: int = 0,
+                         shard: tuple[int, int] | None = None) -> list[dict[str, Any]]:
         """Up to ``limit`` pending mentions (``id, title, text, rating, lang``) with id above
-        ``after_id``, oldest first: the background classifier's next batch."""
+        ``after_id``, oldest first: the background classifier's next batch (of one ``shard``,
+        ``mention_sql.pending_mentions``)."""
         with self._guard("could not read pending mentions"):
-            return mention_sql.pending_mentions(self.db, limit, after_id)
+            return mention_sql.pending_mentions(self.db, limit, after_id, shard)
 
     def pending_count(self) -> int:
         """Mentions stored but not classified yet."""

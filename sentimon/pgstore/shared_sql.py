@@ -8,6 +8,8 @@ so PostgreSQL runs the very statements SQLite runs, through ``QmarkDatabase``, w
 contract (tests/test_store_contract_queue.py). What PostgreSQL adds is concurrency control:
 several ``sentimon serve`` processes and people labelling share one server, so a correction
 locks its mention's row before reading what it replaces, and each write is one transaction.
+One exception: a batch of classifications is two statements of its own (``classify_batch``),
+where the portable one UPDATE per mention costs a round trip each.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import psycopg
 
 from sentimon import corrections, mention_sql
 from sentimon.mention import Classification
+from sentimon.pgstore import classify_batch
 from sentimon.pgstore.qmark import QmarkDatabase
 
 if TYPE_CHECKING:
@@ -59,10 +62,11 @@ class SharedStatements:
         """Classify pending mentions in one transaction; how many were still pending. A
         person's sentiment wins: the UPDATE requires ``sentiment IS NULL``, which PostgreSQL
         checks again on the committed row when a correction held it, so a mention two
-        servers classify at once is written (and rolled up) once."""
+        servers classify at once is written (and rolled up) once. Two statements per batch
+        (``classify_batch``), not ``mention_sql``'s one UPDATE per mention: a round trip each."""
         with self._statements(f"could not store the classification of {len(rows)} pushed mentions",
                               write=True) as db:
-            return mention_sql.set_classifications(db, rows)
+            return classify_batch.set_classifications(db.conn, rows)
 
     def apply_correction(self, mention_id: int, correction: Correction, *, author: str,
                          when: str) -> dict[str, Any] | None:

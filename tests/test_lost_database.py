@@ -53,7 +53,8 @@ def test_daemon_stops_accepting_when_its_database_file_goes(tmp_path, write_conf
     )
     try:
         wait_until(lambda: requests.get(f"{url}/healthz", timeout=2).status_code == 200, 60,
-                   what="the push endpoint answering", ignoring=(requests.ConnectionError,))
+                   what="the push endpoint answering",
+                   ignoring=(requests.ConnectionError, requests.Timeout))
         assert [push(url, f"before {i}") for i in range(3)] == [202, 202, 202]  # stored (issue 19)
         if how == "deleted":
             db.unlink()

@@ -96,7 +96,8 @@ def test_serve_on_postgresql_stores_classifies_and_reports_pushes(project, tmp_p
             assert process.poll() is None, f"sentimon serve exited: {process.communicate()}"
             return requests.get(f"{url}/healthz", timeout=1).status_code == 200
 
-        wait_until(answering, 60, what="sentimon serve answering /healthz", ignoring=(requests.ConnectionError,))
+        wait_until(answering, 60, what="sentimon serve answering /healthz",
+                   ignoring=(requests.ConnectionError, requests.Timeout))
         reply = requests.post(f"{url}/v1/mentions", timeout=10, headers={**AUTH, "Content-Type": "application/json"},
                               data=json.dumps([{"id": "p-1", "text": "Parcel late again", "rating": 1},
                                                {"id": "p-2", "text": "Lovely shoes"},

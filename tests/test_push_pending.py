@@ -133,7 +133,8 @@ def test_a_killed_server_leaves_pending_rows_that_the_next_start_classifies(
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).status_code == 200, 60,
-                   what="sentimon serve answering", ignoring=(requests.ConnectionError,))
+                   what="sentimon serve answering",
+                   ignoring=(requests.ConnectionError, requests.Timeout))
         reply = push(url, [{"id": f"k-{i}", "text": f"parcel {i} late"} for i in range(40)])
         assert reply.status_code == 202 and reply.json()["new"] == 40
     finally:

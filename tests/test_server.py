@@ -367,7 +367,8 @@ def test_serve_command_logs_the_url_and_stops_on_sigterm(tmp_path, write_config)
     try:
         health = f"http://127.0.0.1:{port}/healthz"
         wait_until(lambda: requests.get(health, timeout=1).status_code == 200, 60,
-                   what="sentimon serve answering /healthz", ignoring=(requests.ConnectionError,))
+                   what="sentimon serve answering /healthz",
+                   ignoring=(requests.ConnectionError, requests.Timeout))
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
     finally:

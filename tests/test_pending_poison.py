@@ -67,10 +67,10 @@ def test_a_model_that_reads_nothing_is_retried_not_blamed_on_the_texts(start, ca
     worker.retry_after = 0.1
     caplog.set_level(logging.ERROR, logger="sentimon.pending")
     assert push(url, [{"id": "a", "text": "late"}, {"id": "b", "text": "fine"}]).status_code == 202
-    wait_until(lambda: "retrying" in caplog.text, timeout=10)
+    wait_until(lambda: "retrying" in caplog.text, timeout=30)
     assert worker.unreadable == {}  # nothing set aside: once the model works, all are read
     app._classifier = KeywordClassifier()
     wait_until(lambda: rows(app, "SELECT COUNT(*) FROM mentions WHERE sentiment IS NULL") == [(0,)],
-               timeout=10)
+               timeout=30)
     assert rows(app, "SELECT external_id, sentiment FROM mentions ORDER BY id") == [
         ("a", "negative"), ("b", "positive")]

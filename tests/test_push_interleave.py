@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+from polling import wait_until
 from pushserver import counts, push, rows, settle, start  # noqa: F401
 from stubs import KeywordClassifier
 
@@ -42,7 +43,7 @@ def _push_during_large_batch(start, small: dict) -> tuple[dict, dict, object]:
     sent = time.monotonic()
     large_reply = push(url, large)
     large_waited = time.monotonic() - sent
-    assert model.started.wait(5), "the worker never started classifying"
+    assert model.started.wait(30), "the worker never started classifying"
     sent = time.monotonic()
     reply = push(url, small)
     waited = time.monotonic() - sent
@@ -91,11 +92,11 @@ def test_the_model_is_taken_in_turns_in_arrival_order():
     for name in ("small-1", "small-2"):
         waiting.append(threading.Thread(target=wait_turn, args=(name,)))
         waiting[-1].start()
-        deadline = time.monotonic() + 5
-        while turns._issued < len(waiting) + 1 and time.monotonic() < deadline:
-            time.sleep(0.001)
+        # each waits in line before the next starts (after 5 s this went on regardless, so a
+        # thread slow to start on a loaded machine queued out of order and failed the test)
+        wait_until(lambda: turns._issued >= len(waiting) + 1, 30, what=f"{name} waiting its turn")
     held.__exit__(None, None, None)
     wait_turn("large, next chunk")
     for thread in waiting:
-        thread.join(5)
+        thread.join(30)
     assert order == ["small-1", "small-2", "large, next chunk"]

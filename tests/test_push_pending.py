@@ -66,7 +66,7 @@ def test_the_202_goes_out_while_the_classifier_is_still_blocked(start, blocking,
     reply = push(url, [{"id": "p-1", "text": "Parcel late again", "rating": 1},
                        {"id": "p-2", "text": "Lovely shoes"}])
     assert reply.status_code == 202
-    assert model.entered.wait(5) and not model.release.is_set()  # the model had not answered
+    assert model.entered.wait(30) and not model.release.is_set()  # the model had not answered
     body = reply.json()
     assert body["accepted"] == 2 and body["new"] == 2 and body["pending"] == 2
     assert body["ids"] == [r[0] for r in rows(app, "SELECT id FROM mentions ORDER BY id")]

@@ -228,13 +228,13 @@ def test_stalled_connections_are_capped(start):
     stalled = [socket.create_connection((host, int(port)), timeout=5) for _ in range(2)]
     try:
         server = start.servers[-1]
-        wait_until(lambda: server.waiting == 2, 5, what="both accepted and waiting for a head")
+        wait_until(lambda: server.waiting == 2, 30, what="both accepted and waiting for a head")
         reply = requests.get(f"{url}/healthz", timeout=5)
         assert reply.status_code == 503 and reply.headers["Retry-After"] == "5"
     finally:
         for sock in stalled:
             sock.close()
-    wait_until(lambda: requests.get(f"{url}/healthz", timeout=5).status_code == 200, 5,
+    wait_until(lambda: requests.get(f"{url}/healthz", timeout=5).status_code == 200, 30,
                what="/healthz answering once the stalled connections closed")
 
 

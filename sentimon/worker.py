@@ -47,6 +47,7 @@ from sentimon.worker_alerts import register as register_alerts
 from sentimon.worker_classify import CLASSIFY_QUEUE, request, sweep
 from sentimon.worker_classify import register as register_classify
 from sentimon.worker_limits import Limits, connector_key
+from sentimon.worker_runner import serve
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,10 @@ def build(app: Any, *, tick: str = "* * * * *", stalled_after: float = STALLED_A
     cron (a sixth field is seconds: the tests tick every second). ``queues`` are those this
     worker serves: without ``classify``, its fetch jobs never load the model."""
     url = app.config.storage.url
-    jobs_app = JobApp(connector=PsycopgConnector(conninfo=url, min_size=1, max_size=4))
+    # timeout, reconnect_timeout: as PgStore's pool, so a worker that lost the server notices
+    # within 10 s and uses it again within seconds of its return (worker_runner)
+    jobs_app = JobApp(connector=PsycopgConnector(conninfo=url, min_size=1, max_size=4, timeout=10,
+                                                 reconnect_timeout=10))
 
     limits = Limits(url)
     classify = register_classify(jobs_app, app)
@@ -201,6 +205,6 @@ def run_worker(app: Any, *, name: str | None = None, tick: str = "* * * * *",
     app.store()  # sentimon's own migrations first, so a job never meets an old schema
     if apply_schema(app.config.storage.url):
         log.info("created the job queue's tables")
-    build(app, tick=tick, stalled_after=stalled_after, queues=queues).run_worker(
-        queues=list(queues), name=name, update_heartbeat_interval=heartbeat,
-        stalled_worker_timeout=stalled_after)
+    asyncio.run(serve(build(app, tick=tick, stalled_after=stalled_after, queues=queues),
+                      app.config.storage.url, queues=list(queues), name=name,
+                      update_heartbeat_interval=heartbeat, stalled_worker_timeout=stalled_after))

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 from localserver import local_server  # noqa: F401  (the fixture, for every test module)
-from pg_server import pg_server, pg_url  # noqa: F401  (a throwaway PostgreSQL cluster, issue 18)
+from pg_server import own_pg_server, pg_server, pg_url  # noqa: F401  (a throwaway PostgreSQL cluster, issue 18)
 from test_alerts_support import AlertsCli, Inbox, alert_config, local_smtp, seeded_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -97,6 +97,15 @@ class PgServer:
         self._run("pg_ctl", "restart", "-w", "-m", "fast", "-D", str(self.data),
                   "-l", str(self.root / "server.log"), "-o", self._options())
 
+    def pause(self) -> None:
+        """Stop the server for an outage (a fast stop drops every connection), keeping its data."""
+        self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data))
+
+    def resume(self) -> None:
+        """Start it again after ``pause``, on the same port."""
+        self._run("pg_ctl", "start", "-w", "-t", "30", "-D", str(self.data),
+                  "-l", str(self.root / "server.log"), "-o", self._options())
+
     def _options(self) -> str:
         """The server's settings: this port on 127.0.0.1, its socket in our folder, and no
         durability (nothing here outlives the session)."""
@@ -156,6 +165,17 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """One cluster per test session, started on first use (about 1-2 s, see docs/postgresql.md)."""
+    yield from _cluster()
+
+
+@pytest.fixture
+def own_pg_server() -> Iterator[PgServer]:
+    """A cluster of this test's own, for a test that stops it (an outage) while others share
+    the session's."""
+    yield from _cluster()
+
+
+def _cluster() -> Iterator[PgServer]:
     bin_dir = find_bin()
     if bin_dir is None:
         _unavailable("no initdb/pg_ctl (install Debian's 'postgresql' package, or set SENTIMON_PG_BIN)")

@@ -1,0 +1,80 @@
+"""Keep a `sentimon worker` running through a PostgreSQL outage (a restart, an upgrade, a failover).
+
+Why: Procrastinate's worker stops when one of its side tasks fails, and its LISTEN connection
+fails whenever the server goes away; it then returns as if asked to stop. Every worker exited
+with status 0 on a server restart, so neither systemd's nor compose's ``on-failure`` restarted
+them, and nothing was fetched again until someone noticed. Here the worker is started again once
+the server answers; only SIGINT or SIGTERM (the job in hand ends first) stop it for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+import psycopg
+from procrastinate import App as JobApp
+from procrastinate import exceptions
+
+from sentimon.pgstore.store import redacted
+
+log = logging.getLogger(__name__)
+
+RETRY_EVERY = 2.0  # seconds between tries to reach the server while it is away
+
+
+async def wait_for_server(url: str, stopping: asyncio.Event) -> bool:
+    """Try to connect every ``RETRY_EVERY`` s until the server answers (True) or a signal asks
+    to stop (False)."""
+    while not stopping.is_set():
+        try:
+            conn = await psycopg.AsyncConnection.connect(url, connect_timeout=3)
+        except psycopg.Error:
+            try:
+                await asyncio.wait_for(stopping.wait(), RETRY_EVERY)
+            except asyncio.TimeoutError:
+                pass
+            continue
+        await conn.close()
+        return True
+    return False
+
+
+async def serve(jobs_app: JobApp, url: str, **options: Any) -> None:
+    """Run ``jobs_app``'s worker with ``options`` until SIGINT or SIGTERM, starting it again
+    whenever it stopped on its own because the server went away."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    running: asyncio.Task[None] | None = None
+
+    def on_signal() -> None:
+        stopping.set()
+        if running is not None:
+            running.cancel()  # Procrastinate's graceful stop: the job in hand ends first
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        async with jobs_app.open_async():
+            while not stopping.is_set():
+                running = asyncio.create_task(jobs_app.run_worker_async(
+                    install_signal_handlers=False, **options))
+                try:
+                    await running
+                    reason = "its connection to the server was lost"
+                except asyncio.CancelledError:
+                    break
+                except (exceptions.ConnectorException, psycopg.Error) as exc:
+                    reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+                running = None
+                if stopping.is_set():
+                    break
+                log.warning("the worker stopped (%s); starting it again when %s answers",
+                            reason, redacted(url))
+                if await wait_for_server(url, stopping):
+                    log.warning("%s answers again; starting the worker", redacted(url))
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -23,22 +23,26 @@ import psycopg
 
 from sentimon.mention import Classification
 
-# The CTE locks the still-pending rows in id order (FOR UPDATE after ORDER BY; a CTE with a
-# locking clause is never folded into the UPDATE), then one UPDATE writes them all.
-# ``corrected_at IS NULL`` is read from the row as updated, locked until commit: whether a
-# person set topics on it.
+# The CTE locks the batch's rows in id order (the lock after ORDER BY; a CTE with a locking
+# clause is never folded into the UPDATE) and reads ``sentiment IS NULL`` from each row as
+# locked, the latest committed one: nobody else can change it before we commit, so the UPDATE
+# writes exactly those. Rows are found by primary key alone: with ``sentiment IS NULL`` in a
+# WHERE, the planner of a fresh table (no statistics yet) scanned the whole backlog through
+# the sentiment index instead, 5 ms a batch at 6,000 pending. The lock is the UPDATE's own
+# (NO KEY). ``corrected_at IS NULL`` is read from the row as updated: whether a person set
+# topics on it.
 _CLASSIFY = """
-    WITH pending AS MATERIALIZED (
-        SELECT id FROM mentions WHERE id = ANY(%s::bigint[]) AND sentiment IS NULL
-        ORDER BY id FOR UPDATE
+    WITH batch AS MATERIALIZED (
+        SELECT id, sentiment IS NULL AS pending FROM mentions WHERE id = ANY(%s::bigint[])
+        ORDER BY id FOR NO KEY UPDATE
     )
     UPDATE mentions AS m
     SET sentiment = u.sentiment, score_negative = u.negative, score_neutral = u.neutral,
         score_positive = u.positive, model = u.model, lang = COALESCE(u.lang, m.lang)
-    FROM pending AS p,
+    FROM batch AS b,
         unnest(%s::bigint[], %s::text[], %s::float8[], %s::float8[], %s::float8[], %s::text[],
                %s::text[]) AS u(id, sentiment, negative, neutral, positive, model, lang)
-    WHERE m.id = p.id AND u.id = p.id AND m.sentiment IS NULL
+    WHERE b.pending AND m.id = b.id AND u.id = b.id
     RETURNING m.id, m.corrected_at IS NULL
 """
 

@@ -182,9 +182,10 @@ def test_the_bench_times_both_postgresql_paths(pg_server: Any) -> None:
     from benchscripts import load_bench
 
     bench = load_bench("pending_pg")
-    for write in (bench._per_row, lambda s, rows: s.set_classifications(rows)):
-        store = PgStore(pg_server.create_database("bench"), max_connections=1)
-        try:
-            assert bench.rate(store, write, 70, 32) > 0  # asserts every mention written once
-        finally:
-            store.close()
+    for write in (bench._per_row, bench._store_rows):
+        for timed in (lambda s: bench.rate(s, write, 70, 32), lambda s: bench.drain_rate(s, write, 70)):
+            store = PgStore(pg_server.create_database("bench"), max_connections=1)
+            try:
+                assert timed(store) > 0  # it asserts that every mention was written once
+            finally:
+                store.close()

@@ -5,7 +5,8 @@ per mention, a round trip each (issue 18: ~1,000 mentions/s against SQLite's ~3,
 ``sentimon.pgstore.classify_batch`` writes a batch in two. The behaviour tests run on both
 stores, so the batch answers what SQLite's per-row path answers: an id given twice, a topic
 named twice, an empty batch, a person's topics on a pending mention. The PostgreSQL-only tests
-hold a person's correction open while a batch waits on it, and check the roll-ups after.
+count the statements, hold a person's correction open while a batch waits on it, run two
+batches of one page at once, and compare random batches written per row and as batches.
 """
 
 from __future__ import annotations
@@ -189,3 +190,50 @@ def test_the_bench_times_both_postgresql_paths(pg_server: Any) -> None:
                 assert timed(store) > 0  # it asserts that every mention was written once
             finally:
                 store.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_batch_leaves_what_the_per_row_statements_leave(pg_server: Any, seed: int) -> None:
+    """Random batches (ids twice, topics twice, no language, ids a person labelled or gave
+    topics, ids gone) written per row (``mention_sql``, the path before) into one database
+    and as batches into another: the same answers, rows, topics and roll-ups."""
+    import random
+
+    from sentimon import mention_sql
+
+    rng = random.Random(seed)
+    keys = [f"m{i}" for i in range(60)]
+    people = {k: rng.choice([Correction(sentiment="positive"), Correction(set_topics=[("refund", "neutral")])])
+              for k in rng.sample(keys, 12)}
+    batches = [[(rng.choice(keys + ["gone"]), Classification(
+        rng.choice(["negative", "neutral", "positive"]), {"negative": rng.random(), "positive": rng.random()},
+        tuple(TopicScore(rng.choice(["delivery", "app", "refund"]), rng.random(), "negative")
+              for _ in range(rng.randrange(4))), "stub@1", rng.choice([None, "en"])))
+        for _ in range(rng.randrange(0, 25))] for _ in range(6)]
+
+    def run(write: Any) -> tuple[list[int], dict[str, list[Any]]]:
+        url = pg_server.create_database("parity")
+        store = PgStore(url, max_connections=1)
+        ids = dict(zip(keys, _pending(store, *keys)))
+        ids["gone"] = max(ids.values()) + 1000
+        for key, correction in people.items():
+            store.apply_correction(ids[key], correction, author="ana", when="2026-11-02T10:00:00+00:00")
+        answers = [write(store, [(ids[k], cls) for k, cls in batch]) for batch in batches]
+        store.close()
+        with psycopg.connect(url) as conn:
+            return answers, {table: conn.execute(sql).fetchall() for table, sql in {
+                "mentions": "SELECT external_id, sentiment, score_negative, score_neutral, score_positive, "
+                            "model, lang, corrected_at FROM mentions ORDER BY 1",
+                "topics": "SELECT m.external_id, t.topic, t.score, t.sentiment FROM mention_topics t "
+                          "JOIN mentions m ON m.id = t.mention_id ORDER BY 1, 2",
+                "daily_sentiment": "SELECT * FROM daily_sentiment WHERE n <> 0 ORDER BY 1, 2, 3",
+                "daily_topics": "SELECT * FROM daily_topics WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5",
+            }.items()}
+
+    def per_row(store: PgStore, rows: list[tuple[int, Classification]]) -> int:
+        with store._statements("per row", write=True) as db:
+            return mention_sql.set_classifications(db, rows)
+
+    before, now = run(per_row), run(lambda store, rows: store.set_classifications(rows))
+    assert now == before
+    assert sum(before[0]) > 20  # most batches wrote something: the comparison means something

@@ -293,12 +293,15 @@ def test_fetch_on_a_read_only_database_is_one_line_not_a_traceback(tmp_path):
 
 # --- the daemon as a process ----------------------------------------------------------------
 
+STUB_CLI = Path(__file__).with_name("stub_cli.py")
+
+
 def start_daemon(config: Path, log: Path) -> subprocess.Popen:
     """The real daemon with the keyword classifier (tests/stub_cli.py): these tests are about
     faults, and the model's load (3 s idle, 14 s and more beside a CPU hog) made the sources
     fail for that long, so their backoff, and the wait for them to catch up, grew with it."""
     return subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("stub_cli.py")), "--config", str(config), "run"],
+        [sys.executable, str(STUB_CLI), "--config", str(config), "run"],
         stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True,
     )
 

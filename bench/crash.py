@@ -5,7 +5,7 @@ alerts fire, then check nothing was lost, doubled or sent twice.
     python bench/crash.py --mentions 6000 --kills 10 --no-inflight
 
 Each round starts `sentimon run`, waits until it is storing (so the kill lands mid-batch or
-mid-classification), sleeps a random fraction of a second and kills it with SIGKILL. Alert
+mid-classification), waits a random fraction of a batch's time and kills it with SIGKILL. Alert
 rules (volume thresholds spread over the import) open alerts one after another while this
 goes on, each delivered through a webhook notifier to a local HTTP receiver that records every
 POST and its ``X-Sentimon-Delivery`` key. With ``inflight`` some rounds instead kill the
@@ -134,6 +134,7 @@ def run_scenario(workdir: Path, mentions: int, kills: int, seed: int = 1, timeou
     deadline = time.monotonic() + timeout
     kill_points: list[int] = []
     inflight_kills = 0
+    batch_seconds = 1.0  # the time one batch takes, measured when a round sees two
     try:
         for round_no in range(kills):
             before = stored(db)
@@ -150,7 +151,7 @@ def run_scenario(workdir: Path, mentions: int, kills: int, seed: int = 1, timeou
             else:
                 while stored(db) == before and proc.poll() is None and time.monotonic() < deadline:
                     time.sleep(0.05)
-                time.sleep(rng.uniform(0.0, 1.0))
+                batch_seconds = _kill_moment(db, rng.uniform(0.0, 1.0), batch_seconds)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             if receiver:
@@ -199,6 +200,21 @@ def run_scenario(workdir: Path, mentions: int, kills: int, seed: int = 1, timeou
             "repeats": len(keys) - len(set(keys)), "inflight_kills": inflight_kills,
         })
     return result
+
+
+def _kill_moment(db: Path, fraction: float, batch_seconds: float) -> float:
+    """Wait ``fraction`` of a batch's time after one was stored, so the kill lands mid-batch
+    whatever the machine's pace; return the batch time, updated when the next batch is stored
+    first (then the kill lands just after it). A fixed 0-1 s let a machine twice as fast as
+    ours store a second and third batch before most kills and run out of lines before the
+    last kill (tests/test_crash_safety.py)."""
+    first, began = stored(db), time.monotonic()
+    until = began + fraction * batch_seconds
+    while time.monotonic() < until:
+        if stored(db) != first:
+            return time.monotonic() - began
+        time.sleep(0.05)
+    return batch_seconds
 
 
 def _count(db: Path, sql: str) -> int:

@@ -125,7 +125,7 @@ def raw_request(
     return int(status_line.split()[1]), headers, payload
 
 
-def settle(start, timeout: float = 10) -> None:
+def settle(start, timeout: float = 30) -> None:
     """Wait until each started server's background worker has classified what was pushed: a
     push is answered ``202`` before the model reads it (sentimon/pending.py)."""
     for server in start.servers:

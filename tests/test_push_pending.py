@@ -192,7 +192,7 @@ def test_the_daemon_classifies_what_was_left_pending_even_with_the_endpoint_off(
                      advance_cursor=False)
     worker_only = Daemon(app)._start_server()
     try:
-        assert worker_only.worker.wait_idle(10)
+        assert worker_only.worker.wait_idle(30)
     finally:
         worker_only.shutdown()
     assert rows(app, "SELECT external_id, sentiment FROM mentions") == [("d-1", "negative")]

@@ -16,6 +16,7 @@ from typing import Any
 from sentimon.logs import mask, redactor
 
 Check = dict[str, Any]
+QUEUE_CONNECT_TIMEOUT = 5  # seconds; libpq waits forever by default
 _ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
@@ -85,12 +86,24 @@ def check_daemon(app: Any) -> list[Check]:
 
 def check_workers(app: Any) -> list[Check]:
     """`sentimon worker`s alive, connector runs waiting, running, stalled and failed lately,
-    what waits out a backoff or a Retry-After, and the mentions not classified yet."""
+    what waits out a backoff or a Retry-After, and the mentions not classified yet.
+
+    Doctor is what an operator runs when the server is away: a server that refuses or does not
+    answer is this row's one line, within ``QUEUE_CONNECT_TIMEOUT`` s, never a traceback that
+    hides the other rows (or a wait with no end on a host that drops packets)."""
     try:
+        import psycopg
+        from psycopg.conninfo import make_conninfo
+
+        from sentimon.pgstore.urls import scrubbed
         from sentimon.worker import queue_health
     except ModuleNotFoundError as exc:
         return [row("workers", "warn", f"{exc.name} is not installed: pip install 'sentimon[postgres]'")]
-    health = queue_health(app.config.storage.url)
+    url = app.config.storage.url
+    try:
+        health = queue_health(make_conninfo(url, connect_timeout=QUEUE_CONNECT_TIMEOUT))
+    except psycopg.Error as exc:
+        return [row("workers", "fail", f"cannot read the job queue: {scrubbed(exc, url)}")]
     if health is None:
         return [row("workers", "warn", "no `sentimon worker` has started on this database yet")]
     pending = app.store().pending_count()  # grows for good when no worker serves `classify`

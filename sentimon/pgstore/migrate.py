@@ -5,6 +5,10 @@ migration runs in its own transaction (PostgreSQL's DDL is transactional, so a f
 leaves nothing half-made) and is recorded in ``schema_migrations``. Processes that start
 together (several workers on a fresh database) take a session advisory lock first, so the
 second waits and then finds nothing left to do. Never edit a released migration: add one.
+
+A database that holds migrations this code does not ship (applied by a later sentimon, one
+machine upgraded before the others) is refused: running on a schema the code does not know
+could write rows a later version reads wrong, and is exactly what a rollout must notice.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import psycopg
+
+from sentimon.errors import StorageError
 
 # pg_advisory_lock's key: any fixed bigint, unique to sentimon within the database.
 LOCK_KEY = 0x53454E54494D4F4E  # "SENTIMON"
@@ -56,7 +62,9 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
     ``conn`` must be in autocommit mode: each migration opens its own transaction. A
     database that is up to date is only read, without waiting for the lock."""
     wanted = migrations()
-    if len(applied(conn)) == len(wanted):
+    have = applied(conn)
+    refuse_newer(conn, have)
+    if len(have) == len(wanted):
         return []
     done: list[str] = []
     conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
@@ -65,7 +73,8 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
             "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )
-        have = set(applied(conn))
+        have = applied(conn)
+        refuse_newer(conn, have)  # a later sentimon may have upgraded while we waited for the lock
         for migration in wanted:
             if migration.version in have:
                 continue
@@ -81,6 +90,23 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
     return done
 
 
+class NewerSchema(StorageError):
+    """The database was migrated by a later sentimon than this one."""
+
+
+def refuse_newer(conn: psycopg.Connection, versions: list[int]) -> None:
+    """Raise NewerSchema when ``versions`` (applied in ``conn``'s database) include one this
+    code does not ship. The message names the server and database, never the user."""
+    unknown = [v for v in versions if v > SCHEMA_VERSION]
+    if unknown:
+        info = conn.info
+        raise NewerSchema(
+            f"postgresql://{info.host}:{info.port}/{info.dbname}: the database's schema is newer "
+            f"than this sentimon's (it has migration "
+            f"{', '.join(f'{v:04d}' for v in unknown)}; this version knows 1-{SCHEMA_VERSION}): "
+            "upgrade sentimon on this machine before it uses this database")
+
+
 def pending(conn: psycopg.Connection) -> list[str]:
     """Names of the migrations this database has not applied yet."""
     have = set(applied(conn))
@@ -88,7 +114,6 @@ def pending(conn: psycopg.Connection) -> list[str]:
 
 
 def _connect(url: str) -> psycopg.Connection:
-    from sentimon.errors import StorageError
     from sentimon.pgstore.store import redacted, scrubbed
 
     try:
@@ -100,7 +125,6 @@ def _connect(url: str) -> psycopg.Connection:
 def upgrade_url(url: str) -> tuple[list[str], int]:
     """``sentimon db upgrade``: apply what is pending; (names applied, schema version now).
     Errors are one StorageError line naming the server, never the password."""
-    from sentimon.errors import StorageError
     from sentimon.pgstore.store import redacted, scrubbed
 
     with _connect(url) as conn:
@@ -113,12 +137,13 @@ def upgrade_url(url: str) -> tuple[list[str], int]:
 
 def status_url(url: str) -> tuple[int, list[str]]:
     """``sentimon db status``: (schema version, migrations still pending), changing nothing."""
-    from sentimon.errors import StorageError
     from sentimon.pgstore.store import redacted, scrubbed
 
     with _connect(url) as conn:
         try:
-            return len(applied(conn)), pending(conn)
+            have = applied(conn)
+            refuse_newer(conn, have)
+            return len(have), pending(conn)
         except psycopg.Error as exc:
             raise StorageError(f"{redacted(url)}: cannot read the schema version: {scrubbed(exc, url)}") from exc
 
@@ -130,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     import os
     import sys
 
-    from sentimon.errors import StorageError
     from sentimon.pgstore.store import redacted
 
     args = sys.argv[1:] if argv is None else argv

@@ -191,7 +191,7 @@ from sentimon.daemon import DaemonLock
 lock = DaemonLock(sys.argv[1])
 lock.acquire()
 print("locked", flush=True)
-time.sleep(60)
+time.sleep(3600)  # until the fixture kills it: the lock must outlast any test, however slow
 """
 
 

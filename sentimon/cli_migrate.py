@@ -47,12 +47,21 @@ def migrate(app, url: str | None, batch: int) -> None:
         click.echo(f"give --to postgresql://... or set ${URL_ENV}", err=True)
         sys.exit(2)
     path = app.config.db_path
+    done: list[int] = []  # mentions committed by this run, batch by batch
+
+    def progress(n: int) -> None:
+        done.append(n)
+        bar.update(n)
+
     try:
         total = count_mentions(path) if path.exists() else 0
         with click.progressbar(length=total, label="copying mentions", file=sys.stderr) as bar:
-            report = copy_to_postgres(path, url, batch=batch, progress=bar.update)
+            report = copy_to_postgres(path, url, batch=batch, progress=progress)
     except SentimonError as exc:
         click.echo(f"error: {exc}", err=True)
+        if done:  # a restart or a lost network mid-copy: say that nothing is lost
+            click.echo(f"{sum(done)} mentions were copied before it stopped, batch by batch; run "
+                       "the same command again: it resumes after them", err=True)
         sys.exit(1)
     click.echo(f"{path} -> {redacted(url)}: copied {report.copied['mentions']} mentions "
                f"({report.totals['mentions']} there now)")

@@ -26,9 +26,11 @@ import psycopg
 
 from sentimon.errors import StorageError
 from sentimon.pgstore import migrate
-from sentimon.pgstore.store import _clean, _clean_json, redacted
+from sentimon.pgstore.store import _clean, _clean_json
+from sentimon.pgstore.urls import redacted, scrubbed
 
 BATCH = 2000
+CONNECT_TIMEOUT = 10  # seconds, as PgStore's
 
 # Copied in this order (a row's references are copied before it), each by ascending id.
 # Mentions and their topics travel together (``_copy_mentions``); these follow.
@@ -58,11 +60,13 @@ def copy_to_postgres(
     source = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
     source.row_factory = sqlite3.Row
     try:
-        with psycopg.connect(url, autocommit=True) as target:
+        # connect_timeout: libpq waits forever for a host that accepts and never answers.
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as target:
             migrate.upgrade(target)
             source.execute("BEGIN")  # one snapshot for every table and for the checks
             report = CopyReport()
-            report.copied["mentions"] = _copy_mentions(source, target, batch, progress)
+            report.copied["mentions"], report.copied["mention_topics"] = _copy_mentions(
+                source, target, batch, progress)
             for table in TABLES:
                 report.copied[table] = _copy_table(source, target, table, batch)
             report.copied["cursors"] = _copy_cursors(source, target)
@@ -75,8 +79,7 @@ def copy_to_postgres(
             source.execute("COMMIT")
             return report
     except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"{redacted(url)}: copy failed: {first}") from None
+        raise StorageError(f"{redacted(url)}: copy failed: {scrubbed(exc, url)}") from None
     except sqlite3.Error as exc:
         raise StorageError(f"{sqlite_path}: cannot read: {exc}") from None
     finally:
@@ -144,11 +147,12 @@ def _value(table: str, column: str, value: Any) -> Any:
 
 
 def _copy_mentions(source: sqlite3.Connection, target: psycopg.Connection, batch: int,
-                   progress: Callable[[int], None] | None) -> int:
+                   progress: Callable[[int], None] | None) -> tuple[int, int]:
+    """(mentions, topics) copied now."""
     last = _last_id(target, "mentions")
     _check_same_rows(source, target, last)
     columns, topic_columns = _columns(source, target, "mentions"), _columns(source, target, "mention_topics")
-    copied = 0
+    copied = topics_copied = 0
     for rows in _batches(source, "mentions", columns, last, batch):
         topics = source.execute(
             f"SELECT {', '.join(topic_columns)} FROM mention_topics WHERE mention_id > ? "
@@ -157,11 +161,11 @@ def _copy_mentions(source: sqlite3.Connection, target: psycopg.Connection, batch
             _insert(target, "mentions", columns, rows)
             _insert(target, "mention_topics", topic_columns, topics)
         last = rows[-1]["id"]
-        copied += len(rows)
+        copied, topics_copied = copied + len(rows), topics_copied + len(topics)
         if progress is not None:
             progress(len(rows))
     _follow_identity(target, "mentions")
-    return copied
+    return copied, topics_copied
 
 
 def _copy_table(source: sqlite3.Connection, target: psycopg.Connection, table: str,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
@@ -92,6 +93,7 @@ class _Pass:
     """What one ``deliver_pending`` pass learnt about each notifier."""
 
     db_key: str
+    started: float = field(default_factory=time.monotonic)  # the pass's ``now``, in monotonic time
     failures: dict[str, int] = field(default_factory=dict)  # in a row, since the last success
     ok: set[str] = field(default_factory=set)
     down_until: dict[str, datetime] = field(default_factory=dict)
@@ -103,6 +105,7 @@ def deliver_pending(db: SqlHandle, notifiers: Mapping[str, Any], now: datetime |
     """Send every due notification once; one notifier's failure never stops the others.
     ``reader`` (the app's, over the mentions) is what a due digest counts."""
     now = now or datetime.now(timezone.utc)
+    state = _Pass(_db_key(db))  # started: the monotonic time of ``now``
     report = DeliveryReport()
     try:
         from alerts.digest import enqueue_due
@@ -115,7 +118,6 @@ def deliver_pending(db: SqlHandle, notifiers: Mapping[str, Any], now: datetime |
         rows = storage.due(db, now, limit)
     except db.conn.Error as exc:
         raise StorageError(f"cannot read the delivery outbox: {exc}") from exc
-    state = _Pass(_db_key(db))
     for row in rows:
         if row["notifier"] in state.down_until:
             _defer(db, row, state.down_until[row["notifier"]], report)
@@ -138,8 +140,11 @@ def _defer(db: SqlHandle, row: dict[str, Any], until: datetime, report: Delivery
 def _deliver_one(db: SqlHandle, row: dict[str, Any], notifiers: Mapping[str, Any], now: datetime,
                  expire_after: timedelta, report: DeliveryReport, state: _Pass | None = None) -> None:
     state = state or _Pass(_db_key(db))
+    # The lease runs from this claim, not from the pass's start: after a slow notifier, a lease
+    # counted from ``now`` could have run out already, and another sender would send it too.
+    claimed_at = now + timedelta(seconds=time.monotonic() - state.started)
     with db.atomic():
-        claimed = storage.claim(db, row, now + CLAIM_LEASE)
+        claimed = storage.claim(db, row, claimed_at + CLAIM_LEASE)
     if not claimed:
         return  # another process took it
     attempts = row["attempts"] + 1

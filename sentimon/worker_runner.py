@@ -26,20 +26,21 @@ RETRY_EVERY = 2.0  # seconds between tries to reach the server while it is away
 
 
 async def wait_for_server(url: str, stopping: asyncio.Event) -> bool:
-    """Try to connect every ``RETRY_EVERY`` s until the server answers (True) or a signal asks
-    to stop (False)."""
-    while not stopping.is_set():
+    """Every ``RETRY_EVERY`` s, try to connect until the server answers (True) or a signal asks
+    to stop (False). The first try also waits: a worker that stops at once for another reason
+    is started again every 2 s, not in a busy loop."""
+    while True:
+        try:
+            await asyncio.wait_for(stopping.wait(), RETRY_EVERY)
+            return False
+        except asyncio.TimeoutError:
+            pass
         try:
             conn = await psycopg.AsyncConnection.connect(url, connect_timeout=3)
         except psycopg.Error:
-            try:
-                await asyncio.wait_for(stopping.wait(), RETRY_EVERY)
-            except asyncio.TimeoutError:
-                pass
             continue
         await conn.close()
         return True
-    return False
 
 
 async def serve(jobs_app: JobApp, url: str, **options: Any) -> None:

@@ -4,7 +4,8 @@ Why: Procrastinate's worker stops when one of its side tasks fails, and its LIST
 fails whenever the server goes away; it then returns as if asked to stop. Every worker exited
 with status 0 on a server restart, so neither systemd's nor compose's ``on-failure`` restarted
 them, and nothing was fetched again until someone noticed. Here the worker is started again once
-the server answers; only SIGINT or SIGTERM (the job in hand ends first) stop it for good.
+the server answers; only SIGINT or SIGTERM (the job in hand ends first) stop it for good, or a
+schema that a later sentimon migrated meanwhile (exit 1: upgrade this machine first).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import psycopg
 from procrastinate import App as JobApp
 from procrastinate import exceptions
 
+from sentimon.pgstore import migrate
 from sentimon.pgstore.store import redacted
 
 log = logging.getLogger(__name__)
@@ -36,11 +38,18 @@ async def wait_for_server(url: str, stopping: asyncio.Event) -> bool:
         except asyncio.TimeoutError:
             pass
         try:
-            conn = await psycopg.AsyncConnection.connect(url, connect_timeout=3)
+            await asyncio.to_thread(check_schema, url)
         except psycopg.Error:
             continue
-        await conn.close()
         return True
+
+
+def check_schema(url: str) -> None:
+    """Raise ``NewerSchema`` when a later sentimon migrated the database meanwhile (another
+    machine upgraded first, during the outage): this worker must not run jobs on a schema it
+    does not know; it exits 1 with the line saying so."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
+        migrate.refuse_newer(conn, migrate.applied(conn))
 
 
 async def serve(jobs_app: JobApp, url: str, **options: Any) -> None:

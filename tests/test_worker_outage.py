@@ -48,3 +48,32 @@ def test_a_worker_fetches_again_after_the_server_was_away(tmp_path: Path, own_pg
     assert worker.returncode == 0, log
     assert "starting it again when postgresql://" in log, log
     assert "answers again; starting the worker" in log
+
+
+
+def test_a_worker_that_finds_a_newer_schema_after_an_outage_stops(tmp_path: Path, own_pg_server) -> None:
+    """Another machine upgraded sentimon and the schema (here: before the outage, which a
+    running worker does not look at): when the server is back, this worker must not run jobs
+    on a schema it does not know, so it exits 1 saying why (systemd retries, and every start
+    refuses the same way until this machine is upgraded)."""
+    import psycopg
+
+    from sentimon.pgstore.migrate import SCHEMA_VERSION
+
+    url = own_pg_server.create_database("newer")
+    first = write_inputs(tmp_path / "in" / "a", "a", files=1, lines=20)
+    worker = start(config(tmp_path, ["a"]), url)
+    try:
+        wait_until(lambda: stored(url) == first, timeout=60, what="the first lines stored")
+        later = SCHEMA_VERSION + 1
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, 'from_a_later_sentimon')",
+                         [later])
+        own_pg_server.pause()
+        time.sleep(3)
+        own_pg_server.resume()
+        wait_until(lambda: worker.poll() is not None, timeout=60, what="the worker stopping")
+    finally:
+        log = stop(worker)
+    assert worker.returncode == 1, log
+    assert f"the database's schema is newer than this sentimon's (it has migration {later:04d}" in log, log

@@ -311,6 +311,14 @@ def _alert_lifecycle(db: Database) -> None:
 SCHEMA_VERSION = len(migrations._migrations)
 
 
+def newer_migrations(db: Database) -> list[str]:
+    """Migrations recorded in ``db`` that this code does not ship: a later sentimon opened it
+    (and then an older one was installed again). Running on a schema it does not know, this
+    one could misread or damage what the later one wrote, so the store refuses to open it."""
+    known = {m.name for m in migrations._migrations}
+    return [m.name for m in migrations.applied(db) if m.name not in known]
+
+
 def migrate(db: Database) -> None:
     """Apply pending migrations under one write lock (``BEGIN IMMEDIATE``).
 

@@ -47,3 +47,32 @@ def test_old_database_migrates_without_loss(tmp_path, version):
     (by_topic,) = store.stats(MentionQuery(), "topic", now=now)
     assert (by_topic["topic"], by_topic["total"], by_topic["negative"]) == ("delivery", 1, 1)
     assert [(d["day"], d["total"]) for d in store.stats(MentionQuery(), "day", now=now)] == [("2026-11-20", 1)]
+
+
+def test_a_database_from_a_later_sentimon_is_refused_untouched(tmp_path, write_config):
+    """A later release migrated the file, then this one was installed again (a rollback after
+    a bad upgrade): opening it silently ran on a schema this code does not know. Now every
+    command says so in one line and leaves the file as it was."""
+    from click.testing import CliRunner
+
+    from sentimon.cli import cli
+    from sentimon.errors import StorageError
+
+    path = tmp_path / "later.db"
+    Store(path).close()
+    later = Database(sqlite3.connect(path))
+    later["_sqlite_migrations"].insert({"migration_set": "sentimon", "name": "0099_from_a_later_sentimon",
+                                        "applied_at": "2027-01-01T00:00:00"})
+    later.execute("CREATE TABLE later_only (x TEXT)")
+    later.conn.commit()
+    later.close()
+    before = path.read_bytes()
+
+    with pytest.raises(StorageError, match="schema is newer than this sentimon's .*0099_from_a_later_sentimon"):
+        Store(path)
+    config = write_config(f'[storage]\npath = "{path}"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "mentions"])
+    assert result.exit_code == 1
+    assert "0099_from_a_later_sentimon" in result.output and "upgrade sentimon" in result.output
+    assert "Traceback" not in result.output
+    assert path.read_bytes() == before

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from sentimon import dbfile
 from sentimon.errors import StorageError
-from sentimon.schema import SCHEMA_VERSION, migrate, migrations
+from sentimon.schema import SCHEMA_VERSION, migrate, migrations, newer_migrations
 
 BUSY_TIMEOUT_MS = 10_000
 ID_CHUNK = 500  # ids bound per statement: stays under SQLite's bound-parameter limit
@@ -78,6 +78,13 @@ class StoreCore:
             if str(path) != ":memory:":
                 db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")
+            newer = newer_migrations(db)
+            if newer:
+                db.close()
+                raise StorageError(
+                    f"{path}: the database's schema is newer than this sentimon's (it has migration "
+                    f"{', '.join(newer)}; this version knows up to {migrations._migrations[-1].name}): "
+                    "upgrade sentimon, or open a copy made before the upgrade")
             migrate(db)
         except sqlite3.DatabaseError as exc:
             raise storage_problem(path, "cannot open database", exc) from exc

@@ -146,8 +146,9 @@ def fetch(app, names: tuple[str, ...], backfill: bool, fmt: str) -> None:
 def run(app, once: bool) -> None:
     """Run the daemon: each connector on its schedule, alert checks and deliveries.
 
-    Stops cleanly on SIGTERM or Ctrl-C after the batch in hand. On PostgreSQL ([storage] url)
-    it is one `sentimon worker` serving every queue; start more with `sentimon worker`.
+    Stops cleanly on SIGTERM, SIGHUP or Ctrl-C after the batch in hand. On PostgreSQL
+    ([storage] url) it is one `sentimon worker` serving every queue; start more with
+    `sentimon worker`.
     """
     from sentimon.daemon import Daemon
 

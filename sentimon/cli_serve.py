@@ -4,11 +4,11 @@ uses too; the HTTP handling lives in ``sentimon.server``)."""
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 
 import click
 
+from sentimon.interrupt import stop_on_signals
 from sentimon.push import start_push_server
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,10 @@ def serve(app, host: str | None, port: int | None) -> None:
     """Run only the push endpoint, POST /v1/mentions (and /metrics when enabled).
 
     Needs [server] token = "${SENTIMON_PUSH_TOKEN}". Senders authenticate with
-    `Authorization: Bearer <token>`. Stops cleanly on SIGTERM or Ctrl-C.
+    `Authorization: Bearer <token>`. Stops cleanly on SIGTERM, SIGHUP or Ctrl-C.
     """
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):  # before listening: no window for a traceback
-        signal.signal(signum, lambda *_: stop.set())
+    stop_on_signals(stop)  # before listening: no window for a traceback
     server = start_push_server(app, host, port)
     try:
         while not stop.wait(0.5):

@@ -14,7 +14,6 @@ import fcntl
 import hashlib
 import logging
 import os
-import signal
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 from sentimon.alert_jobs import check_alerts, deliver_alerts
 from sentimon.credentials import credential_value
 from sentimon.errors import SentimonError
+from sentimon.interrupt import stop_on_signals
 from sentimon.pipeline import RunResult, due_connectors, run_connector, run_connectors
 
 log = logging.getLogger(__name__)
@@ -227,8 +227,7 @@ class Daemon:
             next_run_time=now + timedelta(minutes=10), replace_existing=True,
         )
         server = self._start_server()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._request_stop)
+        stop_on_signals(self.stop)
         scheduler.start()
         log.info("sentimon %s daemon started (pid %d) on %s", _version(), os.getpid(), config.db_path)
         for job in scheduler.get_jobs():
@@ -255,10 +254,6 @@ class Daemon:
         from sentimon.push import start_push_server
 
         return start_push_server(self.app)
-
-    def _request_stop(self, signum: int, _frame: Any) -> None:
-        log.info("received %s", signal.Signals(signum).name)
-        self.stop.set()
 
     def _on_job_event(self, event: Any) -> None:
         if getattr(event, "exception", None) is not None:

@@ -1,4 +1,5 @@
-"""Ctrl-C during `sentimon fetch`: say so, stop cleanly after the batch in hand, and never hang.
+"""Ctrl-C during `sentimon fetch`: say so, stop cleanly after the batch in hand, and never hang;
+the stop signals of the long-running `run` and `serve` (``stop_on_signals``).
 
 The first Ctrl-C sets a stop event (the pipeline stops after the batch it is storing) and
 prints that it is stopping; if the work has not ended ``grace`` seconds later (a request
@@ -9,6 +10,7 @@ simply fetched again next time.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from contextlib import contextmanager
@@ -17,6 +19,25 @@ from typing import Any, Iterator
 import click
 
 GRACE_SECONDS = 2.0
+log = logging.getLogger(__name__)
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM, Ctrl-C and SIGHUP set ``stop``, so `sentimon run` and `serve` finish the batch in
+    hand, release the database lock and log why they stopped. SIGHUP too: its default action
+    killed the daemon with no line in the log, and an operator who sent it after editing the
+    config (as for many daemons) was left with none running and no clue why."""
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if signum == signal.SIGHUP:
+            log.warning("received SIGHUP: sentimon does not reload its config; stopping "
+                        "(start it again to apply a changed config)")
+        else:
+            log.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
 
 
 @contextmanager

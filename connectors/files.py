@@ -1,8 +1,9 @@
 """Files connector: JSON Lines and CSV exports (surveys, helpdesk tickets, review dumps).
 
 Files are read from where the last run stopped (a byte offset per file, kept in the cursor),
-so re-running imports only appended lines; a file that shrank or was replaced is read again
-from the start and deduplication drops what is already stored. Rows come from
+so re-running imports only appended lines; a file that shrank, was replaced, or was rewritten
+in place (``cp`` over it keeps its inode: the bytes before the offset differ) is read again from
+the start and deduplication drops what is already stored. Rows come from
 ``connectors.filerows`` in batches, so a large file never sits in memory; a bad line is
 skipped and reported as ``file:line``, and a file that cannot be read is reported while the
 other files of the glob are still read.
@@ -19,6 +20,7 @@ fails with that line and the cursor stays before it, so fixing the config reads 
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -118,10 +120,11 @@ class FilesConnector(Connector):
         try:
             stat = path.stat()
             saved = _saved(positions.get(key))
-            if saved.inode != stat.st_ino or saved.offset > stat.st_size:
-                saved = Position(inode=stat.st_ino)  # replaced or truncated: start over
+            if (saved.inode != stat.st_ino or saved.offset > stat.st_size
+                    or _rewritten(path, saved, positions.get(key))):
+                saved = Position(inode=stat.st_ino)  # replaced, truncated or rewritten: start over
             for mentions, skipped, position in self._read(path, saved):
-                positions[key] = position.as_dict()
+                positions[key] = {**position.as_dict(), "before": _before(path, position.offset)}
                 yield Batch(mentions, json.dumps(positions, sort_keys=True), skipped)
         except OSError as exc:
             raise ConnectorError(f"{path}: cannot be read ({exc.strerror or exc})") from None
@@ -190,6 +193,23 @@ def _saved(data: Any) -> Position:
         return Position(**{k: int(data[k]) for k in ("offset", "line", "inode")})
     except (TypeError, KeyError, ValueError):
         return Position()
+
+
+def _before(path: Path, offset: int) -> str:
+    """A hash of the up to 1 KB just before ``offset``. A nightly export copied over the file
+    keeps its inode and may be longer than the old offset; without this check reading went on
+    mid-line at the old offset and the new rows before it were never stored."""
+    start = max(0, offset - 1024)
+    with path.open("rb") as handle:
+        handle.seek(start)
+        return hashlib.sha256(handle.read(offset - start)).hexdigest()[:16]
+
+
+def _rewritten(path: Path, saved: Position, data: Any) -> bool:
+    """Whether the bytes before the saved offset changed (a cursor from before this check has
+    no hash: it keeps its place)."""
+    expected = data.get("before") if isinstance(data, dict) else None
+    return isinstance(expected, str) and _before(path, saved.offset) != expected
 
 
 def _what_is_there(pattern: str) -> str:

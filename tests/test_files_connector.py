@@ -95,6 +95,27 @@ def test_truncated_file_is_read_again_from_the_start(tmp_path):
     assert [m.external_id for m in mentions] == ["new"]
 
 
+def test_a_file_rewritten_in_place_and_longer_is_read_again_from_the_start(tmp_path):
+    """A nightly full export copied over the file (same inode, newest rows first, longer than
+    the old offset): reading went on mid-line at the old offset and the new rows were lost."""
+    path = tmp_path / "m.jsonl"
+    old = [{"id": f"old{i}", "text": f"old review {i}"} for i in range(5)]
+    write_jsonl(path, old)
+    inode = path.stat().st_ino
+    connector = make(path, fields={"external_id": "id"})
+    _, _, cursor = run(connector)
+    path.write_text("")  # what `cp export.jsonl m.jsonl` does: truncate, then write
+    write_jsonl(path, [{"id": f"new{i}", "text": f"brand new review {i}"} for i in range(3)] + old)
+    assert path.stat().st_ino == inode
+    mentions, skipped, cursor = run(connector, cursor)
+    assert skipped == [] and {"new0", "new1", "new2"} <= {m.external_id for m in mentions}
+    write_jsonl(path, [{"id": "late", "text": "appended"}])
+    appended, _, cursor = run(connector, cursor)
+    assert [m.external_id for m in appended] == ["late"]  # appends are still read alone
+    legacy = json.dumps({k: {f: v[f] for f in ("offset", "line", "inode")} for k, v in json.loads(cursor).items()})
+    assert run(connector, legacy)[0] == []  # a cursor saved before the hash keeps its place
+
+
 def test_missing_file_is_a_connector_error(tmp_path):
     from sentimon.errors import ConnectorError
 

@@ -87,8 +87,12 @@ class FilesConnector(Connector):
                 raise ConnectorError(f"{self.name}: no file matches {pattern} ({_what_is_there(pattern)})")
             return found
         path = Path(pattern)
+        if path.is_dir():  # "no such file" sent people looking for a file that was never meant
+            raise ConnectorError(f"{self.name}: {path} is a folder; name its files with a pattern, "
+                                 f"like {path / '*.jsonl'}")
         if not path.is_file():
-            raise ConnectorError(f"{self.name}: no such file {path}")
+            raise ConnectorError(f"{self.name}: no such file {path}" if not path.exists()
+                                 else f"{self.name}: {path} is not a regular file")
         return [path]
 
     def _format(self, path: Path) -> str:

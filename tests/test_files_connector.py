@@ -123,6 +123,13 @@ def test_missing_file_is_a_connector_error(tmp_path):
         run(make(tmp_path / "absent.jsonl"))
 
 
+def test_a_folder_as_path_says_so_and_how_to_name_its_files(tmp_path):
+    from sentimon.errors import ConnectorError
+
+    with pytest.raises(ConnectorError, match=r"is a folder; name its files with a pattern, like .*\*\.jsonl"):
+        run(make(tmp_path))
+
+
 def test_large_file_comes_in_bounded_batches(tmp_path):
     path = tmp_path / "big.jsonl"
     write_jsonl(path, [{"id": str(i), "text": f"mention number {i}"} for i in range(1203)])

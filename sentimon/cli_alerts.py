@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import click
 
 from sentimon.logs import redactor
-from sentimon.output import emit, moment_option
+from sentimon.output import ROW_ID, emit, moment_option
 
 _CHECK_COLUMNS = ["rule", "scope", "action", "observed", "expected", "p_value", "event_id", "why"]
 _LIST_COLUMNS = ["id", "status", "opened_at", "resolved_at", "acked_by", "rule", "scope", "title", "sent"]
@@ -113,7 +113,7 @@ def test(app, notifier: str) -> None:
 
 
 @alerts.command()
-@click.argument("event_id", type=int)
+@click.argument("event_id", type=ROW_ID)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
 def show(app, event_id: int, fmt: str) -> None:
@@ -134,7 +134,7 @@ def show(app, event_id: int, fmt: str) -> None:
 
 
 @alerts.command()
-@click.argument("event_id", type=int)
+@click.argument("event_id", type=ROW_ID)
 @click.option("--by", help="Who is on it (recorded and shown by `alerts list`).")
 @click.pass_obj
 def ack(app, event_id: int, by: str | None) -> None:
@@ -147,7 +147,7 @@ def ack(app, event_id: int, by: str | None) -> None:
 
 
 @alerts.command()
-@click.argument("event_id", type=int)
+@click.argument("event_id", type=ROW_ID)
 @click.pass_obj
 def resolve(app, event_id: int) -> None:
     """Resolve an open alert by hand; the rule's cooldown starts now."""

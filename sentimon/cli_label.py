@@ -9,6 +9,7 @@ import os
 import click
 
 from sentimon.corrections import Correction, apply_correction, parse_topic
+from sentimon.output import ROW_ID
 
 
 def _author() -> str:
@@ -16,7 +17,7 @@ def _author() -> str:
 
 
 @click.command()
-@click.argument("mention_id", type=int)
+@click.argument("mention_id", type=ROW_ID)
 @click.option("--sentiment", type=click.Choice(["negative", "neutral", "positive"]), help="The right sentiment.")
 @click.option("--topic", "topics", multiple=True, metavar="NAME[:SENTIMENT]",
               help="Add or fix a topic, optionally with its own sentiment; repeatable.")

@@ -12,6 +12,9 @@ from typing import Any, Sequence
 import click
 
 FORMATS = ("table", "json", "jsonl", "csv")
+# A stored row's id (MENTION_ID, EVENT_ID): a larger number than SQLite's INTEGER holds ended
+# in an OverflowError traceback; now it is a usage error like any other bad argument.
+ROW_ID = click.IntRange(1, 2**63 - 1)
 _SPARKS = "▁▂▃▄▅▆▇█"
 
 

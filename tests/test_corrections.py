@@ -63,6 +63,13 @@ def test_bad_corrections_are_one_line_errors(config):
     assert nothing.exit_code == 2 and "nothing to correct" in nothing.output
 
 
+@pytest.mark.parametrize("command", [["label", "{id}", "--sentiment", "negative"], ["alerts", "show", "{id}"],
+                                     ["alerts", "ack", "{id}"], ["alerts", "resolve", "{id}"]])
+def test_an_id_larger_than_sqlite_holds_is_a_usage_error_not_a_traceback(config, command):
+    result = cli_run(config, *[part.format(id=2**70) for part in command])
+    assert result.exit_code == 2 and "is not in the range 1<=x<=" in result.output, result.output
+
+
 def test_topic_sentiment_must_be_a_sentiment(tmp_path):
     store = Store(tmp_path / "s.db")
     with pytest.raises(CorrectionError, match="expected one of"):

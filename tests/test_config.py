@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
+from config_support import assert_problems
 
 from sentimon.cli import cli
 from sentimon.config import load_config
@@ -136,13 +137,8 @@ def test_every_problem_of_a_file_is_reported_in_one_run(write_config):
         '[notifiers.x]\ntype = "carrier-pigeon"\n'
         '[[alerts]]\nname = "s"\nmetric = "volume"\nwindow = "1h"\nbaseline = "7d"\nnotify = ["x"]\n'
     )
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    lines = str(info.value).splitlines()
     keys = ["storgae", "storage.retention_days", "notifiers.x", "connectors[0].every",
             "connectors[1].type", "daemon.check_every"]
-    assert len(lines) == len(keys)  # alerts[0].notify names x, whose problem is reported once
-    for line, key in zip(lines, keys):
-        assert line.startswith(f"{path}: {key}")
+    assert_problems(path, keys)  # alerts[0].notify names x, whose problem is reported once
     result = CliRunner().invoke(cli, ["--config", str(path), "mentions"])
     assert result.exit_code == 2 and all(key in result.output for key in keys)

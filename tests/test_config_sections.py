@@ -7,11 +7,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from config_support import assert_problems
 
 import models
 from sentimon.brands import BRAND_SETTINGS, BrandSettings, own_name
 from sentimon.config import DISPLAY_SETTINGS, DisplaySettings, load_config
-from sentimon.errors import ConfigError
 from sentimon.settings import SettingError, settings_of
 from sentimon.timeline import display_zone
 
@@ -70,13 +70,8 @@ def test_their_problems_come_with_a_connector_problem_in_one_run(write_config):
         '[brand]\nname = 7\n'
         '[[connectors]]\nname = "a"\ntype = "files"\npath = "x"\nevery = "5x"\n'
     )
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    lines = str(info.value).splitlines()
-    keys = ["model.threads", "model.backend", "connectors[0].every", "display.timezone", "brand.name"]
-    assert len(lines) == len(keys)
-    for line, key in zip(lines, keys):
-        assert line.startswith(f"{path}: {key}")
+    assert_problems(path, ["model.threads", "model.backend", "connectors[0].every", "display.timezone",
+                           "brand.name"])
 
 
 def test_a_partial_model_table_is_checked_and_filled_for_callers_without_a_config(monkeypatch):

@@ -29,15 +29,23 @@ def stop_on_signals(stop: threading.Event) -> None:
     config (as for many daemons) was left with none running and no clue why."""
 
     def on_signal(signum: int, _frame: Any) -> None:
-        if signum == signal.SIGHUP:
-            log.warning("received SIGHUP: sentimon does not reload its config; stopping "
-                        "(start it again to apply a changed config)")
-        else:
-            log.info("received %s", signal.Signals(signum).name)
+        log_stop_signal(signum)
         stop.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, on_signal)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # what stops a long-running sentimon
+
+
+def log_stop_signal(signum: int) -> None:
+    """Say which signal stops us; for SIGHUP, that the config is not reloaded."""
+    if signum == signal.SIGHUP:
+        log.warning("received SIGHUP: sentimon does not reload its config; stopping "
+                    "(start it again to apply a changed config)")
+    else:
+        log.info("received %s", signal.Signals(signum).name)
 
 
 @contextmanager

@@ -4,7 +4,7 @@ Why: Procrastinate's worker stops when one of its side tasks fails, and its LIST
 fails whenever the server goes away; it then returns as if asked to stop. Every worker exited
 with status 0 on a server restart, so neither systemd's nor compose's ``on-failure`` restarted
 them, and nothing was fetched again until someone noticed. Here the worker is started again once
-the server answers; only SIGINT or SIGTERM (the job in hand ends first) stop it for good, or a
+the server answers; only SIGINT, SIGTERM or SIGHUP (the job in hand ends first) stop it for good, or a
 schema that a later sentimon migrated meanwhile (exit 1: upgrade this machine first).
 """
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from typing import Any
 
 import psycopg
 from procrastinate import App as JobApp
 from procrastinate import exceptions
 
+from sentimon.interrupt import STOP_SIGNALS, log_stop_signal
 from sentimon.pgstore import migrate
 from sentimon.pgstore.store import redacted
 
@@ -59,13 +59,14 @@ async def serve(jobs_app: JobApp, url: str, **options: Any) -> None:
     loop = asyncio.get_running_loop()
     running: asyncio.Task[None] | None = None
 
-    def on_signal() -> None:
+    def on_signal(signum: int) -> None:
+        log_stop_signal(signum)
         stopping.set()
         if running is not None:
             running.cancel()  # Procrastinate's graceful stop: the job in hand ends first
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
+    for sig in STOP_SIGNALS:  # SIGHUP too: its default action killed the worker without a word
+        loop.add_signal_handler(sig, on_signal, sig)
     try:
         async with jobs_app.open_async():
             while not stopping.is_set():
@@ -86,5 +87,5 @@ async def serve(jobs_app: JobApp, url: str, **options: Any) -> None:
                 if await wait_for_server(url, stopping):
                     log.warning("%s answers again; starting the worker", redacted(url))
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)

@@ -77,3 +77,20 @@ def test_a_worker_that_finds_a_newer_schema_after_an_outage_stops(tmp_path: Path
         log = stop(worker)
     assert worker.returncode == 1, log
     assert f"the database's schema is newer than this sentimon's (it has migration {later:04d}" in log, log
+
+
+def test_sighup_stops_a_worker_cleanly_naming_why(tmp_path: Path, pg_url: str) -> None:
+    """As `run` and `serve` on SQLite (tests/test_sighup.py): SIGHUP's default action killed the
+    worker (exit -1) with nothing in the log."""
+    import signal
+
+    first = write_inputs(tmp_path / "in" / "a", "a", files=1, lines=5)
+    worker = start(config(tmp_path, ["a"]), pg_url)
+    try:
+        wait_until(lambda: stored(pg_url) == first, timeout=60, what="the lines stored")
+        worker.send_signal(signal.SIGHUP)
+        wait_until(lambda: worker.poll() is not None, timeout=30, what="the worker stopping")
+    finally:
+        log = stop(worker)
+    assert worker.returncode == 0, log
+    assert "received SIGHUP: sentimon does not reload its config" in log, log

@@ -46,3 +46,15 @@ class NotifyError(SentimonError):
 
 class StorageError(SentimonError):
     """The database could not be opened, migrated or written."""
+
+
+class NewerSchema(StorageError):
+    """The database holds migrations a later sentimon applied (one machine upgraded first, or a
+    rollback after an upgrade): running on a schema this code does not know could misread or
+    damage what the later one wrote, so both stores refuse it with this one message."""
+
+    def __init__(self, where: str, unknown: str, known: str) -> None:
+        super().__init__(
+            f"{where}: the database's schema is newer than this sentimon's (it has migration "
+            f"{unknown}; this version knows {known}): upgrade sentimon on this machine before it "
+            "uses this database, or use a copy made before the upgrade")

@@ -19,7 +19,7 @@ from importlib import resources
 
 import psycopg
 
-from sentimon.errors import StorageError
+from sentimon.errors import NewerSchema, StorageError
 
 # pg_advisory_lock's key: any fixed bigint, unique to sentimon within the database.
 LOCK_KEY = 0x53454E54494D4F4E  # "SENTIMON"
@@ -90,21 +90,14 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
     return done
 
 
-class NewerSchema(StorageError):
-    """The database was migrated by a later sentimon than this one."""
-
-
 def refuse_newer(conn: psycopg.Connection, versions: list[int]) -> None:
     """Raise NewerSchema when ``versions`` (applied in ``conn``'s database) include one this
     code does not ship. The message names the server and database, never the user."""
     unknown = [v for v in versions if v > SCHEMA_VERSION]
     if unknown:
         info = conn.info
-        raise NewerSchema(
-            f"postgresql://{info.host}:{info.port}/{info.dbname}: the database's schema is newer "
-            f"than this sentimon's (it has migration "
-            f"{', '.join(f'{v:04d}' for v in unknown)}; this version knows 1-{SCHEMA_VERSION}): "
-            "upgrade sentimon on this machine before it uses this database")
+        raise NewerSchema(f"postgresql://{info.host}:{info.port}/{info.dbname}",
+                          ", ".join(f"{v:04d}" for v in unknown), f"1-{SCHEMA_VERSION}")
 
 
 def pending(conn: psycopg.Connection) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Iterator
 from sqlite_utils import Database
 
 from sentimon import dbfile
-from sentimon.errors import StorageError
+from sentimon.errors import NewerSchema, StorageError
 from sentimon.schema import SCHEMA_VERSION, migrate, migrations, newer_migrations
 
 BUSY_TIMEOUT_MS = 10_000
@@ -81,10 +81,7 @@ class StoreCore:
             newer = newer_migrations(db)
             if newer:
                 db.close()
-                raise StorageError(
-                    f"{path}: the database's schema is newer than this sentimon's (it has migration "
-                    f"{', '.join(newer)}; this version knows up to {migrations._migrations[-1].name}): "
-                    "upgrade sentimon, or open a copy made before the upgrade")
+                raise NewerSchema(str(path), ", ".join(newer), f"up to {migrations._migrations[-1].name}")
             migrate(db)
         except sqlite3.DatabaseError as exc:
             raise storage_problem(path, "cannot open database", exc) from exc

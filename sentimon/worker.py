@@ -17,8 +17,8 @@ says why). Every worker runs the same code; none is special:
   checks again that the connector is due, so two deferrals that met within one period run it
   once, and that nothing holds it: a Retry-After another connector on its credential
   received while it waited is honoured. It then records the outcome in ``worker_backoff``.
-- ``sentimon.classify`` classifies pending mentions, one job at a time; the schedule also
-  defers it while any are pending (``sentimon.worker_classify`` says why).
+- ``sentimon.classify`` classifies pending mentions, one job per shard of them at a time; the
+  schedule also defers them while any are pending (``sentimon.worker_classify`` says why).
 
 A killed worker's run is marked failed, not retried: retrying it would collide with the next
 run's ``queueing_lock`` (issue 18 measured 78 such errors and sources stuck for 240 s), and the
